@@ -1,0 +1,66 @@
+package io.vioplane.cli;
+
+import io.vioplane.perf.BenchSuite;
+import io.vioplane.perf.BenchTable;
+import org.openjdk.jmh.results.RunResult;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Collection;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code vioplane bench}: runs the JMH benchmarks of every data path that exists and prints one table of
+ * medians, ranges and allocation per operation.
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = "Run vioplane's benchmarks and print a table (median, min..max, unit, bytes allocated per op).")
+final class BenchCommand implements Callable<Integer> {
+    @Option(names = "--quick", description = "Short iterations (about 4 s per benchmark) for a first look.")
+    private boolean quick;
+
+    @Option(names = {"-i", "--include"}, paramLabel = "REGEX",
+            description = "Only benchmarks whose name matches (repeatable), e.g. 'platform\\..*RoundTrip'.")
+    private List<String> includes;
+
+    @Option(names = "--csv", paramLabel = "FILE", description = "Also write the rows as CSV.")
+    private Path csv;
+
+    @Option(names = "--verbose", description = "Show JMH's own progress output.")
+    private boolean verbose;
+
+    @Override
+    public Integer call() throws Exception {
+        final List<String> patterns = includes == null || includes.isEmpty() ? BenchSuite.DEFAULT_INCLUDES
+                : includes.stream().map(p -> p.startsWith("io.vioplane") ? p : ".*" + p).toList();
+        final BenchSuite.Settings base = quick ? BenchSuite.Settings.quick(patterns) : BenchSuite.Settings.standard(patterns);
+        final BenchSuite.Settings settings = new BenchSuite.Settings(base.forks(), base.warmupIterations(),
+                base.warmupSeconds(), base.measurementIterations(), base.measurementSeconds(), patterns, verbose);
+        System.out.println("vioplane bench: " + (quick ? "quick" : "standard") + " run of " + patterns
+                + " (JMH, " + settings.forks() + " fork, " + settings.warmupIterations() + "x" + settings.warmupSeconds()
+                + " s warm-up, " + settings.measurementIterations() + "x" + settings.measurementSeconds() + " s measured)");
+        final Collection<RunResult> results = BenchSuite.run(settings);
+        if (results.isEmpty()) {
+            System.err.println("vioplane bench: no benchmark matched " + patterns);
+            return 2;
+        }
+        final List<BenchTable.Row> rows = BenchTable.rows(results);
+        System.out.println();
+        System.out.print(BenchTable.format(rows));
+        if (csv != null) {
+            try (PrintWriter out = new PrintWriter(Files.newBufferedWriter(csv))) {
+                out.println("benchmark,params,median,min,max,unit,alloc_bytes_per_op");
+                for (BenchTable.Row row : rows) {
+                    out.printf(java.util.Locale.ROOT, "%s,%s,%f,%f,%f,%s,%f%n", row.benchmark(), row.params(), row.median(),
+                            row.min(), row.max(), row.unit(), row.allocatedBytesPerOp());
+                }
+            }
+            System.out.println("rows written to " + csv);
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,80 @@
+package io.vioplane.perf;
+
+import org.openjdk.jmh.profile.GCProfiler;
+import org.openjdk.jmh.results.RunResult;
+import org.openjdk.jmh.runner.Runner;
+import org.openjdk.jmh.runner.RunnerException;
+import org.openjdk.jmh.runner.options.ChainedOptionsBuilder;
+import org.openjdk.jmh.runner.options.OptionsBuilder;
+import org.openjdk.jmh.runner.options.TimeValue;
+import org.openjdk.jmh.runner.options.VerboseMode;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+
+/**
+ * Runs vioplane's JMH benchmarks in forked JVMs that get the project's JVM flags (the {@code jvm.options}
+ * argument file at the project root, found through {@code -Dvioplane.root}), with the GC profiler on so
+ * that every row also says how many bytes one operation allocates.
+ */
+public final class BenchSuite {
+    /** How long and how often to measure. */
+    public record Settings(int forks, int warmupIterations, int warmupSeconds, int measurementIterations,
+                           int measurementSeconds, List<String> includes, boolean verbose) {
+        /** A short run: about 4 seconds per benchmark, for a first look. */
+        public static Settings quick(final List<String> includes) {
+            return new Settings(1, 2, 1, 3, 1, includes, false);
+        }
+
+        /** The default run: about 16 seconds per benchmark. */
+        public static Settings standard(final List<String> includes) {
+            return new Settings(1, 3, 2, 5, 2, includes, false);
+        }
+    }
+
+    /** The benchmarks {@code vioplane bench} runs when not told otherwise. */
+    public static final List<String> DEFAULT_INCLUDES = List.of("io\\.vioplane\\.perf\\..*");
+
+    private BenchSuite() {
+    }
+
+    /**
+     * Runs every benchmark matching {@link Settings#includes()}.
+     *
+     * @return one result per benchmark and parameter combination
+     */
+    public static Collection<RunResult> run(final Settings settings) throws RunnerException {
+        final ChainedOptionsBuilder options = new OptionsBuilder()
+                .forks(settings.forks())
+                .warmupIterations(settings.warmupIterations())
+                .warmupTime(TimeValue.seconds(settings.warmupSeconds()))
+                .measurementIterations(settings.measurementIterations())
+                .measurementTime(TimeValue.seconds(settings.measurementSeconds()))
+                .addProfiler(GCProfiler.class)
+                .shouldFailOnError(true)
+                .verbosity(settings.verbose() ? VerboseMode.NORMAL : VerboseMode.SILENT)
+                .jvmArgs(forkJvmArgs().toArray(String[]::new));
+        for (String include : settings.includes()) {
+            options.include(include);
+        }
+        return new Runner(options.build()).run();
+    }
+
+    /** @return the JVM arguments of each forked benchmark JVM */
+    public static List<String> forkJvmArgs() {
+        final List<String> args = new ArrayList<>();
+        final String root = System.getProperty("vioplane.root");
+        if (root != null && Files.isReadable(Path.of(root, "jvm.options"))) {
+            args.add("@" + Path.of(root, "jvm.options").toAbsolutePath());
+            args.add("-Dvioplane.root=" + root);
+        } else {
+            args.addAll(java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments());
+        }
+        args.add("-Xms1g");
+        args.add("-Xmx1g");
+        return args;
+    }
+}
