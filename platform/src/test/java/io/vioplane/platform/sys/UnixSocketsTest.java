@@ -158,6 +158,25 @@ class UnixSocketsTest {
         }
     }
 
+    @Test
+    void shutdownWakesAThreadBlockedInReceive() throws Exception {
+        final int[] pair = UnixSockets.socketPair();
+        try (Arena arena = Arena.ofShared()) {
+            final MemorySegment buffer = arena.allocate(8);
+            final long[] result = {-2};
+            final Thread reader = new Thread(() -> result[0] = UnixSockets.receive(pair[0], buffer, 8, new ReceivedFds(), 0));
+            reader.start();
+            Thread.sleep(100);
+            UnixSockets.shutdownQuietly(pair[0]);
+            reader.join(10_000);
+            assertFalse(reader.isAlive(), "shutdown woke the blocked reader");
+            assertEquals(0, result[0], "a shut-down socket reads end of stream");
+        } finally {
+            FileIo.close(pair[0]);
+            FileIo.close(pair[1]);
+        }
+    }
+
     private static void send(final int fd, final Arena arena, final String text, final int... fds) {
         final MemorySegment data = arena.allocateFrom(text, StandardCharsets.US_ASCII);
         assertEquals(text.length(), UnixSockets.send(fd, data, text.length(), fds, fds.length, 0));
