@@ -20,4 +20,14 @@ public interface DmaSpace {
      *     not permitted
      */
     MemorySegment translate(long address, long lengthBytes, AccessMode mode);
+
+    /**
+     * Resolves the range {@code [address, address + lengthBytes)} without allocating and without throwing:
+     * the data path's form of {@link #translate}.
+     *
+     * @param out receives the segment holding the range and the range's offset in it
+     * @return false if the range is not wholly mapped in one piece, wraps, or the access is not permitted
+     *     ({@link #translate} then says why)
+     */
+    boolean resolve(long address, long lengthBytes, AccessMode mode, DmaRange out);
 }

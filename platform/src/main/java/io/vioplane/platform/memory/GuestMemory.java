@@ -116,6 +116,23 @@ public final class GuestMemory implements DmaSpace, AutoCloseable {
         return region.segment().asSlice(gpa - region.gpa(), lengthBytes);
     }
 
+    @Override
+    public boolean resolve(final long gpa, final long lengthBytes, final AccessMode mode, final DmaRange out) {
+        if (lengthBytes < 0 || Long.compareUnsigned(gpa + lengthBytes, gpa) < 0) {
+            return false;
+        }
+        final int index = indexOf(gpa);
+        if (index < 0) {
+            return false;
+        }
+        final GuestMemoryRegion region = regions[index];
+        if (!region.contains(gpa, lengthBytes)) {
+            return false;
+        }
+        out.set(region.segment(), gpa - region.gpa());
+        return true;
+    }
+
     private int checkedIndex(final long gpa, final long lengthBytes) {
         if (lengthBytes < 0) {
             throw new MemoryAccessException(MemoryAccessException.Reason.OVERFLOW, gpa, lengthBytes, "(negative length)");

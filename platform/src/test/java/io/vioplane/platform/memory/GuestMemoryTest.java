@@ -129,6 +129,20 @@ class GuestMemoryTest {
     }
 
     @Test
+    void resolvesToTheRegionSegmentWithoutThrowing() {
+        try (GuestMemory memory = twoRegions()) {
+            final DmaRange range = new DmaRange();
+            assertTrue(memory.resolve(HIGH_GPA + 100, 50, AccessMode.READ, range));
+            assertSame(memory.regions().get(1).segment(), range.segment());
+            assertEquals(100, range.offset());
+            assertFalse(memory.resolve(HIGH_GPA + HIGH_BYTES - 10, 11, AccessMode.READ, range), "runs past the end");
+            assertFalse(memory.resolve(0x8000_0000L, 1, AccessMode.READ, range), "unmapped");
+            assertFalse(memory.resolve(-16L, 32, AccessMode.READ, range), "wraps");
+            assertFalse(memory.resolve(0, -1, AccessMode.READ, range), "negative length");
+        }
+    }
+
+    @Test
     void refusesOverlappingRegionsAndReleasesWhatWasMapped() {
         final int before = OpenFds.count();
         final IllegalArgumentException failure = assertThrows(IllegalArgumentException.class,
