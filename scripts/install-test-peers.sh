@@ -3,6 +3,8 @@
 set -euo pipefail
 need=()
 command -v ip >/dev/null || need+=(iproute2)
+# dpdk-dev (not the package dpdk) gives dpdk-testpmd and its vhost and virtio-user drivers.
+command -v dpdk-testpmd >/dev/null || need+=(dpdk-dev)
 if [ ${#need[@]} -gt 0 ]; then
   echo "install-test-peers: installing ${need[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
