@@ -1,10 +1,41 @@
 #!/usr/bin/env bash
 # Installs, with apt-get, the programs vioplane's integration tests run against, when they are missing.
+# Idempotent: when everything is present it only looks (no apt-get at all).
 set -euo pipefail
+
+# A program on the PATH or in the sbin directories a non-root PATH lacks.
+have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ]; }
+
+# A kernel the QEMU guest tests can boot: some /boot/vmlinuz-VERSION with /lib/modules/VERSION/modules.dep
+# (any VERSION: the guest boots it under TCG, so the running kernel's version does not matter).
+have_guest_kernel() {
+  local kernel
+  for kernel in /boot/vmlinuz-*; do
+    [ -r "$kernel" ] && [ -f "/lib/modules/${kernel#/boot/vmlinuz-}/modules.dep" ] && return 0
+  done
+  return 1
+}
+
 need=()
-command -v ip >/dev/null || need+=(iproute2)
+have ip || need+=(iproute2)
+have ping || need+=(iputils-ping)
 # dpdk-dev (not the package dpdk) gives dpdk-testpmd and its vhost and virtio-user drivers.
-command -v dpdk-testpmd >/dev/null || need+=(dpdk-dev)
+have dpdk-testpmd || need+=(dpdk-dev)
+# The QEMU guest harness (platform tests, package io.vioplane.platform.testing.peers).
+have qemu-system-x86_64 || need+=(qemu-system-x86)
+if ! have_guest_kernel; then
+  if [ "$(dpkg --print-architecture 2>/dev/null || true)" = amd64 ]; then
+    need+=(linux-image-amd64)
+  else
+    echo "install-test-peers: no guest kernel in /boot and not an amd64 system: QEMU guest tests will skip" >&2
+  fi
+fi
+have busybox || need+=(busybox-static)
+have modprobe || need+=(kmod)
+have iperf3 || need+=(iperf3)
+have xz || need+=(xz-utils)
+have zstd || need+=(zstd)
+
 if [ ${#need[@]} -gt 0 ]; then
   echo "install-test-peers: installing ${need[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
