@@ -1,0 +1,35 @@
+package io.vioplane.virtionet.port;
+
+/**
+ * Where a virtio-net device's frames go and come from: a loopback, a counter, a bridge, a TAP device.
+ *
+ * <p>All calls happen on the data-plane thread that owns the device's queues, per queue pair (queue pair
+ * {@code k} = receive queue 2k and transmit queue 2k+1, VIRTIO 1.x 5.1.2), so a port needs no locks for
+ * frames of one device. No allocation per frame.
+ */
+public interface NetPort {
+    /**
+     * Takes a frame the guest transmitted on {@code queuePair}. The frame is a view valid only during this
+     * call: copy what you keep.
+     *
+     * @return false if the port dropped the frame (it counts why)
+     */
+    boolean transmit(int queuePair, TxFrame frame);
+
+    /** Ends a batch of {@link #transmit} calls: a port that batches output writes it now. */
+    default void flush(final int queuePair) {
+    }
+
+    /**
+     * Delivers frames waiting for the guest's {@code queuePair} into {@code destination}, at most {@code max}.
+     *
+     * @return how many frames were consumed
+     */
+    int receive(int queuePair, RxDestination destination, int max);
+
+    /** @return true if frames wait for {@code queuePair} (the device then wants to hear about new RX buffers) */
+    boolean hasPending(int queuePair);
+
+    /** @return a short description for logs and counters, e.g. {@code "echo"} */
+    String name();
+}
