@@ -122,4 +122,12 @@ public interface DeviceQueue {
 
     /** @return chains taken and not yet given back used */
     int inFlight();
+
+    /**
+     * Logs every write the queue makes into the ring areas from now on ({@link DirtyPageLog#NONE} to stop).
+     *
+     * @param usedRingLogGpa where writes to the used ring are logged (vhost-user's log_guest_addr); ignored by
+     *                       packed rings, which log at the rings' own addresses
+     */
+    void setDirtyLog(DirtyPageLog log, long usedRingLogGpa);
 }

@@ -76,6 +76,7 @@ public final class ControlQueueEngine extends QueueEngine {
             final int status = enabled ? execute(length) : ERR;
             ack.set(ValueLayout.JAVA_BYTE, 0, (byte) status);
             chain.copyToWritable(0, ack, 0, 1);
+            logWritten(chain, 1);
             queue.addUsed(chain, 1);
             answered++;
         }

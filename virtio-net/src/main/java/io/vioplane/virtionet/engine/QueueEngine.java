@@ -1,7 +1,9 @@
 package io.vioplane.virtionet.engine;
 
 import io.vioplane.platform.irq.Interrupt;
+import io.vioplane.vring.DescriptorChain;
 import io.vioplane.vring.DeviceQueue;
+import io.vioplane.vring.DirtyPageLog;
 import io.vioplane.vring.RingViolation;
 
 /**
@@ -22,6 +24,7 @@ abstract class QueueEngine {
     final NetQueueCounters counters;
     private final BrokenListener brokenListener;
     volatile boolean enabled = true;
+    DirtyPageLog dirtyLog = DirtyPageLog.NONE;
     private boolean notificationsEnabled = true;
     private boolean reportedBroken;
 
@@ -58,6 +61,19 @@ abstract class QueueEngine {
         if (queue.needsInterrupt()) {
             interrupt.trigger();
             counters.interrupts.incrementRelease();
+        }
+    }
+
+    /** Logs the first {@code writtenBytes} of {@code chain}'s writable buffers as dirty. */
+    final void logWritten(final DescriptorChain chain, final long writtenBytes) {
+        if (dirtyLog == DirtyPageLog.NONE) {
+            return;
+        }
+        long left = writtenBytes;
+        for (int s = chain.readableCount(); s < chain.segmentCount() && left > 0; s++) {
+            final long piece = Math.min(left, chain.segmentLength(s));
+            dirtyLog.mark(chain.segmentGpa(s), piece);
+            left -= piece;
         }
     }
 

@@ -127,6 +127,7 @@ public final class RxEngine extends QueueEngine implements RxDestination {
             patchAcross(count, VirtioNetHeader.BYTES + start + header.checksumOffset());
         }
         for (int i = 0; i < count; i++) {
+            logWritten(chains[i], written[i]);
             queue.addUsed(chains[i], written[i]);
         }
         batchPackets++;

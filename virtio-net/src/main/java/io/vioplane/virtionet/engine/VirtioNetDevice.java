@@ -7,6 +7,7 @@ import io.vioplane.virtionet.VirtioNetConfig;
 import io.vioplane.virtionet.VirtioNetFeature;
 import io.vioplane.virtionet.port.NetPort;
 import io.vioplane.vring.DeviceQueue;
+import io.vioplane.vring.DirtyPageLog;
 import io.vioplane.vring.QueueState;
 import io.vioplane.vring.RingViolation;
 import io.vioplane.vring.VirtioFeature;
@@ -48,6 +49,7 @@ public final class VirtioNetDevice implements VirtioDevice, DataPlane.Pollable, 
     private long negotiated;
     private int activePairs;
     private int maxSegments = 1024;
+    private DirtyPageLog dirtyLog = DirtyPageLog.NONE;
 
     /**
      * @param name            names the device in counters, e.g. {@code "net[/tmp/vu0.sock]"}
@@ -174,6 +176,21 @@ public final class VirtioNetDevice implements VirtioDevice, DataPlane.Pollable, 
         } else {
             queue.setCollapseInOrder(true);
             tx[index / 2] = new TxEngine(index, queue, interrupt, queueCounter, broken, port, offloads, maxSegments);
+        }
+        engine(index).dirtyLog = dirtyLog;
+    }
+
+    /**
+     * Logs every guest buffer the device writes from now on (data-plane thread); the queues' own ring writes
+     * are logged through {@link DeviceQueue#setDirtyLog}.
+     */
+    public void setDirtyLog(final DirtyPageLog log) {
+        this.dirtyLog = log;
+        for (int i = 0; i <= 2 * maxPairs; i++) {
+            final QueueEngine engine = engine(i);
+            if (engine != null) {
+                engine.dirtyLog = log;
+            }
         }
     }
 

@@ -226,6 +226,20 @@ class VirtioNetDeviceTest {
         }
     }
 
+    @Test
+    void logsTheReceiveBufferBytesItWrites() {
+        try (EchoPort echo = new EchoPort(1, 16); TestNetGuest guest = new TestNetGuest(0, echo, 64)) {
+            final List<long[]> writes = new ArrayList<>();
+            guest.device().setDirtyLog((gpa, length) -> writes.add(new long[] {gpa, length}));
+            guest.postReceiveBuffers(5, 1, 2048);
+            guest.transmit(null, TestNetGuest.ethernetFrame(PEER_MAC, TestNetGuest.GUEST_MAC, 100, 0), false);
+            guest.pollUntilIdle(5);
+            assertEquals(1, writes.size());
+            assertEquals(TestNetGuest.RX_BUFFERS + 5L * TestNetGuest.SLOT_BYTES * 17, writes.getFirst()[0]);
+            assertEquals(12 + 114, writes.getFirst()[1], "exactly the header and frame written");
+        }
+    }
+
     private static byte[] udpFrame() {
         final ByteBuffer frame = ByteBuffer.allocate(14 + 20 + 8 + 31).order(ByteOrder.BIG_ENDIAN);
         frame.put(PEER_MAC).put(TestNetGuest.GUEST_MAC).putShort((short) 0x0800);

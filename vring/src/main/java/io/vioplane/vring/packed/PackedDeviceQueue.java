@@ -5,6 +5,7 @@ import io.vioplane.platform.memory.DmaRange;
 import io.vioplane.platform.memory.DmaSpace;
 import io.vioplane.platform.memory.LittleEndian;
 import io.vioplane.vring.DescriptorChain;
+import io.vioplane.vring.DirtyPageLog;
 import io.vioplane.vring.DeviceQueue;
 import io.vioplane.vring.QueueConfig;
 import io.vioplane.vring.QueueState;
@@ -57,6 +58,7 @@ public final class PackedDeviceQueue implements DeviceQueue {
     private int collapsedId;
     private int collapsedLength;
     private RingViolation violation;
+    private DirtyPageLog dirtyLog = DirtyPageLog.NONE;
 
     /**
      * Checks the configuration and maps the ring and both event-suppression structures.
@@ -264,6 +266,7 @@ public final class PackedDeviceQueue implements DeviceQueue {
             final long at = (long) position * DESC_BYTES;
             ring.set(LittleEndian.U16, at + DESC_ID, (short) pendingIds[k]);
             ring.set(LittleEndian.U32, at + DESC_LEN, pendingLengths[k]);
+            dirtyLog.mark(config.descGpa() + at + DESC_LEN, 8);
             final int flags = usedBits(wrap) | (pendingLengths[k] != 0 ? F_WRITE : 0);
             if (k == 0) {
                 firstAt = at;
@@ -307,6 +310,7 @@ public final class PackedDeviceQueue implements DeviceQueue {
     @Override
     public void disableNotifications() {
         deviceEvent.set(LittleEndian.U16, EVENT_FLAGS, (short) EVENT_DISABLE);
+        dirtyLog.mark(config.deviceGpa(), EVENT_BYTES);
     }
 
     @Override
@@ -317,6 +321,7 @@ public final class PackedDeviceQueue implements DeviceQueue {
         } else {
             deviceEvent.set(LittleEndian.U16, EVENT_FLAGS, (short) EVENT_ENABLE);
         }
+        dirtyLog.mark(config.deviceGpa(), EVENT_BYTES);
         // The enable must be visible before the next descriptor's flags are re-read, or a kick can be lost.
         VarHandle.fullFence();
         return hasAvailable();
@@ -359,6 +364,11 @@ public final class PackedDeviceQueue implements DeviceQueue {
     @Override
     public int inFlight() {
         return inFlight;
+    }
+
+    @Override
+    public void setDirtyLog(final DirtyPageLog log, final long usedRingLogGpa) {
+        this.dirtyLog = log;
     }
 
     @Override

@@ -5,6 +5,7 @@ import io.vioplane.platform.memory.DmaRange;
 import io.vioplane.platform.memory.DmaSpace;
 import io.vioplane.platform.memory.LittleEndian;
 import io.vioplane.vring.DescriptorChain;
+import io.vioplane.vring.DirtyPageLog;
 import io.vioplane.vring.DeviceQueue;
 import io.vioplane.vring.QueueConfig;
 import io.vioplane.vring.QueueState;
@@ -56,6 +57,8 @@ public final class SplitDeviceQueue implements DeviceQueue {
     private int collapsedId;
     private int collapsedLength;
     private RingViolation violation;
+    private DirtyPageLog dirtyLog = DirtyPageLog.NONE;
+    private long usedLogGpa;
 
     /**
      * Checks the configuration and maps the three ring areas.
@@ -136,6 +139,7 @@ public final class SplitDeviceQueue implements DeviceQueue {
         inFlight++;
         if (eventIdx && notificationsEnabled) {
             usedRing.set(LittleEndian.U16, availEventOffset, (short) nextAvail);
+            dirtyLog.mark(usedLogGpa + availEventOffset, 2);
         }
         return true;
     }
@@ -226,6 +230,7 @@ public final class SplitDeviceQueue implements DeviceQueue {
         final long at = USED_RING + (long) USED_ELEM_BYTES * (nextUsed & mask);
         usedRing.set(LittleEndian.U32, at, id);
         usedRing.set(LittleEndian.U32, at + 4, writtenBytes);
+        dirtyLog.mark(usedLogGpa + at, USED_ELEM_BYTES);
         nextUsed = (nextUsed + 1) & 0xFFFF;
     }
 
@@ -235,11 +240,13 @@ public final class SplitDeviceQueue implements DeviceQueue {
             final long at = USED_RING + (long) USED_ELEM_BYTES * (nextUsed & mask);
             usedRing.set(LittleEndian.U32, at, collapsedId);
             usedRing.set(LittleEndian.U32, at + 4, collapsedLength);
+            dirtyLog.mark(usedLogGpa + at, USED_ELEM_BYTES);
             nextUsed = (nextUsed + collapsedCount) & 0xFFFF;
             collapsedCount = 0;
         }
         if (nextUsed != publishedUsed) {
             LittleEndian.U16_ATOMIC.setRelease(usedRing, (long) USED_IDX, (short) nextUsed);
+            dirtyLog.mark(usedLogGpa + USED_IDX, 2);
             publishedUsed = nextUsed;
         }
     }
@@ -266,6 +273,7 @@ public final class SplitDeviceQueue implements DeviceQueue {
         notificationsEnabled = false;
         if (!eventIdx) {
             usedRing.set(LittleEndian.U16, USED_FLAGS, (short) USED_F_NO_NOTIFY);
+            dirtyLog.mark(usedLogGpa + USED_FLAGS, 2);
         }
     }
 
@@ -274,8 +282,10 @@ public final class SplitDeviceQueue implements DeviceQueue {
         notificationsEnabled = true;
         if (eventIdx) {
             usedRing.set(LittleEndian.U16, availEventOffset, (short) nextAvail);
+            dirtyLog.mark(usedLogGpa + availEventOffset, 2);
         } else {
             usedRing.set(LittleEndian.U16, USED_FLAGS, (short) 0);
+            dirtyLog.mark(usedLogGpa + USED_FLAGS, 2);
         }
         // The enable must be visible before the available index is re-read, or a kick can be lost.
         VarHandle.fullFence();
@@ -320,6 +330,12 @@ public final class SplitDeviceQueue implements DeviceQueue {
     @Override
     public int inFlight() {
         return inFlight;
+    }
+
+    @Override
+    public void setDirtyLog(final DirtyPageLog log, final long usedRingLogGpa) {
+        this.dirtyLog = log;
+        this.usedLogGpa = usedRingLogGpa;
     }
 
     @Override
