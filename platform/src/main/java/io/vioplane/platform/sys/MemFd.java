@@ -40,6 +40,45 @@ public final class MemFd {
         return fd;
     }
 
+    private static final int F_ADD_SEALS = 1033;
+    private static final int F_GET_SEALS = 1034;
+    private static final int F_SEAL_SHRINK = 0x0002;
+
+    /**
+     * Seals the file behind {@code fd} against shrinking (fcntl(2) F_ADD_SEALS, F_SEAL_SHRINK), so that the
+     * process that gave it to us cannot truncate memory we have mapped (an access past the new end would
+     * fault). Only files created with MFD_ALLOW_SEALING accept seals.
+     *
+     * @return true if the file is now sealed against shrinking; false if it cannot be sealed
+     */
+    public static boolean sealAgainstShrinking(final int fd) {
+        final Libc.Scratch scratch = Libc.scratch();
+        final int seals = Libc.fcntl(scratch.capture, fd, F_GET_SEALS, 0);
+        if (seals >= 0 && (seals & F_SEAL_SHRINK) != 0) {
+            return true;
+        }
+        return Libc.fcntl(scratch.capture, fd, F_ADD_SEALS, F_SEAL_SHRINK) >= 0;
+    }
+
+    /** Creates a memfd that accepts seals (MFD_ALLOW_SEALING), for tests and for memory we share. */
+    public static int createSealable(final String name, final long sizeBytes) {
+        final Libc.Scratch scratch = Libc.scratch();
+        final int fd;
+        try (Arena arena = Arena.ofConfined()) {
+            fd = Libc.memfdCreate(scratch.capture, arena.allocateFrom(name), MFD_CLOEXEC | MFD_ALLOW_SEALING);
+        }
+        if (fd < 0) {
+            throw new SysException("memfd_create(" + name + ", MFD_ALLOW_SEALING)", scratch.errno());
+        }
+        try {
+            truncate(fd, sizeBytes);
+        } catch (SysException e) {
+            FileIo.closeQuietly(fd);
+            throw e;
+        }
+        return fd;
+    }
+
     /** Sets the size of the file behind {@code fd}. */
     public static void truncate(final int fd, final long sizeBytes) {
         final Libc.Scratch scratch = Libc.scratch();

@@ -37,6 +37,23 @@ class MmapTest {
     }
 
     @Test
+    void aSealedMemfdCannotBeShrunkUnderItsMapping() {
+        final int sealable = MemFd.createSealable("sealable", 8192);
+        final int plain = MemFd.create("plain", 8192);
+        try {
+            assertTrue(MemFd.sealAgainstShrinking(sealable));
+            assertTrue(MemFd.sealAgainstShrinking(sealable), "sealing twice is fine");
+            final SysException refused = assertThrows(SysException.class, () -> MemFd.truncate(sealable, 0));
+            assertEquals(Errno.EPERM, refused.errno(), "the seal refuses the shrink");
+            MemFd.truncate(sealable, 16384);
+            assertFalse(MemFd.sealAgainstShrinking(plain), "a memfd created without MFD_ALLOW_SEALING cannot be sealed");
+        } finally {
+            FileIo.close(sealable);
+            FileIo.close(plain);
+        }
+    }
+
+    @Test
     void mappingFailuresCarryErrno() {
         try (Arena arena = Arena.ofConfined()) {
             final SysException failure = assertThrows(SysException.class,
