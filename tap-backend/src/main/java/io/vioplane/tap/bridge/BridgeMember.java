@@ -1,0 +1,22 @@
+package io.vioplane.tap.bridge;
+
+import io.vioplane.virtionet.port.TxFrame;
+
+/**
+ * One port of a {@link Bridge}, as the bridge sees it: where frames leave the bridge (a guest's receive side,
+ * a TAP device). Called on the bridge's data-plane thread.
+ */
+public interface BridgeMember {
+    /**
+     * Takes a frame out of the bridge toward this port; the frame is a view valid only during the call.
+     *
+     * @return false if the port could not take it (full): the bridge counts the drop
+     */
+    boolean egress(TxFrame frame);
+
+    /** @return the largest frame this port accepts, Ethernet header included (MTU + 14, + 4 for a VLAN tag) */
+    int maxFrameBytes();
+
+    /** @return the port's name, for counters */
+    String name();
+}
