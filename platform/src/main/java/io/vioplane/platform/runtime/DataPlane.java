@@ -58,6 +58,7 @@ public final class DataPlane implements AutoCloseable {
     private final List<Pollable> pollables = new ArrayList<>();
     private final List<WakeListener> listeners = new ArrayList<>();
     private final List<Integer> listenerFds = new ArrayList<>();
+    private final List<Boolean> listenerDrains = new ArrayList<>();
     private final AgentRunner runner;
     private volatile Thread thread;
 
@@ -134,17 +135,43 @@ public final class DataPlane implements AutoCloseable {
      * Must be called on the data-plane thread (from a command or a poll).
      */
     public void watch(final EventFd eventFd, final WakeListener listener) {
+        register(eventFd.fd(), listener, true);
+    }
+
+    /**
+     * Watches any readable descriptor (a TAP, a socket): while it is readable it wakes the blocked data plane,
+     * which does not read it (the pollable that owns it does); {@code listener} hears of each wake-up with a
+     * count of 1. Must be called on the data-plane thread.
+     */
+    public void watchReadable(final int fd, final WakeListener listener) {
+        register(fd, listener, false);
+    }
+
+    private void register(final int fd, final WakeListener listener, final boolean drain) {
         checkThread();
         int slot = listeners.indexOf(null);
         if (slot < 0) {
             slot = listeners.size();
             listeners.add(listener);
-            listenerFds.add(eventFd.fd());
+            listenerFds.add(fd);
+            listenerDrains.add(drain);
         } else {
             listeners.set(slot, listener);
-            listenerFds.set(slot, eventFd.fd());
+            listenerFds.set(slot, fd);
+            listenerDrains.set(slot, drain);
         }
-        epoll.add(eventFd.fd(), Epoll.EPOLLIN, ((long) slot << 32) | (eventFd.fd() & 0xFFFF_FFFFL));
+        epoll.add(fd, Epoll.EPOLLIN, ((long) slot << 32) | (fd & 0xFFFF_FFFFL));
+    }
+
+    /** Stops watching a descriptor registered with {@link #watchReadable}. Data-plane thread only. */
+    public void unwatchReadable(final int fd) {
+        checkThread();
+        epoll.remove(fd);
+        for (int i = 0; i < listeners.size(); i++) {
+            if (listeners.get(i) != null && listenerFds.get(i) == fd) {
+                listeners.set(i, null);
+            }
+        }
     }
 
     /** Stops watching an eventfd (before it is closed). Must be called on the data-plane thread. */
@@ -243,9 +270,11 @@ public final class DataPlane implements AutoCloseable {
             for (int i = 0; i < ready; i++) {
                 final long data = epoll.data(i);
                 final int fd = (int) data;
-                final long count = EventFd.drain(fd);
                 final int slot = (int) (data >> 32);
-                if (slot >= 0 && slot < listeners.size() && listeners.get(slot) != null) {
+                if (slot < 0) {
+                    EventFd.drain(fd);
+                } else if (slot < listeners.size() && listeners.get(slot) != null) {
+                    final long count = listenerDrains.get(slot) ? EventFd.drain(fd) : 1;
                     listeners.get(slot).woke(count);
                 }
             }

@@ -31,6 +31,7 @@ public final class Errno {
     public static final int ERANGE = 34;
     public static final int ENAMETOOLONG = 36;
     public static final int ENOSYS = 38;
+    public static final int EBADFD = 77;
     public static final int ENOTSOCK = 88;
     public static final int EMSGSIZE = 90;
     public static final int EOPNOTSUPP = 95;
@@ -77,6 +78,7 @@ public final class Errno {
             case ERANGE -> "ERANGE";
             case ENAMETOOLONG -> "ENAMETOOLONG";
             case ENOSYS -> "ENOSYS";
+            case EBADFD -> "EBADFD";
             case ENOTSOCK -> "ENOTSOCK";
             case EMSGSIZE -> "EMSGSIZE";
             case EOPNOTSUPP -> "EOPNOTSUPP";

@@ -61,6 +61,23 @@ public final class IoVecArray {
         return this;
     }
 
+    /**
+     * Points entry {@code index} at {@code lengthBytes} of {@code base} from {@code offsetBytes}, without creating a
+     * slice: the range is checked against {@code base} here, the address written directly.
+     *
+     * @return this
+     */
+    public IoVecArray set(final int index, final MemorySegment base, final long offsetBytes, final long lengthBytes) {
+        if (!base.isNative()) {
+            throw new IllegalArgumentException("iovec buffers must be native segments");
+        }
+        Objects.checkIndex(index, capacity);
+        Objects.checkFromIndexSize(offsetBytes, lengthBytes, base.byteSize());
+        entries.set(JAVA_LONG, (long) index * ENTRY_BYTES, base.address() + offsetBytes);
+        entries.set(JAVA_LONG, (long) index * ENTRY_BYTES + 8, lengthBytes);
+        return this;
+    }
+
     /** @return the byte length recorded in entry {@code index} */
     public long length(final int index) {
         Objects.checkIndex(index, capacity);

@@ -1,0 +1,247 @@
+package io.vioplane.tap.bridge;
+
+import io.vioplane.platform.runtime.CounterType;
+import io.vioplane.platform.runtime.Counters;
+import io.vioplane.platform.runtime.DataPlane;
+import io.vioplane.platform.sys.Errno;
+import io.vioplane.platform.sys.FileIo;
+import io.vioplane.platform.sys.IoVecArray;
+import io.vioplane.platform.sys.SysException;
+import io.vioplane.tap.device.TapDevice;
+import io.vioplane.virtionet.NetHeaderValues;
+import io.vioplane.virtionet.port.BufferTxFrame;
+import io.vioplane.virtionet.port.TxFrame;
+import org.agrona.concurrent.status.AtomicCounter;
+
+import java.io.PrintStream;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * A host TAP device as a port of a {@link Bridge}. Frames the bridge sends out are written to the TAP straight
+ * from where they lie (a guest's buffers, a frame ring) with one gather write, their virtio-net header first, so
+ * checksum and segmentation offloads cross to the kernel untouched. Frames the kernel sends are read a burst at
+ * a time (up to {@link #BURST} per duty cycle) and enter the bridge.
+ *
+ * <p>Link supervision: while the interface is down the kernel refuses writes (EIO): those frames are dropped and
+ * counted, the descriptor is kept (closing it would destroy a TAP we created, and the interface may live in another
+ * network namespace), and forwarding resumes by itself when the link is up; both changes are logged once. A TAP
+ * deleted under us (EBADFD) is gone: the descriptor is closed and once a second the port looks for an interface
+ * of that name in the daemon's namespace and re-attaches when there is one. Runs on the bridge's data-plane
+ * thread.
+ */
+public final class TapBridgePort implements BridgeMember, DataPlane.Pollable, AutoCloseable {
+    /** Frames read from the TAP per duty cycle. */
+    public static final int BURST = 32;
+    /** Largest frame read: a 64 KiB GSO segment with headers. */
+    public static final int MAX_FRAME_BYTES = 65536 + 18;
+    private static final long RECHECK_NS = 1_000_000_000L;
+
+    private final String tapName;
+    private final Bridge bridge;
+    private final DataPlane dataPlane;
+    private final PrintStream log;
+    private final int maxFrameBytes;
+    private final int index;
+    private final boolean multiQueue;
+    private final Arena arena = Arena.ofShared();
+    private final MemorySegment header = arena.allocate(TapDevice.VNET_HEADER_BYTES, 8);
+    private final MemorySegment readBuffer = arena.allocate(TapDevice.VNET_HEADER_BYTES + MAX_FRAME_BYTES, 64);
+    private final MemorySegment linearBuffer = arena.allocate(MAX_FRAME_BYTES, 64);
+    private final IoVecArray iov = new IoVecArray(arena, 64);
+    private final BufferTxFrame fromTap = new BufferTxFrame();
+    private final AtomicCounter down;
+    private final AtomicCounter droppedWhileDown;
+    private final AtomicCounter readErrors;
+    private TapDevice tap;
+    private boolean linkDown;
+    private int offloads;
+    private long nextCheckNs;
+    private boolean watching;
+
+    /**
+     * Attaches to (or creates) the TAP and joins the bridge.
+     *
+     * @param mtu       the TAP's MTU (frames above it plus an Ethernet header and VLAN tag are dropped toward it)
+     * @param dataPlane wakes on the TAP's frames when polled from its thread; may be null when polled by hand
+     * @param log       where link changes are logged
+     */
+    public TapBridgePort(final String tapName, final boolean multiQueue, final Bridge bridge, final int mtu,
+                         final Counters counters, final DataPlane dataPlane, final PrintStream log) {
+        this.tapName = tapName;
+        this.multiQueue = multiQueue;
+        this.bridge = bridge;
+        this.dataPlane = dataPlane;
+        this.log = log;
+        this.maxFrameBytes = mtu + 18;
+        this.tap = TapDevice.open(tapName, multiQueue);
+        this.index = bridge.join(this, null);
+        this.down = counters.counter("tap[" + tapName + "] went down", CounterType.PORT);
+        this.droppedWhileDown = counters.counter("tap[" + tapName + "] drops: TAP down", CounterType.PORT);
+        this.readErrors = counters.counter("tap[" + tapName + "] read errors", CounterType.PORT);
+    }
+
+    /** @return the port's index in the bridge */
+    public int index() {
+        return index;
+    }
+
+    /** @return frames dropped because the TAP was down or gone */
+    public long droppedWhileDown() {
+        return droppedWhileDown.get();
+    }
+
+    /** @return true while the TAP is attached and its link carried the last frame written */
+    public boolean isUp() {
+        return tap != null && !linkDown;
+    }
+
+    /**
+     * Sets which offloads the kernel may use on frames it sends us: those every guest on the bridge negotiated
+     * (TUN_F_* bits). Data-plane thread.
+     */
+    public void setOffloads(final int tunFlags) {
+        offloads = tunFlags;
+        if (tap != null) {
+            tap.setOffloads(tunFlags);
+        }
+    }
+
+    @Override
+    public boolean egress(final TxFrame frame) {
+        final TapDevice device = tap;
+        if (device == null) {
+            droppedWhileDown.incrementRelease();
+            return false;
+        }
+        frame.header().writeTo(header, 0, 0);
+        iov.set(0, header, 0, TapDevice.VNET_HEADER_BYTES);
+        int entries = 1;
+        if (frame.segmentCount() < iov.capacity()) {
+            for (int s = 0; s < frame.segmentCount(); s++) {
+                iov.set(entries++, frame.segmentBase(s), frame.segmentOffset(s), frame.segmentLength(s));
+            }
+        } else {
+            final long copied = frame.copyTo(0, linearBuffer, 0, frame.lengthBytes());
+            iov.set(entries++, linearBuffer, 0, copied);
+        }
+        try {
+            final boolean written = device.write(iov, entries) != FileIo.WOULD_BLOCK;
+            if (linkDown) {
+                linkDown = false;
+                log.println("tap " + tapName + ": link up; forwarding again");
+            }
+            return written;
+        } catch (SysException e) {
+            failed(e);
+            droppedWhileDown.incrementRelease();
+            return false;
+        }
+    }
+
+    @Override
+    public int poll() {
+        final TapDevice device = tap;
+        if (device == null) {
+            reattachIfBack();
+            return 0;
+        }
+        if (!watching && dataPlane != null && dataPlane.onDataPlaneThread()) {
+            dataPlane.watchReadable(device.fd(), count -> { });
+            watching = true;
+        }
+        int frames = 0;
+        while (frames < BURST) {
+            final long n;
+            try {
+                n = device.read(readBuffer, readBuffer.byteSize());
+            } catch (SysException e) {
+                readErrors.incrementRelease();
+                failed(e);
+                return frames;
+            }
+            if (n == FileIo.WOULD_BLOCK || n <= TapDevice.VNET_HEADER_BYTES) {
+                break;
+            }
+            fromTap.wrap(readBuffer, TapDevice.VNET_HEADER_BYTES, (int) (n - TapDevice.VNET_HEADER_BYTES));
+            final NetHeaderValues values = fromTap.headerHolder().readFrom(readBuffer, 0);
+            if (values.needsChecksum() && values.checksumStart() + values.checksumOffset() + 2L > fromTap.lengthBytes()) {
+                readErrors.incrementRelease();
+                continue;
+            }
+            bridge.forward(index, fromTap);
+            frames++;
+        }
+        return frames;
+    }
+
+    private void failed(final SysException e) {
+        if (e.errno() == Errno.EIO || e.errno() == Errno.EAGAIN) {
+            if (!linkDown) {
+                linkDown = true;
+                down.incrementRelease();
+                log.println("tap " + tapName + ": link down; frames toward it are dropped until it is up");
+            }
+            return;
+        }
+        if (tap == null) {
+            return;
+        }
+        if (watching) {
+            dataPlane.unwatchReadable(tap.fd());
+            watching = false;
+        }
+        tap.close();
+        tap = null;
+        linkDown = false;
+        down.incrementRelease();
+        nextCheckNs = System.nanoTime() + RECHECK_NS;
+        log.println("tap " + tapName + ": gone (" + e.getMessage() + "); waiting for an interface of that name");
+    }
+
+    private void reattachIfBack() {
+        final long now = System.nanoTime();
+        if (now < nextCheckNs) {
+            return;
+        }
+        nextCheckNs = now + RECHECK_NS;
+        if (!TapDevice.exists(tapName)) {
+            return;
+        }
+        try {
+            tap = TapDevice.open(tapName, multiQueue);
+            if (offloads != 0) {
+                tap.setOffloads(offloads);
+            }
+            log.println("tap " + tapName + ": back; attached again");
+        } catch (RuntimeException e) {
+            tap = null;
+        }
+    }
+
+    /** Always safe: an attached TAP wakes the data plane when readable, and link supervision runs on its timeout. */
+    @Override
+    public boolean readyToPark() {
+        return true;
+    }
+
+    @Override
+    public int maxFrameBytes() {
+        return maxFrameBytes;
+    }
+
+    @Override
+    public String name() {
+        return "tap:" + tapName;
+    }
+
+    /** Closes the TAP queue (a non-persistent TAP disappears). Call after the data plane stopped polling. */
+    @Override
+    public void close() {
+        if (tap != null) {
+            tap.close();
+            tap = null;
+        }
+        arena.close();
+    }
+}
