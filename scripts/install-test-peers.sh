@@ -35,6 +35,8 @@ have modprobe || need+=(kmod)
 have iperf3 || need+=(iperf3)
 have xz || need+=(xz-utils)
 have zstd || need+=(zstd)
+# Packet capture tests read exported files with Wireshark's command-line reader.
+have tshark || need+=(tshark)
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "install-test-peers: installing ${need[*]}" >&2

@@ -1,6 +1,8 @@
 package io.vioplane.tap.bridge;
 
 import io.vioplane.platform.runtime.Counters;
+import io.vioplane.tap.capture.CaptureRecord;
+import io.vioplane.tap.capture.PacketCapture;
 import io.vioplane.virtionet.port.TxFrame;
 
 import java.lang.foreign.Arena;
@@ -40,6 +42,7 @@ public final class Bridge {
     private final List<BridgePortCounters> portCounters = new ArrayList<>();
     private final long[] allowedSource = new long[MAX_PORTS];
     private final MemorySegment addresses = Arena.ofAuto().allocate(16, 8);
+    private PacketCapture capture;
     private long nowNs;
     private int framesSinceClock = CLOCK_STRIDE;
 
@@ -83,6 +86,19 @@ public final class Bridge {
         return index;
     }
 
+    /**
+     * Records every frame entering or leaving any port from now on (null to stop); call before traffic or on the
+     * data-plane thread.
+     */
+    public void setCapture(final PacketCapture packetCapture) {
+        this.capture = packetCapture;
+        if (packetCapture != null) {
+            for (int i = 0; i < members.size(); i++) {
+                packetCapture.registerPort(i, name + "/" + members.get(i).name());
+            }
+        }
+    }
+
     /** @return the counters of port {@code index} */
     public BridgePortCounters counters(final int index) {
         return portCounters.get(index);
@@ -119,6 +135,9 @@ public final class Bridge {
         final int length = frame.lengthBytes();
         in.inPackets.incrementRelease();
         in.inBytes.getAndAddRelease(length);
+        if (capture != null) {
+            capture.record(ingress, CaptureRecord.DIRECTION_IN, frame);
+        }
         if (length < 14 || frame.copyTo(0, addresses, 0, 12) != 12) {
             in.invalidSource.incrementRelease();
             return false;
@@ -167,6 +186,9 @@ public final class Bridge {
         }
         out.outPackets.incrementRelease();
         out.outBytes.getAndAddRelease(length);
+        if (capture != null) {
+            capture.record(egress, CaptureRecord.DIRECTION_OUT, frame);
+        }
         if (flood) {
             out.flooded.incrementRelease();
         }
