@@ -4,6 +4,7 @@ import io.vioplane.platform.irq.Interrupt;
 import io.vioplane.virtionet.NetHeaderValues;
 import io.vioplane.virtionet.VirtioNetHeader;
 import io.vioplane.virtionet.offload.InternetChecksum;
+import io.vioplane.virtionet.offload.TcpSegmenter;
 import io.vioplane.virtionet.port.NetPort;
 import io.vioplane.virtionet.port.RxDestination;
 import io.vioplane.vring.DescriptorChain;
@@ -26,8 +27,10 @@ import java.nio.ByteOrder;
  *       into it; num_buffers in the first says how many. If the ring does not hold enough buffers yet,
  *       every chain taken is given back and the frame waits (nothing lost).</li>
  *   <li>Offloads the guest did not negotiate are resolved here: a checksum left to the device is completed in
- *       software and the flags cleared for a guest without GUEST_CSUM; a GSO frame for a guest without the
- *       matching GUEST_TSO/UFO is dropped and counted.</li>
+ *       software and the flags cleared for a guest without GUEST_CSUM; a TCP GSO frame for a guest without the
+ *       matching GUEST_TSO is segmented in software ({@link TcpSegmenter}), and if the guest runs out of buffers
+ *       halfway, delivery resumes at the next segment when the port offers the frame again; a UFO frame for a
+ *       guest without GUEST_UFO is dropped and counted.</li>
  *   <li>The receive filter (promiscuous, MAC tables) applies; while the ring is disabled nothing is
  *       delivered.</li>
  * </ul>
@@ -50,6 +53,12 @@ public final class RxEngine extends QueueEngine implements RxDestination {
     private final MemorySegment scratch = Arena.ofAuto().allocate(16, 8);
     private long batchPackets;
     private long batchBytes;
+    private final TcpSegmenter segmenter = new TcpSegmenter();
+    private MemorySegment segmentingSource;
+    private long segmentingOffset = -1;
+    private int segmentingLength;
+    private int segmentsTotal;
+    private int nextSegment;
 
     RxEngine(final int queueIndex, final DeviceQueue queue, final Interrupt interrupt, final NetQueueCounters counters,
              final BrokenListener brokenListener, final NetPort port, final NetOffloads offloads, final RxFilter filter,
@@ -104,9 +113,41 @@ public final class RxEngine extends QueueEngine implements RxDestination {
             return true;
         }
         if (header.isGso() && !guestTakes(header.gsoKind())) {
-            counters.offloadUnsupported.incrementRelease();
-            return true;
+            return deliverSegmented(source, offset, lengthBytes, header);
         }
+        return deliverOne(source, offset, lengthBytes, header);
+    }
+
+    private boolean deliverSegmented(final MemorySegment source, final long offset, final int lengthBytes,
+                                     final NetHeaderValues header) {
+        if (source != segmentingSource || offset != segmentingOffset || lengthBytes != segmentingLength) {
+            final int kind = header.gsoKind();
+            final int count = kind == VirtioNetHeader.GSO_TCPV4 || kind == VirtioNetHeader.GSO_TCPV6
+                    ? segmenter.prepare(source, offset, lengthBytes, header) : 0;
+            if (count == 0) {
+                counters.offloadUnsupported.incrementRelease();
+                return true;
+            }
+            segmentingSource = source;
+            segmentingOffset = offset;
+            segmentingLength = lengthBytes;
+            segmentsTotal = count;
+            nextSegment = 0;
+        }
+        while (nextSegment < segmentsTotal) {
+            final int length = segmenter.build(nextSegment, offloads.guestChecksum());
+            if (!deliverOne(segmenter.buffer(), 0, length, segmenter.header())) {
+                return false;
+            }
+            nextSegment++;
+        }
+        segmentingSource = null;
+        segmentingOffset = -1;
+        return true;
+    }
+
+    private boolean deliverOne(final MemorySegment source, final long offset, final int lengthBytes,
+                               final NetHeaderValues header) {
         final boolean completeChecksum = header.needsChecksum() && !offloads.guestChecksum();
         rxHeader.copyFrom(header);
         if (completeChecksum || !offloads.guestChecksum()) {

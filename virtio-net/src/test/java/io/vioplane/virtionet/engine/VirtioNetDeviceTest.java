@@ -240,6 +240,64 @@ class VirtioNetDeviceTest {
         }
     }
 
+    @Test
+    void segmentsATsoFrameForAGuestThatCannotReceiveGsoAndResumesAfterRunningOutOfBuffers() {
+        final long features = VirtioFeature.mask(VirtioNetFeature.CSUM, VirtioNetFeature.HOST_TSO4);
+        try (EchoPort echo = new EchoPort(1, 16); TestNetGuest guest = new TestNetGuest(features, echo, 64)) {
+            final byte[] frame = tcpFrame(4000, 0x11223344, 0x18 | 0x01);
+            final ByteBuffer header = ByteBuffer.allocate(12).order(ByteOrder.LITTLE_ENDIAN);
+            header.put(0, (byte) VirtioNetHeader.F_NEEDS_CSUM).put(1, (byte) VirtioNetHeader.GSO_TCPV4)
+                    .putShort(2, (short) 54).putShort(4, (short) 1000).putShort(6, (short) 34).putShort(8, (short) 16);
+            guest.transmit(header.array(), frame, false);
+            guest.postReceiveBuffers(0, 2, 2048);
+            guest.pollUntilIdle(10);
+            final List<byte[]> segments = new ArrayList<>();
+            int n = guest.rxQueue().reap(TOKENS, LENGTHS, 256);
+            assertEquals(2, n, "two buffers: two segments now, the rest waits");
+            for (int i = 0; i < n; i++) {
+                segments.add(guest.receiveBuffer(TOKENS[i], LENGTHS[i]));
+            }
+            guest.postReceiveBuffers(2, 4, 2048);
+            guest.pollUntilIdle(10);
+            n = guest.rxQueue().reap(TOKENS, LENGTHS, 256);
+            assertEquals(2, n, "the other two segments, none repeated");
+            for (int i = 0; i < n; i++) {
+                segments.add(guest.receiveBuffer(TOKENS[i], LENGTHS[i]));
+            }
+            for (int i = 0; i < 4; i++) {
+                final byte[] buffer = segments.get(i);
+                assertEquals(0, buffer[1], "no GSO toward this guest");
+                assertEquals(0, buffer[0], "checksums complete: the guest did not negotiate GUEST_CSUM");
+                final ByteBuffer ip = ByteBuffer.wrap(buffer, 12 + 14, buffer.length - 26).slice();
+                assertEquals(20 + 20 + 1000, ip.getShort(2) & 0xFFFF, "IPv4 total length of segment " + i);
+                assertEquals(0xFFFF, onesComplementSum(0, ByteBuffer.wrap(buffer, 26, 20).slice()), "IP header checksum");
+                final ByteBuffer tcp = ByteBuffer.wrap(buffer, 12 + 34, buffer.length - 46).slice();
+                assertEquals(0x11223344 + i * 1000, tcp.getInt(4), "sequence number of segment " + i);
+                final int flags = tcp.get(13) & 0xFF;
+                assertEquals(i == 3 ? 0x19 : 0x10, flags, "FIN and PSH only on the last segment");
+                final int pseudo = pseudoHeaderSum(Arrays.copyOfRange(buffer, 38, 42), Arrays.copyOfRange(buffer, 42, 46),
+                        1020) - 17 + 6;
+                assertEquals(0xFFFF, onesComplementSum(pseudo, tcp.duplicate()), "TCP checksum of segment " + i);
+                for (int b = 0; b < 1000; b++) {
+                    assertEquals(frame[54 + i * 1000 + b], buffer[12 + 54 + b]);
+                }
+            }
+        }
+    }
+
+    private static byte[] tcpFrame(final int payloadBytes, final int sequence, final int flags) {
+        final ByteBuffer frame = ByteBuffer.allocate(14 + 20 + 20 + payloadBytes).order(ByteOrder.BIG_ENDIAN);
+        frame.put(PEER_MAC).put(TestNetGuest.GUEST_MAC).putShort((short) 0x0800);
+        frame.put((byte) 0x45).put((byte) 0).putShort((short) (40 + payloadBytes)).putShort((short) 7).putShort((short) 0x4000)
+                .put((byte) 64).put((byte) 6).putShort((short) 0).put(new byte[] {10, 0, 0, 1}).put(new byte[] {10, 0, 0, 2});
+        frame.putShort((short) 40000).putShort((short) 80).putInt(sequence).putInt(1).put((byte) 0x50).put((byte) flags)
+                .putShort((short) 65535).putShort((short) 0).putShort((short) 0);
+        for (int i = 0; i < payloadBytes; i++) {
+            frame.put((byte) (i * 31 + 7));
+        }
+        return frame.array();
+    }
+
     private static byte[] udpFrame() {
         final ByteBuffer frame = ByteBuffer.allocate(14 + 20 + 8 + 31).order(ByteOrder.BIG_ENDIAN);
         frame.put(PEER_MAC).put(TestNetGuest.GUEST_MAC).putShort((short) 0x0800);
