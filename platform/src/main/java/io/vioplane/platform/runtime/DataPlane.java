@@ -50,6 +50,9 @@ public final class DataPlane implements AutoCloseable {
     }
 
     private static final long COMMAND_TIMEOUT_MS = 10_000;
+    private static final long MAX_SPINS = 2_000;
+    private static final long MAX_YIELDS = 50;
+    private static final int PARK_TIMEOUT_MS = 100;
 
     private final String name;
     private final ManyToOneConcurrentArrayQueue<Runnable> commands = new ManyToOneConcurrentArrayQueue<>(1024);
@@ -72,7 +75,8 @@ public final class DataPlane implements AutoCloseable {
     public DataPlane(final String name, final boolean busyPoll, final org.agrona.ErrorHandler errors) {
         this.name = name;
         epoll.add(commandDoorbell.fd(), Epoll.EPOLLIN, (-1L << 32) | commandDoorbell.fd());
-        final IdleStrategy idle = busyPoll ? new BusySpinIdleStrategy() : new ParkingIdle();
+        final IdleStrategy idle = busyPoll ? new BusySpinIdleStrategy()
+                : new EventFdIdleStrategy(epoll, this::readyToPark, MAX_SPINS, MAX_YIELDS, PARK_TIMEOUT_MS, this::woke);
         this.runner = AgentThreads.start(new Loop(), idle, errors, null);
     }
 
@@ -230,65 +234,26 @@ public final class DataPlane implements AutoCloseable {
         }
     }
 
-    private final class ParkingIdle implements IdleStrategy {
-        private static final long MAX_SPINS = 2_000;
-        private static final long MAX_YIELDS = 50;
-        private static final int PARK_TIMEOUT_MS = 100;
-        private long spins;
-        private long yields;
-
-        @Override
-        public void idle(final int workCount) {
-            if (workCount > 0) {
-                reset();
-            } else {
-                idle();
+    private boolean readyToPark() {
+        if (!commands.isEmpty()) {
+            return false;
+        }
+        for (int i = 0; i < pollables.size(); i++) {
+            if (!pollables.get(i).readyToPark()) {
+                return false;
             }
         }
+        return true;
+    }
 
-        @Override
-        public void idle() {
-            if (spins < MAX_SPINS) {
-                spins++;
-                Thread.onSpinWait();
-                return;
-            }
-            if (yields < MAX_YIELDS) {
-                yields++;
-                Thread.yield();
-                return;
-            }
-            if (!commands.isEmpty()) {
-                return;
-            }
-            for (int i = 0; i < pollables.size(); i++) {
-                if (!pollables.get(i).readyToPark()) {
-                    return;
-                }
-            }
-            final int ready = epoll.await(PARK_TIMEOUT_MS);
-            for (int i = 0; i < ready; i++) {
-                final long data = epoll.data(i);
-                final int fd = (int) data;
-                final int slot = (int) (data >> 32);
-                if (slot < 0) {
-                    EventFd.drain(fd);
-                } else if (slot < listeners.size() && listeners.get(slot) != null) {
-                    final long count = listenerDrains.get(slot) ? EventFd.drain(fd) : 1;
-                    listeners.get(slot).woke(count);
-                }
-            }
-        }
-
-        @Override
-        public void reset() {
-            spins = 0;
-            yields = 0;
-        }
-
-        @Override
-        public String alias() {
-            return "park-on-eventfds";
+    private void woke(final long data) {
+        final int fd = (int) data;
+        final int slot = (int) (data >> 32);
+        if (slot < 0) {
+            EventFd.drain(fd);
+        } else if (slot < listeners.size() && listeners.get(slot) != null) {
+            final long count = listenerDrains.get(slot) ? EventFd.drain(fd) : 1;
+            listeners.get(slot).woke(count);
         }
     }
 }

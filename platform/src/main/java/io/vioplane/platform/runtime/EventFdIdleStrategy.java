@@ -27,8 +27,16 @@ public final class EventFdIdleStrategy implements IdleStrategy {
         boolean readyToPark();
     }
 
+    /** Receives each ready entry's registered data after a block. */
+    @FunctionalInterface
+    public interface WakeHandler {
+        /** The descriptor registered with {@code data} became ready. */
+        void woke(long data);
+    }
+
     private final Epoll epoll;
     private final ParkGuard guard;
+    private final WakeHandler wakeHandler;
     private final long maxSpins;
     private final long maxYields;
     private final int parkTimeoutMs;
@@ -45,8 +53,18 @@ public final class EventFdIdleStrategy implements IdleStrategy {
      */
     public EventFdIdleStrategy(final Epoll epoll, final ParkGuard guard, final long maxSpins, final long maxYields,
                                final int parkTimeoutMs) {
+        this(epoll, guard, maxSpins, maxYields, parkTimeoutMs, data -> EventFd.drain((int) data));
+    }
+
+    /**
+     * As above, with {@code wakeHandler} deciding what a wake-up means (the default drains the eventfd whose
+     * descriptor is the registered data).
+     */
+    public EventFdIdleStrategy(final Epoll epoll, final ParkGuard guard, final long maxSpins, final long maxYields,
+                               final int parkTimeoutMs, final WakeHandler wakeHandler) {
         this.epoll = epoll;
         this.guard = guard;
+        this.wakeHandler = wakeHandler;
         this.maxSpins = maxSpins;
         this.maxYields = maxYields;
         this.parkTimeoutMs = parkTimeoutMs;
@@ -83,7 +101,7 @@ public final class EventFdIdleStrategy implements IdleStrategy {
             parks++;
             final int ready = epoll.await(parkTimeoutMs);
             for (int i = 0; i < ready; i++) {
-                EventFd.drain((int) epoll.data(i));
+                wakeHandler.woke(epoll.data(i));
             }
         } else {
             Thread.yield();

@@ -74,19 +74,11 @@ public final class FileIo {
     public static long read(final int fd, final MemorySegment buffer, final long count) {
         checkCount(buffer, count);
         final Libc.Scratch scratch = Libc.scratch();
-        while (true) {
-            final long n = Libc.read(scratch.capture, fd, buffer, count);
-            if (n >= 0) {
-                return n;
-            }
-            final int errno = scratch.errno();
-            if (errno == Errno.EAGAIN) {
-                return WOULD_BLOCK;
-            }
-            if (errno != Errno.EINTR) {
-                throw new SysException("read(fd=" + fd + ")", errno);
-            }
-        }
+        long n;
+        do {
+            n = Libc.read(scratch.capture, fd, buffer, count);
+        } while (n < 0 && (n = failed(scratch.errno(), "read", fd)) == RETRY);
+        return n;
     }
 
     /** @return bytes written from {@code buffer}, or {@link #WOULD_BLOCK} */
@@ -98,19 +90,11 @@ public final class FileIo {
     public static long write(final int fd, final MemorySegment buffer, final long count) {
         checkCount(buffer, count);
         final Libc.Scratch scratch = Libc.scratch();
-        while (true) {
-            final long n = Libc.write(scratch.capture, fd, buffer, count);
-            if (n >= 0) {
-                return n;
-            }
-            final int errno = scratch.errno();
-            if (errno == Errno.EAGAIN) {
-                return WOULD_BLOCK;
-            }
-            if (errno != Errno.EINTR) {
-                throw new SysException("write(fd=" + fd + ")", errno);
-            }
-        }
+        long n;
+        do {
+            n = Libc.write(scratch.capture, fd, buffer, count);
+        } while (n < 0 && (n = failed(scratch.errno(), "write", fd)) == RETRY);
+        return n;
     }
 
     /**
@@ -121,19 +105,11 @@ public final class FileIo {
     public static long readv(final int fd, final IoVecArray iov, final int count) {
         iov.checkCount(count);
         final Libc.Scratch scratch = Libc.scratch();
-        while (true) {
-            final long n = Libc.readv(scratch.capture, fd, iov.segment(), count);
-            if (n >= 0) {
-                return n;
-            }
-            final int errno = scratch.errno();
-            if (errno == Errno.EAGAIN) {
-                return WOULD_BLOCK;
-            }
-            if (errno != Errno.EINTR) {
-                throw new SysException("readv(fd=" + fd + ")", errno);
-            }
-        }
+        long n;
+        do {
+            n = Libc.readv(scratch.capture, fd, iov.segment(), count);
+        } while (n < 0 && (n = failed(scratch.errno(), "readv", fd)) == RETRY);
+        return n;
     }
 
     /**
@@ -144,19 +120,11 @@ public final class FileIo {
     public static long writev(final int fd, final IoVecArray iov, final int count) {
         iov.checkCount(count);
         final Libc.Scratch scratch = Libc.scratch();
-        while (true) {
-            final long n = Libc.writev(scratch.capture, fd, iov.segment(), count);
-            if (n >= 0) {
-                return n;
-            }
-            final int errno = scratch.errno();
-            if (errno == Errno.EAGAIN) {
-                return WOULD_BLOCK;
-            }
-            if (errno != Errno.EINTR) {
-                throw new SysException("writev(fd=" + fd + ")", errno);
-            }
-        }
+        long n;
+        do {
+            n = Libc.writev(scratch.capture, fd, iov.segment(), count);
+        } while (n < 0 && (n = failed(scratch.errno(), "writev", fd)) == RETRY);
+        return n;
     }
 
     /** @return the new file offset */
@@ -185,6 +153,22 @@ public final class FileIo {
         if (wanted != flags && Libc.fcntl(scratch.capture, fd, F_SETFL, wanted) < 0) {
             throw new SysException("fcntl(fd=" + fd + ", F_SETFL)", scratch.errno());
         }
+    }
+
+    private static final long RETRY = -2;
+
+    /**
+     * Decides what a failed call returns: {@link #RETRY} after EINTR, {@link #WOULD_BLOCK} for EAGAIN; anything
+     * else throws.
+     */
+    static long failed(final int errno, final String call, final int fd) {
+        if (errno == Errno.EINTR) {
+            return RETRY;
+        }
+        if (errno == Errno.EAGAIN) {
+            return WOULD_BLOCK;
+        }
+        throw new SysException(call + "(fd=" + fd + ")", errno);
     }
 
     private static void checkCount(final MemorySegment buffer, final long count) {

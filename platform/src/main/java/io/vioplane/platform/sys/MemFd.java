@@ -20,13 +20,17 @@ public final class MemFd {
      * @return the descriptor; the caller owns it
      */
     public static int create(final String name, final long sizeBytes) {
+        return create(name, sizeBytes, MFD_CLOEXEC);
+    }
+
+    private static int create(final String name, final long sizeBytes, final int flags) {
         if (sizeBytes < 0) {
             throw new IllegalArgumentException("memfd size must not be negative: " + sizeBytes);
         }
         final Libc.Scratch scratch = Libc.scratch();
         final int fd;
         try (Arena arena = Arena.ofConfined()) {
-            fd = Libc.memfdCreate(scratch.capture, arena.allocateFrom(name), MFD_CLOEXEC);
+            fd = Libc.memfdCreate(scratch.capture, arena.allocateFrom(name), flags);
         }
         if (fd < 0) {
             throw new SysException("memfd_create(" + name + ")", scratch.errno());
@@ -62,21 +66,7 @@ public final class MemFd {
 
     /** Creates a memfd that accepts seals (MFD_ALLOW_SEALING), for tests and for memory we share. */
     public static int createSealable(final String name, final long sizeBytes) {
-        final Libc.Scratch scratch = Libc.scratch();
-        final int fd;
-        try (Arena arena = Arena.ofConfined()) {
-            fd = Libc.memfdCreate(scratch.capture, arena.allocateFrom(name), MFD_CLOEXEC | MFD_ALLOW_SEALING);
-        }
-        if (fd < 0) {
-            throw new SysException("memfd_create(" + name + ", MFD_ALLOW_SEALING)", scratch.errno());
-        }
-        try {
-            truncate(fd, sizeBytes);
-        } catch (SysException e) {
-            FileIo.closeQuietly(fd);
-            throw e;
-        }
-        return fd;
+        return create(name, sizeBytes, MFD_CLOEXEC | MFD_ALLOW_SEALING);
     }
 
     /** Sets the size of the file behind {@code fd}. */

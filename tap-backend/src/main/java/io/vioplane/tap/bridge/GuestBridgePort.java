@@ -1,6 +1,5 @@
 package io.vioplane.tap.bridge;
 
-import io.vioplane.virtionet.NetHeaderValues;
 import io.vioplane.virtionet.port.FrameRing;
 import io.vioplane.virtionet.port.NetPort;
 import io.vioplane.virtionet.port.RxDestination;
@@ -48,19 +47,7 @@ public final class GuestBridgePort implements NetPort, BridgeMember, AutoCloseab
 
     @Override
     public int receive(final int queuePair, final RxDestination destination, final int max) {
-        if (queuePair != 0) {
-            return 0;
-        }
-        int delivered = 0;
-        while (delivered < max && !toGuest.isEmpty()) {
-            final NetHeaderValues header = toGuest.headHeader();
-            if (!destination.deliver(toGuest.memory(), toGuest.headOffset(), toGuest.headLength(), header)) {
-                break;
-            }
-            toGuest.removeHead();
-            delivered++;
-        }
-        return delivered;
+        return queuePair == 0 ? toGuest.deliverTo(destination, max) : 0;
     }
 
     @Override
@@ -70,14 +57,7 @@ public final class GuestBridgePort implements NetPort, BridgeMember, AutoCloseab
 
     @Override
     public boolean egress(final TxFrame frame) {
-        final int length = frame.lengthBytes();
-        if (!toGuest.canTake(length)) {
-            return false;
-        }
-        frame.copyTo(0, toGuest.memory(), toGuest.tailOffset(), length);
-        toGuest.tailHeader().copyFrom(frame.header());
-        toGuest.commit(length);
-        return true;
+        return toGuest.offer(frame);
     }
 
     @Override

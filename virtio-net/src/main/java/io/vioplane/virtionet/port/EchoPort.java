@@ -1,7 +1,5 @@
 package io.vioplane.virtionet.port;
 
-import io.vioplane.virtionet.NetHeaderValues;
-
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
@@ -29,19 +27,14 @@ public final class EchoPort implements NetPort, AutoCloseable {
     @Override
     public boolean transmit(final int queuePair, final TxFrame frame) {
         final FrameRing ring = rings[queuePair];
-        final int length = frame.lengthBytes();
-        if (!ring.canTake(length)) {
+        final long at = ring.tailOffset();
+        if (!ring.offer(frame)) {
             droppedRingFull++;
             return false;
         }
-        final MemorySegment memory = ring.memory();
-        final long at = ring.tailOffset();
-        frame.copyTo(0, memory, at, length);
-        if (length >= 12) {
-            swapMacs(memory, at);
+        if (frame.lengthBytes() >= 12) {
+            swapMacs(ring.memory(), at);
         }
-        ring.tailHeader().copyFrom(frame.header());
-        ring.commit(length);
         return true;
     }
 
@@ -55,17 +48,7 @@ public final class EchoPort implements NetPort, AutoCloseable {
 
     @Override
     public int receive(final int queuePair, final RxDestination destination, final int max) {
-        final FrameRing ring = rings[queuePair];
-        int delivered = 0;
-        while (delivered < max && !ring.isEmpty()) {
-            final NetHeaderValues header = ring.headHeader();
-            if (!destination.deliver(ring.memory(), ring.headOffset(), ring.headLength(), header)) {
-                break;
-            }
-            ring.removeHead();
-            delivered++;
-        }
-        return delivered;
+        return rings[queuePair].deliverTo(destination, max);
     }
 
     @Override

@@ -108,6 +108,40 @@ public final class FrameRing implements AutoCloseable {
         return headers[(int) (head % slotCount)];
     }
 
+    /**
+     * Copies {@code frame} and its header into the next free slot.
+     *
+     * @return false if the ring is full or the frame does not fit a slot
+     */
+    public boolean offer(final TxFrame frame) {
+        final int length = frame.lengthBytes();
+        if (!canTake(length)) {
+            return false;
+        }
+        frame.copyTo(0, slots, tailOffset(), length);
+        tailHeader().copyFrom(frame.header());
+        commit(length);
+        return true;
+    }
+
+    /**
+     * Delivers waiting frames, oldest first, until {@code max} are delivered, the ring is empty, or the
+     * destination has no room (that frame stays for the next call).
+     *
+     * @return frames delivered
+     */
+    public int deliverTo(final RxDestination destination, final int max) {
+        int delivered = 0;
+        while (delivered < max && head != tail) {
+            if (!destination.deliver(slots, headOffset(), headLength(), headHeader())) {
+                break;
+            }
+            head++;
+            delivered++;
+        }
+        return delivered;
+    }
+
     /** Drops the oldest frame. */
     public void removeHead() {
         if (head == tail) {
