@@ -15,6 +15,11 @@ import java.util.Map;
  * Turns JMH results into the table {@code vioplane bench} prints: per benchmark the median of the
  * measurement iterations, their range (min..max, because these machines are noisy), the unit, and the
  * bytes allocated per operation from the GC profiler.
+ *
+ * <p>A group benchmark (several {@code @Group} methods running at once on their own threads) gets one row per
+ * method, named {@code benchmark:method}, instead of JMH's primary result, which sums the methods'
+ * throughputs and so says nothing about any one of them. Its allocation column is the group's: bytes
+ * allocated by all its threads per operation of any of its methods.
  */
 public final class BenchTable {
     /** One printed row. */
@@ -30,7 +35,6 @@ public final class BenchTable {
         final List<Row> rows = new ArrayList<>();
         for (RunResult result : results) {
             final Result<?> primary = result.getPrimaryResult();
-            final Statistics statistics = primary.getStatistics();
             final Map<String, Result> secondary = result.getSecondaryResults();
             final Result<?> alloc = secondary.get("gc.alloc.rate.norm");
             final String benchmark = result.getParams().getBenchmark();
@@ -41,11 +45,29 @@ public final class BenchTable {
                 }
                 params.append(key).append('=').append(result.getParams().getParam(key));
             }
-            rows.add(new Row(shortName(benchmark), params.toString(), statistics.getPercentile(50), statistics.getMin(),
-                    statistics.getMax(), primary.getScoreUnit(), alloc == null ? Double.NaN : alloc.getScore()));
+            final double allocatedBytesPerOp = alloc == null ? Double.NaN : alloc.getScore();
+            final Collection<String> groupMethods = result.getParams().getThreadGroupLabels();
+            if (groupMethods.size() > 1) {
+                for (String method : groupMethods) {
+                    final Result<?> methodResult = secondary.get(method);
+                    if (methodResult != null) {
+                        rows.add(row(shortName(benchmark) + ":" + method, params.toString(), methodResult,
+                                allocatedBytesPerOp));
+                    }
+                }
+            } else {
+                rows.add(row(shortName(benchmark), params.toString(), primary, allocatedBytesPerOp));
+            }
         }
         rows.sort(Comparator.comparing(Row::benchmark).thenComparing(Row::params));
         return rows;
+    }
+
+    private static Row row(final String benchmark, final String params, final Result<?> result,
+                           final double allocatedBytesPerOp) {
+        final Statistics statistics = result.getStatistics();
+        return new Row(benchmark, params, statistics.getPercentile(50), statistics.getMin(), statistics.getMax(),
+                result.getScoreUnit(), allocatedBytesPerOp);
     }
 
     /** @return {@code benchmark} without the {@code io.vioplane.perf.} prefix */
