@@ -1,5 +1,7 @@
 package io.vioplane.perf.vring;
 
+import io.vioplane.platform.sys.CpuAffinity;
+
 import io.vioplane.vring.DescriptorChain;
 import io.vioplane.vring.DeviceQueue;
 import io.vioplane.vring.DriverQueue;

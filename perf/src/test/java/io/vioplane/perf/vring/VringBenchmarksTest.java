@@ -1,5 +1,7 @@
 package io.vioplane.perf.vring;
 
+import io.vioplane.platform.sys.CpuAffinity;
+
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;

@@ -67,6 +67,10 @@ final class Libc {
     private static final MethodHandle EPOLL_WAIT = errnoHandle("epoll_wait",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT));
     private static final MethodHandle GETPID = errnoHandle("getpid", FunctionDescriptor.of(JAVA_INT));
+    private static final MethodHandle SCHED_GETAFFINITY = errnoHandle("sched_getaffinity",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS));
+    private static final MethodHandle SCHED_SETAFFINITY = errnoHandle("sched_setaffinity",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS));
     private static final MethodHandle SYSCONF = errnoHandle("sysconf", FunctionDescriptor.of(JAVA_LONG, JAVA_INT));
     private static final MethodHandle STRERROR = LINKER.downcallHandle(symbol("strerror"), FunctionDescriptor.of(ADDRESS, JAVA_INT));
 
@@ -355,6 +359,22 @@ final class Libc {
     static int getpid(final MemorySegment capture) {
         try {
             return (int) GETPID.invokeExact(capture);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int schedGetAffinity(final MemorySegment capture, final long setBytes, final MemorySegment set) {
+        try {
+            return (int) SCHED_GETAFFINITY.invokeExact(capture, 0, setBytes, set);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int schedSetAffinity(final MemorySegment capture, final long setBytes, final MemorySegment set) {
+        try {
+            return (int) SCHED_SETAFFINITY.invokeExact(capture, 0, setBytes, set);
         } catch (Throwable t) {
             throw rethrow(t);
         }

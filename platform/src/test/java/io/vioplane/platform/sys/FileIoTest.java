@@ -104,6 +104,22 @@ class FileIoTest {
     }
 
     @Test
+    void pinsTheCallingThreadAndRestoresIt() throws Exception {
+        final int[] allowed = CpuAffinity.allowedCpus();
+        assertTrue(allowed.length >= 1);
+        final int[][] seen = new int[1][];
+        final Thread pinned = new Thread(() -> {
+            CpuAffinity.restrictCurrentThread(allowed[allowed.length - 1]);
+            seen[0] = CpuAffinity.allowedCpus();
+        });
+        pinned.start();
+        pinned.join();
+        assertArrayEquals(new int[] {allowed[allowed.length - 1]}, seen[0], "the thread runs on one CPU");
+        assertArrayEquals(allowed, CpuAffinity.allowedCpus(), "other threads are not affected");
+        assertThrows(IllegalArgumentException.class, () -> CpuAffinity.restrictCurrentThread(5000));
+    }
+
+    @Test
     void getpidAndPageSizeMatchTheJvm() {
         assertEquals(ProcessHandle.current().pid(), Linux.getpid());
         assertEquals(4096, Linux.pageSize());
