@@ -68,10 +68,12 @@ public final class VhostUserClient implements AutoCloseable {
         return settings.socketPath;
     }
 
-    /** @return the current connection, or null while disconnected */
+    /**
+     * @return the current connection, or null while disconnected (it turns null once the connection has closed
+     *     and its handler's {@code disconnected()} has returned)
+     */
     public VhostUserConnection activeConnection() {
-        final VhostUserConnection connection = active;
-        return connection != null && connection.isOpen() ? connection : null;
+        return active;
     }
 
     /** @return connection attempts so far, successful or not */

@@ -301,6 +301,7 @@ public final class VhostUserConnection implements AutoCloseable {
         payloadBytes = -1;
         payloadBytesRead = 0;
         message.wrap(request, flags, size, payload, fds);
+        reply.begin(request);
         counters.increment(Kind.MESSAGES);
         try {
             final Rejection rejection = validator.validate(message);
@@ -317,7 +318,6 @@ public final class VhostUserConnection implements AutoCloseable {
 
     private void handleValid() {
         final int requestId = message.request();
-        reply.begin(requestId);
         dispatching = true;
         try {
             handler.handle(message, reply);

@@ -82,10 +82,12 @@ public final class VhostUserServer implements AutoCloseable {
         return settings.socketPath;
     }
 
-    /** @return the connected front-end's connection, or null while none is connected */
+    /**
+     * @return the connected front-end's connection, or null while none is connected (it turns null once the
+     *     connection has closed and its handler's {@code disconnected()} has returned)
+     */
     public VhostUserConnection activeConnection() {
-        final VhostUserConnection connection = active;
-        return connection != null && connection.isOpen() ? connection : null;
+        return active;
     }
 
     /** @return connections accepted and served */

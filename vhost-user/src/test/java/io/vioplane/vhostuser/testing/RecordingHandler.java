@@ -60,6 +60,7 @@ public final class RecordingHandler implements VhostUserHandler {
     private volatile Predicate<VhostUserMessage> refuse = message -> false;
     private volatile boolean closeOnRefusal;
     private volatile boolean takeAllFds;
+    private volatile int crashOn = -1;
     private volatile long features = OFFERED_FEATURES;
     private volatile long protocolFeatures = OFFERED_PROTOCOL_FEATURES;
     private volatile long negotiatedProtocolFeatures;
@@ -88,6 +89,12 @@ public final class RecordingHandler implements VhostUserHandler {
         return this;
     }
 
+    /** Throws an unexpected exception (not a {@link VhostUserException}) on {@code request}: a crashing handler. */
+    public RecordingHandler crashingOn(final int request) {
+        this.crashOn = request;
+        return this;
+    }
+
     /** Takes (and keeps until disconnect) every descriptor, so none is left for the connection to close. */
     public RecordingHandler takingAllFds() {
         this.takeAllFds = true;
@@ -111,6 +118,10 @@ public final class RecordingHandler implements VhostUserHandler {
         final byte[] payload = request.payload().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
         final List<Long> identities = new ArrayList<>();
         final int fdCount = request.fdCount();
+        if (request.request() == crashOn) {
+            received.add(new Received(request.request(), request.flags(), payload, fdCount, identities));
+            throw new IllegalStateException("the handler crashed on purpose");
+        }
         if (refuse.test(request)) {
             received.add(new Received(request.request(), request.flags(), payload, fdCount, identities));
             throw new VhostUserException("refused " + name(request.request()) + " on purpose", closeOnRefusal);

@@ -55,10 +55,12 @@ class TestpmdPeerTest {
             handler.set(fresh);
             return fresh;
         }).log(log::add).start()) {
-            try (Testpmd testpmd = Testpmd.builder().name("vusrv")
-                    .vdev("net_virtio_user0,path=" + socket + ",queues=1,queue_size=256").build()) {
+            final Testpmd testpmd = Testpmd.builder().name("vusrv")
+                    .vdev("net_virtio_user0,path=" + socket + ",queues=1,queue_size=256").build();
+            try {
                 testpmd.start();
                 awaitDriverOk(handler, testpmd);
+            } finally {
                 testpmd.close();
             }
             assertTrue(RecordingHandler.await(() -> handler.get().disconnects() == 1, SEQUENCE_TIMEOUT_MS),
@@ -76,8 +78,9 @@ class TestpmdPeerTest {
         final Path socket = directory.resolve("vu.sock");
         final List<String> log = new CopyOnWriteArrayList<>();
         final AtomicReference<RecordingHandler> handler = new AtomicReference<>();
-        try (Testpmd testpmd = Testpmd.builder().name("vucli")
-                .vdev("net_virtio_user0,path=" + socket + ",server=1,queues=1,queue_size=256").build()) {
+        final Testpmd testpmd = Testpmd.builder().name("vucli")
+                .vdev("net_virtio_user0,path=" + socket + ",server=1,queues=1,queue_size=256").build();
+        try {
             testpmd.start();
             try (VhostUserClient client = VhostUserClient.builder(socket, () -> {
                 final RecordingHandler fresh = new RecordingHandler();
@@ -89,7 +92,10 @@ class TestpmdPeerTest {
                 assertTrue(RecordingHandler.await(() -> handler.get().disconnects() >= 1, SEQUENCE_TIMEOUT_MS),
                         "testpmd's exit must end the connection: " + log);
                 checkSequence(handler.get(), "client");
+                assertEquals(1, client.connections(), "one connection to testpmd's socket");
             }
+        } finally {
+            testpmd.close();
         }
         System.out.println("client-mode log: " + String.join("\n  ", log));
     }
