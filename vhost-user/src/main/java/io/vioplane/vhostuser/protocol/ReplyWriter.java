@@ -11,7 +11,10 @@ import java.lang.foreign.MemorySegment;
  * <p>Requests without an explicit reply must not write one: their REPLY_ACK acknowledgement is the connection's.
  */
 public interface ReplyWriter {
-    /** Replies with a u64 (GET_FEATURES, GET_PROTOCOL_FEATURES, GET_QUEUE_NUM, GET_MAX_MEM_SLOTS, GET_STATUS, IOTLB_MSG). */
+    /**
+     * Replies with a u64 (GET_FEATURES, GET_PROTOCOL_FEATURES, GET_QUEUE_NUM, GET_MAX_MEM_SLOTS, GET_STATUS,
+     * IOTLB_MSG).
+     */
     void u64(long value);
 
     /** Replies with a vring state {u32 index, u32 num} (GET_VRING_BASE). */
@@ -26,7 +29,8 @@ public interface ReplyWriter {
     /**
      * Replies with {@code body} and one descriptor attached (GET_INFLIGHT_FD, GET_SHARED_OBJECT,
      * SET_DEVICE_STATE_FD, POSTCOPY_ADVISE). The handler keeps ownership of {@code fd}: the kernel passes the peer a
-     * copy; {@code fd} must stay open until {@code handle} has returned.
+     * copy. {@code fd} must stay open until the connection closes: when the socket is full the reply goes out
+     * later (handlers keep such descriptors anyway: the inflight buffer, a shared object).
      */
     void bytes(MemorySegment body, int fd);
 
@@ -38,7 +42,8 @@ public interface ReplyWriter {
 
     /**
      * Replies to GET_INFLIGHT_FD with {u64 mmap_size, u64 mmap_offset, u16 num_queues, u16 queue_size} and the
-     * shared inflight buffer's descriptor (the handler keeps ownership of {@code fd}, as in {@link #bytes(MemorySegment, int)}).
+     * shared inflight buffer's descriptor (the handler keeps ownership of {@code fd} and keeps it open, as in
+     * {@link #bytes(MemorySegment, int)}).
      */
     void inflight(long mmapSizeBytes, long mmapOffsetBytes, int queueCount, int queueSize, int fd);
 }

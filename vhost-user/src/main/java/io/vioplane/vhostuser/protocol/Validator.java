@@ -101,12 +101,12 @@ public final class Validator {
         final int size = message.size();
         if (size < minBytes || size > maxBytes) {
             return reject(Rejection.BAD_SIZE, VhostUserRequest.name(message.request()) + " payload of " + size
-                    + " bytes; expected " + (minBytes == maxBytes ? Integer.toString(minBytes) : minBytes + ".." + maxBytes));
+                    + " bytes; expected " + range(minBytes, maxBytes));
         }
         final int fds = message.fdCount();
         if (fds < minFds || fds > maxFds) {
             return reject(Rejection.BAD_FD_COUNT, VhostUserRequest.name(message.request()) + " carried " + fds
-                    + " descriptors; expected " + (minFds == maxFds ? Integer.toString(minFds) : minFds + ".." + maxFds));
+                    + " descriptors; expected " + range(minFds, maxFds));
         }
         return null;
     }
@@ -258,6 +258,10 @@ public final class Validator {
                     + message.inflightQueueCount() + " queues; at most " + MAX_VRINGS);
         }
         return null;
+    }
+
+    private static String range(final int min, final int max) {
+        return min == max ? Integer.toString(min) : min + ".." + max;
     }
 
     private static boolean wraps(final long start, final long sizeBytes) {

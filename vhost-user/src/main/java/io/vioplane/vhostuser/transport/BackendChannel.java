@@ -28,7 +28,8 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
 public final class BackendChannel implements AutoCloseable {
     private final int socketFd;
     private final Arena arena = Arena.ofShared();
-    private final MemorySegment buffer = arena.allocate(VhostUserHeader.HEADER_BYTES + VhostUserHeader.MAX_PAYLOAD_BYTES, 8);
+    private final MemorySegment buffer =
+            arena.allocate(VhostUserHeader.HEADER_BYTES + VhostUserHeader.MAX_PAYLOAD_BYTES, 8);
     private final MemorySegment reply = arena.allocate(VhostUserHeader.HEADER_BYTES + VhostUserMessage.U64_BYTES, 8);
     private final int[] fds = new int[1];
     private final ReceivedFds receivedFds = new ReceivedFds();
@@ -79,7 +80,8 @@ public final class BackendChannel implements AutoCloseable {
     /** Tells the front-end the configuration space changed (BACKEND_CONFIG_CHANGE_MSG, no payload). */
     public void configChanged(final boolean needReply, final long timeoutMs) {
         if (needReply) {
-            final long ack = sendAwaitingAck(VhostUserRequest.BACKEND_CONFIG_CHANGE_MSG, MemorySegment.NULL, -1, timeoutMs);
+            final long ack = sendAwaitingAck(VhostUserRequest.BACKEND_CONFIG_CHANGE_MSG, MemorySegment.NULL, -1,
+                    timeoutMs);
             if (ack != 0) {
                 throw new VhostUserException("the front-end refused BACKEND_CONFIG_CHANGE_MSG: " + ack, false);
             }
@@ -123,7 +125,8 @@ public final class BackendChannel implements AutoCloseable {
                        final long deadlineNs) {
         final long size = payload.byteSize();
         if (size > VhostUserHeader.MAX_PAYLOAD_BYTES) {
-            throw new IllegalArgumentException("payload of " + size + " bytes; at most " + VhostUserHeader.MAX_PAYLOAD_BYTES);
+            throw new IllegalArgumentException("payload of " + size + " bytes; at most "
+                    + VhostUserHeader.MAX_PAYLOAD_BYTES);
         }
         checkOpen();
         MemorySegment.copy(payload, 0, buffer, VhostUserHeader.HEADER_BYTES, size);

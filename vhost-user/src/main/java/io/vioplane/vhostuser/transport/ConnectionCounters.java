@@ -125,7 +125,8 @@ public final class ConnectionCounters implements AutoCloseable {
         final StringBuilder text = new StringBuilder("{");
         for (Kind kind : KINDS) {
             if (values[kind.ordinal()] != 0) {
-                text.append(text.length() > 1 ? ", " : "").append(kind.label()).append('=').append(values[kind.ordinal()]);
+                text.append(text.length() > 1 ? ", " : "").append(kind.label()).append('=')
+                        .append(values[kind.ordinal()]);
             }
         }
         return text.append('}').toString();

@@ -28,10 +28,18 @@ public final class EventLoops {
         return new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory(name, true), EpollIoHandler.newFactory());
     }
 
-    /** Shuts {@code group} down at once and waits for its thread to end (or the timeout). */
+    /**
+     * Shuts {@code group} down at once and waits for its thread to end (or the timeout); called on that thread
+     * itself (a handler closing its server), it does not wait.
+     */
     public static void shutdown(final IoEventLoopGroup group) {
-        group.shutdownGracefully(0, SHUTDOWN_TIMEOUT_MS, TimeUnit.MILLISECONDS)
-                .awaitUninterruptibly(SHUTDOWN_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+        final Future<?> terminated = group.shutdownGracefully(0, SHUTDOWN_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+        for (var executor : group) {
+            if (executor.inEventLoop()) {
+                return;
+            }
+        }
+        terminated.awaitUninterruptibly(SHUTDOWN_TIMEOUT_MS, TimeUnit.MILLISECONDS);
     }
 
     /** Registers {@code handle} on {@code loop}; call on {@code loop}, where registration completes at once. */

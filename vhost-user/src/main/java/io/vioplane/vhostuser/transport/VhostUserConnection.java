@@ -111,7 +111,8 @@ public final class VhostUserConnection implements AutoCloseable {
         final Arena arena = Arena.ofAuto();
         this.header = arena.allocate(VhostUserHeader.HEADER_BYTES, 8);
         this.payload = arena.allocate(VhostUserHeader.MAX_PAYLOAD_BYTES, 8);
-        this.reply = new ReplyBuffer(arena.allocate(VhostUserHeader.HEADER_BYTES + VhostUserHeader.MAX_PAYLOAD_BYTES, 8));
+        this.reply = new ReplyBuffer(
+                arena.allocate(VhostUserHeader.HEADER_BYTES + VhostUserHeader.MAX_PAYLOAD_BYTES, 8));
     }
 
     /**
@@ -330,7 +331,8 @@ public final class VhostUserConnection implements AutoCloseable {
             rethrowIfFatal(t);
             counters.increment(Kind.HANDLER_ERRORS);
             reply.discard();
-            refuse("the handler failed on " + message + ": " + t, true, true);
+            refuse("the handler failed on " + message + ": " + t
+                    + (t.getStackTrace().length > 0 ? " at " + t.getStackTrace()[0] : ""), true, true);
             return;
         } finally {
             dispatching = false;

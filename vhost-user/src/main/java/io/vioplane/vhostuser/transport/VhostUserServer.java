@@ -113,10 +113,14 @@ public final class VhostUserServer implements AutoCloseable {
             UnixSockets.bind(fd, path);
             Files.setPosixFilePermissions(settings.socketPath, permissions(socketMode));
             UnixSockets.listen(fd, BACKLOG);
-        } catch (RuntimeException | IOException e) {
+        } catch (IOException e) {
             FileIo.closeQuietly(fd);
             deleteQuietly(settings.socketPath);
-            throw e instanceof IOException io ? new UncheckedIOException("cannot chmod " + path, io) : (RuntimeException) e;
+            throw new UncheckedIOException("cannot chmod " + path, e);
+        } catch (RuntimeException e) {
+            FileIo.closeQuietly(fd);
+            deleteQuietly(settings.socketPath);
+            throw e;
         }
         listenFd = fd;
         try {

@@ -61,6 +61,7 @@ public final class RecordingHandler implements VhostUserHandler {
     private volatile boolean closeOnRefusal;
     private volatile boolean takeAllFds;
     private volatile int crashOn = -1;
+    private volatile int closeOn = -1;
     private volatile long features = OFFERED_FEATURES;
     private volatile long protocolFeatures = OFFERED_PROTOCOL_FEATURES;
     private volatile long negotiatedProtocolFeatures;
@@ -92,6 +93,12 @@ public final class RecordingHandler implements VhostUserHandler {
     /** Throws an unexpected exception (not a {@link VhostUserException}) on {@code request}: a crashing handler. */
     public RecordingHandler crashingOn(final int request) {
         this.crashOn = request;
+        return this;
+    }
+
+    /** Closes its own connection from inside {@code handle} on {@code request}. */
+    public RecordingHandler closingOn(final int request) {
+        this.closeOn = request;
         return this;
     }
 
@@ -152,6 +159,10 @@ public final class RecordingHandler implements VhostUserHandler {
             }
         }
         received.add(new Received(request.request(), request.flags(), payload, fdCount, identities));
+        if (request.request() == closeOn) {
+            connection.close("the handler closed it on purpose");
+            return;
+        }
         if (forgetReplyTo.contains(request.request())) {
             return;
         }
@@ -166,8 +177,9 @@ public final class RecordingHandler implements VhostUserHandler {
             case SET_VRING_BASE -> vringBases[request.vringIndex()] = request.vringNum();
             case GET_VRING_BASE -> reply.vringState(request.vringIndex(), vringBases[request.vringIndex()]);
             case GET_CONFIG -> {
-                final int size = Math.min(request.configSize(), config.length - Math.min(config.length, request.configOffset()));
-                final MemorySegment data = MemorySegment.ofArray(config).asSlice(Math.min(config.length, request.configOffset()));
+                final int offset = Math.min(config.length, request.configOffset());
+                final int size = Math.min(request.configSize(), config.length - offset);
+                final MemorySegment data = MemorySegment.ofArray(config).asSlice(offset);
                 reply.config(request.configOffset(), size, request.configFlags(), data);
             }
             case SET_LOG_BASE -> reply.empty();

@@ -119,7 +119,8 @@ public final class TestFrontEnd implements AutoCloseable {
             final MemorySegment from = buffer.asSlice(sent);
             final long n = first && fds.length > 8
                     ? PeerSockets.sendWithManyFds(fd, from, bytes.length - sent, fds, fds.length)
-                    : UnixSockets.send(fd, from, bytes.length - sent, first ? fds : new int[0], first ? fds.length : 0, 0);
+                    : UnixSockets.send(fd, from, bytes.length - sent, first ? fds : new int[0],
+                            first ? fds.length : 0, 0);
             first = false;
             sent += n;
             if (bytes.length == 0) {
@@ -182,7 +183,8 @@ public final class TestFrontEnd implements AutoCloseable {
             if (n == FileIo.WOULD_BLOCK) {
                 final long leftMs = (deadline - System.nanoTime()) / 1_000_000;
                 if (leftMs <= 0) {
-                    throw new AssertionError("no reply within " + TIMEOUT_MS + " ms (" + read + " of " + count + " bytes)");
+                    throw new AssertionError("no reply within " + TIMEOUT_MS + " ms (" + read + " of " + count
+                            + " bytes)");
                 }
                 epoll.await((int) leftMs);
                 continue;

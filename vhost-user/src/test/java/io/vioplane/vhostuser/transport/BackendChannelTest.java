@@ -101,7 +101,8 @@ class BackendChannelTest {
     @Test
     void aDescriptorCanTravelWithARequest() {
         try (EventFd notifier = EventFd.create(9, EventFd.EFD_NONBLOCK | EventFd.EFD_CLOEXEC)) {
-            channel.send(BACKEND_VRING_HOST_NOTIFIER_MSG, MemorySegment.ofArray(u64s(0, 4096, 0)), notifier.fd(), 1_000);
+            channel.send(BACKEND_VRING_HOST_NOTIFIER_MSG, MemorySegment.ofArray(u64s(0, 4096, 0)), notifier.fd(),
+                    1_000);
             final Reply message = frontEnd.readReply();
             try {
                 assertEquals(24, message.payload().length);

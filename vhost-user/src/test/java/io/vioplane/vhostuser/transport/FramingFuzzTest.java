@@ -88,8 +88,8 @@ class FramingFuzzTest {
         return switch (data.consumeInt(0, 3)) {
             case 0, 1 -> {
                 final int request = data.consumeBoolean() ? data.consumeInt(1, 43) : data.consumeInt();
-                final int flags = data.consumeBoolean() ? INTERESTING_FLAGS[data.consumeInt(0, INTERESTING_FLAGS.length - 1)]
-                        : data.consumeInt();
+                final int flags = data.consumeBoolean()
+                        ? INTERESTING_FLAGS[data.consumeInt(0, INTERESTING_FLAGS.length - 1)] : data.consumeInt();
                 final byte[] payload = data.consumeBytes(data.consumeInt(0, 300));
                 yield TestFrontEnd.concat(header(request, flags, payload.length), payload);
             }

@@ -4,6 +4,7 @@ import io.vioplane.platform.sys.EventFd;
 import io.vioplane.platform.sys.FileIo;
 import io.vioplane.platform.sys.MemFd;
 import io.vioplane.platform.testing.OpenFds;
+import io.vioplane.vhostuser.protocol.VhostUserHeader;
 import io.vioplane.vhostuser.testing.RecordingHandler;
 import io.vioplane.vhostuser.testing.TestFrontEnd;
 import org.junit.jupiter.api.AfterEach;
@@ -119,8 +120,8 @@ class HostileFrontEndTest {
     @Test
     void sizeJustOverTheLimitCloses() {
         try (TestFrontEnd frontEnd = TestFrontEnd.connect(fixture.socket)) {
-            frontEnd.sendRaw(u32s(SET_CONFIG, FLAGS, io.vioplane.vhostuser.protocol.VhostUserHeader.MAX_PAYLOAD_BYTES + 1));
-            assertClosedWith(frontEnd, "at most " + io.vioplane.vhostuser.protocol.VhostUserHeader.MAX_PAYLOAD_BYTES);
+            frontEnd.sendRaw(u32s(SET_CONFIG, FLAGS, VhostUserHeader.MAX_PAYLOAD_BYTES + 1));
+            assertClosedWith(frontEnd, "at most " + VhostUserHeader.MAX_PAYLOAD_BYTES);
         }
     }
 
@@ -137,7 +138,8 @@ class HostileFrontEndTest {
 
     @Test
     void tooFewDescriptorsAndInconsistentNoFdAreRefused() {
-        try (TestFrontEnd frontEnd = TestFrontEnd.connect(fixture.socket); EventFd kick = EventFd.create(0, EFD_FLAGS)) {
+        try (TestFrontEnd frontEnd = TestFrontEnd.connect(fixture.socket);
+             EventFd kick = EventFd.create(0, EFD_FLAGS)) {
             frontEnd.send(SET_VRING_KICK, FLAGS_NEED_REPLY, u64s(1));
             assertFailureReply(frontEnd, SET_VRING_KICK);
             frontEnd.send(SET_VRING_KICK, FLAGS_NEED_REPLY, u64s(1 | 0x100), kick.fd());
@@ -150,7 +152,8 @@ class HostileFrontEndTest {
             FileIo.close(memfd);
             assertFailureReply(frontEnd, SET_MEM_TABLE);
         }
-        assertTrue(fixture.log.stream().anyMatch(l -> l.contains("NOFD clear but carried no descriptor")), fixture.log.toString());
+        assertTrue(fixture.log.stream().anyMatch(l -> l.contains("NOFD clear but carried no descriptor")),
+                fixture.log.toString());
         assertTrue(fixture.log.stream().anyMatch(l -> l.contains("SET_MEM_TABLE carried 1 descriptors; expected 2")),
                 fixture.log.toString());
     }

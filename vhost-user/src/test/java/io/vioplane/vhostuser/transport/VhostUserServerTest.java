@@ -105,7 +105,8 @@ class VhostUserServerTest {
                     "SET_VRING_ENABLE", "SET_STATUS", "SET_VRING_ENABLE", "GET_VRING_BASE"), handler.requestNames());
             assertEquals(List.of(100L), received.get(4).fdIdentities(), "ring 0's call eventfd came with its message");
             assertEquals(List.of(101L), received.get(5).fdIdentities(), "ring 1's call eventfd came with its message");
-            assertEquals(List.of(guestBytes), received.get(10).fdIdentities(), "the guest memfd came with SET_MEM_TABLE");
+            assertEquals(List.of(guestBytes), received.get(10).fdIdentities(),
+                    "the guest memfd came with SET_MEM_TABLE");
             assertEquals(List.of(200L), received.get(14).fdIdentities());
             assertEquals(List.of(201L), received.get(18).fdIdentities());
             assertEquals(0x9, received.get(7).flags());
@@ -163,7 +164,8 @@ class VhostUserServerTest {
             frontEnd.send(SET_LOG_BASE, FLAGS, u64s(4096, 0), log);
             FileIo.close(log);
             assertArrayEquals(reply(SET_LOG_BASE, new byte[0]), rawReply(frontEnd), "SET_LOG_BASE: empty reply");
-            frontEnd.send(IOTLB_MSG, FLAGS, concat(u64s(0x1000, 0x1000, 0x7f00_0000_0000L), new byte[] {3, 2, 0, 0, 0, 0, 0, 0}));
+            frontEnd.send(IOTLB_MSG, FLAGS,
+                    concat(u64s(0x1000, 0x1000, 0x7f00_0000_0000L), new byte[] {3, 2, 0, 0, 0, 0, 0, 0}));
             assertArrayEquals(reply(IOTLB_MSG, u64s(0)), rawReply(frontEnd));
             frontEnd.send(GET_INFLIGHT_FD, FLAGS, concat(u64s(0, 0), u32s(2 | (256 << 16)), new byte[4]));
             final Reply inflight = frontEnd.readReply();
@@ -365,10 +367,34 @@ class VhostUserServerTest {
             frontEnd.send(4242, FLAGS_NEED_REPLY, new byte[0]);
             assertEquals(VhostUserConnection.FAILURE_STATUS, frontEnd.readReply().u64());
             final java.util.Map<String, Long> values = new java.util.HashMap<>();
-            counters.reader().forEach((id, typeId, key, label) -> values.put(label, counters.reader().getCounterValue(id)));
+            counters.reader().forEach((id, typeId, key, label) ->
+                    values.put(label, counters.reader().getCounterValue(id)));
             assertEquals(2L, values.get("vhost-user[" + socket + "#1] messages"), values.toString());
             assertEquals(1L, values.get("vhost-user[" + socket + "#1] unknown requests"), values.toString());
             assertEquals(1L, values.get("vhost-user[" + socket + "#1] failure replies"), values.toString());
         }
+    }
+
+    @Test
+    void aHandlerClosingItsConnectionInsideHandleGetsNoReplyAndOneDisconnect() {
+        try (ServerFixture fixture = new ServerFixture(directory,
+                () -> new RecordingHandler().withReplyAck().closingOn(GET_FEATURES));
+             TestFrontEnd frontEnd = TestFrontEnd.connect(fixture.socket)) {
+            frontEnd.send(SET_OWNER, FLAGS_NEED_REPLY, new byte[0]);
+            assertEquals(0, frontEnd.readReply().u64());
+            frontEnd.send(GET_FEATURES, FLAGS, new byte[0]);
+            assertTrue(frontEnd.awaitClosedByBackEnd(), "closed, without a reply");
+            assertTrue(RecordingHandler.await(() -> fixture.handler(0).disconnects() == 1, 10_000));
+            assertTrue(fixture.log.stream().anyMatch(line -> line.contains("the handler closed it on purpose")));
+        }
+    }
+
+    @Test
+    void aServerClosedFromItsOwnEventLoopDoesNotDeadlock() {
+        final Path socket = directory.resolve("self.sock");
+        final VhostUserServer server = VhostUserServer.builder(socket, RecordingHandler::new).log(line -> { }).start();
+        server.eventLoop().submit(server::close).syncUninterruptibly();
+        assertTrue(RecordingHandler.await(() -> server.eventLoop().isTerminated(), 10_000));
+        assertFalse(Files.exists(socket));
     }
 }
