@@ -21,6 +21,7 @@ import io.vioplane.vhostuser.protocol.VhostUserRequest;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.function.Consumer;
 
 import static io.vioplane.vhostuser.transport.ConnectionCounters.Kind;
@@ -93,6 +94,7 @@ public final class VhostUserConnection implements AutoCloseable {
     private boolean pendingFdSent;
     private boolean waitingForWrite;
     private boolean dispatching;
+    private boolean handlerConnected;
     private String closeRequested;
     private volatile boolean open = true;
     private int failuresLogged;
@@ -133,6 +135,7 @@ public final class VhostUserConnection implements AutoCloseable {
     private void start() {
         try {
             registration = EventLoops.registerInLoop(eventLoop, socketHandle);
+            handlerConnected = true;
             handler.connected(this);
             registration.submit(EpollIoOps.EPOLLIN);
         } catch (Throwable t) {
@@ -179,10 +182,14 @@ public final class VhostUserConnection implements AutoCloseable {
                 finishClose();
             }
         } else if (open) {
-            eventLoop.execute(() -> {
-                requestClose(reason);
-                finishClose();
-            });
+            try {
+                eventLoop.execute(() -> {
+                    requestClose(reason);
+                    finishClose();
+                });
+            } catch (RejectedExecutionException shutDown) {
+                // the event loop is shutting down and closes every registered connection itself
+            }
         }
     }
 
@@ -472,7 +479,9 @@ public final class VhostUserConnection implements AutoCloseable {
         FileIo.closeQuietly(socketFd);
         fds.closeAll();
         try {
-            handler.disconnected();
+            if (handlerConnected) {
+                handler.disconnected();
+            }
         } catch (Throwable t) {
             rethrowIfFatal(t);
             log.accept(description + ": the handler failed in disconnected(): " + t);
