@@ -1,0 +1,200 @@
+package io.vioplane.vhostuser.transport;
+
+import io.vioplane.platform.sys.Epoll;
+import io.vioplane.platform.sys.FileIo;
+import io.vioplane.platform.sys.ReceivedFds;
+import io.vioplane.platform.sys.UnixSockets;
+import io.vioplane.vhostuser.protocol.VhostUserException;
+import io.vioplane.vhostuser.protocol.VhostUserHeader;
+import io.vioplane.vhostuser.protocol.VhostUserMessage;
+import io.vioplane.vhostuser.protocol.VhostUserRequest;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
+import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
+
+/**
+ * The back-end's request channel to the front-end (QEMU {@code docs/interop/vhost-user.rst}, "Back-end
+ * communication" and "Back-end message types"): the socket the front-end handed over with SET_BACKEND_REQ_FD, on
+ * which the back-end sends requests such as {@link VhostUserRequest#BACKEND_CONFIG_CHANGE_MSG} and, with
+ * NEED_REPLY (REPLY_ACK negotiated), reads the front-end's u64 acknowledgement.
+ *
+ * <p>Blocking, with a timeout: meant for a handler or a data-plane thread that must wait for the front-end (an
+ * IOTLB miss, a config change). Thread-safe: one request at a time. Owns the socket.
+ */
+public final class BackendChannel implements AutoCloseable {
+    private final int socketFd;
+    private final Arena arena = Arena.ofShared();
+    private final MemorySegment buffer =
+            arena.allocate(VhostUserHeader.HEADER_BYTES + VhostUserHeader.MAX_PAYLOAD_BYTES, 8);
+    private final MemorySegment reply = arena.allocate(VhostUserHeader.HEADER_BYTES + VhostUserMessage.U64_BYTES, 8);
+    private final int[] fds = new int[1];
+    private final ReceivedFds receivedFds = new ReceivedFds();
+    private final Epoll epoll = new Epoll(1);
+    private boolean closed;
+
+    /** Takes ownership of {@code socketFd} (made non-blocking). */
+    public BackendChannel(final int socketFd) {
+        this.socketFd = socketFd;
+        FileIo.setNonBlocking(socketFd, true);
+        epoll.add(socketFd, Epoll.EPOLLIN, 0);
+    }
+
+    /**
+     * Sends back-end request {@code request} without NEED_REPLY.
+     *
+     * @param payload the body (may be empty)
+     * @param fd      a descriptor to attach (BACKEND_SEND_FD), or -1; the caller keeps ownership
+     */
+    public synchronized void send(final int request, final MemorySegment payload, final int fd, final long timeoutMs) {
+        write(request, VhostUserHeader.VERSION, payload, fd, deadline(timeoutMs));
+    }
+
+    /**
+     * Sends back-end request {@code request} with NEED_REPLY and waits for the front-end's u64 acknowledgement.
+     *
+     * @return the acknowledgement: 0 success, non-zero failure
+     * @throws VhostUserException (closing) if no well-formed reply came within {@code timeoutMs} or the socket failed
+     */
+    public synchronized long sendAwaitingAck(final int request, final MemorySegment payload, final int fd,
+                                             final long timeoutMs) {
+        final long deadlineNs = deadline(timeoutMs);
+        write(request, VhostUserHeader.VERSION | VhostUserHeader.FLAG_NEED_REPLY, payload, fd, deadlineNs);
+        readFully(reply, VhostUserHeader.HEADER_BYTES, deadlineNs, request);
+        final int replyRequest = VhostUserHeader.request(reply);
+        final int replyFlags = VhostUserHeader.flags(reply);
+        final long size = VhostUserHeader.size(reply);
+        if (replyRequest != request || (replyFlags & VhostUserHeader.FLAG_REPLY) == 0
+                || !VhostUserHeader.hasVersion1(replyFlags) || size != VhostUserMessage.U64_BYTES) {
+            throw failure("the front-end answered " + VhostUserRequest.backendName(request) + " with request "
+                    + replyRequest + ", flags 0x" + Integer.toHexString(replyFlags) + ", size " + size
+                    + " (expected the same request, REPLY, 8 bytes)");
+        }
+        readFully(reply.asSlice(VhostUserHeader.HEADER_BYTES), VhostUserMessage.U64_BYTES, deadlineNs, request);
+        return reply.get(JAVA_LONG_UNALIGNED, VhostUserHeader.HEADER_BYTES);
+    }
+
+    /** Tells the front-end the configuration space changed (BACKEND_CONFIG_CHANGE_MSG, no payload). */
+    public void configChanged(final boolean needReply, final long timeoutMs) {
+        if (needReply) {
+            final long ack = sendAwaitingAck(VhostUserRequest.BACKEND_CONFIG_CHANGE_MSG, MemorySegment.NULL, -1,
+                    timeoutMs);
+            if (ack != 0) {
+                throw new VhostUserException("the front-end refused BACKEND_CONFIG_CHANGE_MSG: " + ack, false);
+            }
+        } else {
+            send(VhostUserRequest.BACKEND_CONFIG_CHANGE_MSG, MemorySegment.NULL, -1, timeoutMs);
+        }
+    }
+
+    /** Reports an IOTLB miss for {@code iova} wanting {@code permissions} (BACKEND_IOTLB_MSG, type MISS). */
+    public synchronized void iotlbMiss(final long iova, final int permissions, final long timeoutMs) {
+        final MemorySegment body = buffer.asSlice(VhostUserHeader.HEADER_BYTES, VhostUserMessage.IOTLB_BYTES);
+        body.fill((byte) 0);
+        body.set(JAVA_LONG_UNALIGNED, 0, iova);
+        body.set(JAVA_BYTE, 24, (byte) permissions);
+        body.set(JAVA_BYTE, 25, (byte) 1);
+        writeBody(VhostUserRequest.BACKEND_IOTLB_MSG, VhostUserHeader.VERSION, VhostUserMessage.IOTLB_BYTES, -1,
+                deadline(timeoutMs));
+    }
+
+    /** In-band notification that vring {@code index} has used buffers (BACKEND_VRING_CALL). */
+    public synchronized void vringCall(final int index, final long timeoutMs) {
+        final MemorySegment body = buffer.asSlice(VhostUserHeader.HEADER_BYTES, VhostUserMessage.VRING_STATE_BYTES);
+        body.set(JAVA_INT_UNALIGNED, 0, index);
+        body.set(JAVA_INT_UNALIGNED, 4, 0);
+        writeBody(VhostUserRequest.BACKEND_VRING_CALL, VhostUserHeader.VERSION, VhostUserMessage.VRING_STATE_BYTES,
+                -1, deadline(timeoutMs));
+    }
+
+    /** Closes the socket. */
+    @Override
+    public synchronized void close() {
+        if (!closed) {
+            closed = true;
+            epoll.close();
+            FileIo.closeQuietly(socketFd);
+            arena.close();
+        }
+    }
+
+    private void write(final int request, final int flags, final MemorySegment payload, final int fd,
+                       final long deadlineNs) {
+        final long size = payload.byteSize();
+        if (size > VhostUserHeader.MAX_PAYLOAD_BYTES) {
+            throw new IllegalArgumentException("payload of " + size + " bytes; at most "
+                    + VhostUserHeader.MAX_PAYLOAD_BYTES);
+        }
+        checkOpen();
+        MemorySegment.copy(payload, 0, buffer, VhostUserHeader.HEADER_BYTES, size);
+        writeBody(request, flags, (int) size, fd, deadlineNs);
+    }
+
+    private void writeBody(final int request, final int flags, final int size, final int fd, final long deadlineNs) {
+        checkOpen();
+        VhostUserHeader.write(buffer, request, flags, size);
+        int offset = 0;
+        int remaining = VhostUserHeader.HEADER_BYTES + size;
+        boolean fdSent = fd < 0;
+        fds[0] = fd;
+        while (remaining > 0) {
+            final long n = UnixSockets.send(socketFd, offset == 0 ? buffer : buffer.asSlice(offset), remaining, fds,
+                    fdSent ? 0 : 1, UnixSockets.MSG_DONTWAIT);
+            if (n == FileIo.WOULD_BLOCK) {
+                await(Epoll.EPOLLOUT, deadlineNs, request);
+                continue;
+            }
+            fdSent = true;
+            offset += (int) n;
+            remaining -= (int) n;
+        }
+    }
+
+    private void readFully(final MemorySegment into, final int lengthBytes, final long deadlineNs, final int request) {
+        int read = 0;
+        while (read < lengthBytes) {
+            final long n = UnixSockets.receive(socketFd, read == 0 ? into : into.asSlice(read), lengthBytes - read,
+                    receivedFds, UnixSockets.MSG_DONTWAIT);
+            receivedFds.closeAll();
+            if (n == FileIo.WOULD_BLOCK) {
+                await(Epoll.EPOLLIN, deadlineNs, request);
+                continue;
+            }
+            if (n == 0) {
+                throw failure("the front-end closed the back-end channel before acknowledging "
+                        + VhostUserRequest.backendName(request));
+            }
+            read += (int) n;
+        }
+    }
+
+    private void await(final int interest, final long deadlineNs, final int request) {
+        final long remainingNs = deadlineNs - System.nanoTime();
+        if (remainingNs <= 0) {
+            throw failure("the front-end did not " + (interest == Epoll.EPOLLIN ? "acknowledge " : "accept ")
+                    + VhostUserRequest.backendName(request) + " in time");
+        }
+        epoll.modify(socketFd, interest, 0);
+        epoll.await((int) Math.max(1, Math.min(Integer.MAX_VALUE, remainingNs / 1_000_000)));
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException("the back-end channel is closed");
+        }
+    }
+
+    private static long deadline(final long timeoutMs) {
+        if (timeoutMs < 0) {
+            throw new IllegalArgumentException("timeout must not be negative: " + timeoutMs);
+        }
+        return System.nanoTime() + timeoutMs * 1_000_000;
+    }
+
+    private static VhostUserException failure(final String why) {
+        return new VhostUserException(why, true);
+    }
+}
