@@ -1,0 +1,683 @@
+package io.vioplane.vhostuser.backend;
+
+import io.vioplane.platform.memory.GuestMemory;
+import io.vioplane.platform.runtime.DataPlane;
+import io.vioplane.platform.sys.EventFd;
+import io.vioplane.platform.sys.FileIo;
+import io.vioplane.vhostuser.protocol.ProtocolFeature;
+import io.vioplane.vhostuser.protocol.ReplyWriter;
+import io.vioplane.vhostuser.protocol.VhostUserException;
+import io.vioplane.vhostuser.protocol.VhostUserHandler;
+import io.vioplane.vhostuser.protocol.VhostUserMessage;
+import io.vioplane.vhostuser.protocol.VhostUserRequest;
+import io.vioplane.vhostuser.transport.VhostUserConnection;
+import io.vioplane.vring.DeviceQueue;
+import io.vioplane.vring.DirtyPageLog;
+import io.vioplane.vring.QueueConfig;
+import io.vioplane.vring.QueueConfigException;
+import io.vioplane.vring.QueueState;
+import io.vioplane.vring.RingViolation;
+import io.vioplane.vring.VirtQueues;
+import io.vioplane.vring.VirtioFeature;
+import io.vioplane.vring.device.DeviceStatus;
+import io.vioplane.vring.packed.PackedRing;
+import io.vioplane.vring.split.SplitDeviceQueue;
+import io.vioplane.vring.split.SplitRing;
+
+import java.io.PrintStream;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.time.LocalTime;
+import java.time.format.DateTimeFormatter;
+
+/**
+ * The device-agnostic vhost-user back-end of one front-end connection (QEMU docs/interop/vhost-user.rst):
+ * feature and protocol-feature negotiation, the memory table, the vrings and their ring states, the dirty log,
+ * device status and configuration space; the device type behind it is a {@link VhostUserDevice}.
+ *
+ * <p>Threads: requests arrive on the control-plane (event-loop) thread. A running ring is touched only by the
+ * data-plane thread: starting, stopping (GET_VRING_BASE replies only after the ring stopped there), enabling,
+ * re-targeting and memory-table changes are commands run on the {@link DataPlane}. A new memory table is
+ * published to the running rings first; the old mapping is unmapped only after the data plane has moved on.
+ *
+ * <p>Ring start: a ring starts when it has a size, addresses and a kick (an eventfd, or NOFD meaning "poll"),
+ * which is what SET_VRING_KICK completes. A split ring resumes at the SET_VRING_BASE index; if the used index
+ * in guest memory disagrees (buffers taken but not returned before a reconnect), both resume at the used index so
+ * that those buffers are processed again rather than lost (DPDK does the same). A packed base whose used half is
+ * zero (DPDK's virtio-user sends only the available half) resumes used at the available position.
+ *
+ * <p>Refusals: anything the front-end asks that cannot be done throws {@link VhostUserException}: a failure
+ * reply with REPLY_ACK, a closed connection otherwise; every refusal is logged with who was at fault.
+ */
+public final class VhostUserBackend implements VhostUserHandler {
+    /** vhost-user's feature bit that gates protocol features (not a virtio feature). */
+    public static final int F_PROTOCOL_FEATURES = 30;
+    private static final int LOG_ALL = 26;
+    /** Protocol features every vhost-user device of vioplane supports. */
+    public static final long BACKEND_PROTOCOL_FEATURES = VirtioFeature.mask(ProtocolFeature.MQ, ProtocolFeature.LOG_SHMFD,
+            ProtocolFeature.REPLY_ACK, ProtocolFeature.BACKEND_REQ, ProtocolFeature.CONFIG,
+            ProtocolFeature.CONFIGURE_MEM_SLOTS, ProtocolFeature.STATUS, ProtocolFeature.RESET_DEVICE);
+
+    private final VhostUserDevice device;
+    private final DataPlane dataPlane;
+    private final PrintStream log;
+    private final String name;
+    private final Vring[] vrings;
+    private final DeviceQueue[] queues;
+    private final FrontEndMemory frontEndMemory = new FrontEndMemory();
+    private GuestMemory guestMemory;
+    private DirtyLogArea dirtyLog;
+    private EventFd logEventFd;
+    private int backendChannelFd = -1;
+    private boolean owned;
+    private boolean featuresSet;
+    private long features;
+    private long protocolFeatures;
+    private volatile int status;
+    private boolean warnedUnsealed;
+    private boolean registered;
+
+    /**
+     * @param device    the device type served
+     * @param dataPlane the thread that runs its queues
+     * @param log       where lifecycle and refusals are logged (standard error for the daemon)
+     */
+    public VhostUserBackend(final VhostUserDevice device, final DataPlane dataPlane, final PrintStream log) {
+        this.device = device;
+        this.dataPlane = dataPlane;
+        this.log = log;
+        this.name = device.name();
+        this.vrings = new Vring[device.maxQueues()];
+        this.queues = new DeviceQueue[device.maxQueues()];
+        for (int i = 0; i < vrings.length; i++) {
+            vrings[i] = new Vring(i);
+        }
+        device.setNeedsResetListener(this::queueBroken);
+    }
+
+    private void log(final String message) {
+        log.println(LocalTime.now().format(DateTimeFormatter.ISO_LOCAL_TIME) + " " + name + ": " + message);
+    }
+
+    private VhostUserException refuse(final String why) {
+        log("refused: " + why);
+        return new VhostUserException(why, false);
+    }
+
+    /** @return the protocol features offered */
+    public long offeredProtocolFeatures() {
+        return BACKEND_PROTOCOL_FEATURES | device.deviceProtocolFeatures();
+    }
+
+    /** @return the virtio features offered, with vhost-user's protocol-features bit */
+    public long offeredFeatures() {
+        return device.features() | VirtioFeature.bit(F_PROTOCOL_FEATURES);
+    }
+
+    @Override
+    public void connected(final VhostUserConnection connection) {
+        log("front-end connected");
+        if (!registered) {
+            dataPlane.add(device.pollable());
+            registered = true;
+        }
+    }
+
+    @Override
+    public boolean replyAckNegotiated() {
+        return VirtioFeature.has(protocolFeatures, ProtocolFeature.REPLY_ACK);
+    }
+
+    @Override
+    public void handle(final VhostUserMessage request, final ReplyWriter reply) {
+        switch (request.request()) {
+            case VhostUserRequest.GET_FEATURES -> reply.u64(offeredFeatures());
+            case VhostUserRequest.SET_FEATURES -> setFeatures(request.u64());
+            case VhostUserRequest.SET_OWNER -> owned = true;
+            case VhostUserRequest.RESET_OWNER -> stopAllRings();
+            case VhostUserRequest.GET_PROTOCOL_FEATURES -> reply.u64(offeredProtocolFeatures());
+            case VhostUserRequest.SET_PROTOCOL_FEATURES -> setProtocolFeatures(request.u64());
+            case VhostUserRequest.GET_QUEUE_NUM -> reply.u64(device.queueNumReply());
+            case VhostUserRequest.SET_MEM_TABLE -> setMemoryTable(request);
+            case VhostUserRequest.GET_MAX_MEM_SLOTS -> reply.u64(FrontEndMemory.MAX_SLOTS);
+            case VhostUserRequest.ADD_MEM_REG -> addMemoryRegion(request);
+            case VhostUserRequest.REM_MEM_REG -> removeMemoryRegion(request);
+            case VhostUserRequest.SET_LOG_BASE -> setLogBase(request, reply);
+            case VhostUserRequest.SET_LOG_FD -> setLogFd(request);
+            case VhostUserRequest.SET_VRING_NUM -> setVringNum(request.vringIndex(), request.vringNum());
+            case VhostUserRequest.SET_VRING_ADDR -> setVringAddr(request);
+            case VhostUserRequest.SET_VRING_BASE -> setVringBase(request.vringIndex(), request.vringNum());
+            case VhostUserRequest.GET_VRING_BASE -> getVringBase(request.vringIndex(), reply);
+            case VhostUserRequest.SET_VRING_KICK -> setVringKick(request);
+            case VhostUserRequest.SET_VRING_CALL -> setVringCall(request);
+            case VhostUserRequest.SET_VRING_ERR -> setVringErr(request);
+            case VhostUserRequest.SET_VRING_ENABLE -> setVringEnable(request.vringIndex(), request.vringNum());
+            case VhostUserRequest.SEND_RARP -> sendRarp(request);
+            case VhostUserRequest.NET_SET_MTU -> setMtu(request.u64());
+            case VhostUserRequest.SET_BACKEND_REQ_FD -> setBackendChannel(request);
+            case VhostUserRequest.SET_STATUS -> setStatus(request.u64());
+            case VhostUserRequest.GET_STATUS -> reply.u64(status);
+            case VhostUserRequest.RESET_DEVICE -> resetDevice();
+            case VhostUserRequest.GET_CONFIG -> getConfig(request, reply);
+            case VhostUserRequest.SET_CONFIG -> setConfig(request);
+            default -> throw refuse("request " + VhostUserRequest.name(request.request()) + " is not supported");
+        }
+    }
+
+    private Vring vring(final int index) {
+        if (index < 0 || index >= vrings.length) {
+            throw refuse("front-end named vring " + index + ", the device has " + vrings.length);
+        }
+        return vrings[index];
+    }
+
+    private void setFeatures(final long requested) {
+        final long unknown = requested & ~offeredFeatures();
+        if (unknown != 0) {
+            throw refuse("front-end set features the back-end did not offer: 0x" + Long.toHexString(unknown));
+        }
+        final boolean wasLogging = VirtioFeature.has(features, LOG_ALL);
+        features = requested;
+        featuresSet = true;
+        final long virtioFeatures = requested & ~VirtioFeature.bit(F_PROTOCOL_FEATURES);
+        final boolean logging = VirtioFeature.has(requested, LOG_ALL);
+        dataPlane.run(() -> {
+            device.setNegotiatedFeatures(virtioFeatures);
+            if (wasLogging && !logging) {
+                device.setDirtyLog(DirtyPageLog.NONE);
+                for (DeviceQueue queue : queues) {
+                    if (queue != null) {
+                        queue.setDirtyLog(DirtyPageLog.NONE, 0);
+                    }
+                }
+            } else if (logging) {
+                applyDirtyLog();
+            }
+        });
+        if (!VirtioFeature.has(requested, F_PROTOCOL_FEATURES)) {
+            for (Vring vring : vrings) {
+                vring.enabled = true;
+            }
+        }
+    }
+
+    /** Data-plane thread: points the device and every running queue at the current dirty log. */
+    private void applyDirtyLog() {
+        final DirtyPageLog target = VirtioFeature.has(features, LOG_ALL) && dirtyLog != null ? dirtyLog : DirtyPageLog.NONE;
+        device.setDirtyLog(target);
+        for (int i = 0; i < queues.length; i++) {
+            if (queues[i] != null) {
+                queues[i].setDirtyLog(vrings[i].logUsed() ? target : DirtyPageLog.NONE, vrings[i].logGuestAddr);
+            }
+        }
+    }
+
+    private void setProtocolFeatures(final long requested) {
+        final long unknown = requested & ~offeredProtocolFeatures();
+        if (unknown != 0) {
+            throw refuse("front-end set protocol features the back-end did not offer: 0x" + Long.toHexString(unknown));
+        }
+        protocolFeatures = requested;
+    }
+
+    private long[][] regionSpecs(final VhostUserMessage request) {
+        final int count = request.regionCount();
+        final long[][] specs = new long[count][];
+        for (int i = 0; i < count; i++) {
+            specs[i] = new long[] {request.regionGpa(i), request.regionSize(i), request.regionUserAddr(i),
+                    request.regionMmapOffset(i)};
+        }
+        return specs;
+    }
+
+    private void setMemoryTable(final VhostUserMessage request) {
+        final long[][] specs = regionSpecs(request);
+        final int[] fds = new int[request.fdCount()];
+        for (int i = 0; i < fds.length; i++) {
+            fds[i] = request.takeFd(i);
+        }
+        final GuestMemory fresh;
+        try {
+            fresh = frontEndMemory.replace(specs, fds);
+        } catch (RuntimeException e) {
+            throw refuse("memory table refused: " + e.getMessage());
+        }
+        publishMemory(fresh);
+        log("memory table: " + specs.length + " region(s), " + fresh.totalBytes() / (1 << 20) + " MiB"
+                + (frontEndMemory.allSealed() ? "" : unsealedNote()));
+    }
+
+    private String unsealedNote() {
+        if (warnedUnsealed) {
+            return "";
+        }
+        warnedUnsealed = true;
+        return " (front-end memory cannot be sealed against shrinking: a front-end that truncates it makes the"
+                + " data plane fault)";
+    }
+
+    private void addMemoryRegion(final VhostUserMessage request) {
+        final GuestMemory fresh;
+        try {
+            fresh = frontEndMemory.add(request.singleRegionGpa(), request.singleRegionSize(),
+                    request.singleRegionUserAddr(), request.singleRegionMmapOffset(), request.takeFd(0));
+        } catch (RuntimeException e) {
+            throw refuse("memory region refused: " + e.getMessage());
+        }
+        publishMemory(fresh);
+    }
+
+    private void removeMemoryRegion(final VhostUserMessage request) {
+        final GuestMemory fresh;
+        try {
+            fresh = frontEndMemory.remove(request.singleRegionGpa(), request.singleRegionSize(),
+                    request.singleRegionUserAddr());
+        } catch (RuntimeException e) {
+            throw refuse(e.getMessage());
+        }
+        publishMemory(fresh);
+    }
+
+    /** Points every running ring at {@code fresh}, then unmaps the previous memory. */
+    private void publishMemory(final GuestMemory fresh) {
+        final GuestMemory previous = guestMemory;
+        guestMemory = fresh;
+        dataPlane.run(() -> {
+            for (int i = 0; i < queues.length; i++) {
+                final DeviceQueue queue = queues[i];
+                if (queue == null) {
+                    continue;
+                }
+                try {
+                    if (fresh == null) {
+                        throw new QueueConfigException(QueueConfigException.Reason.OUT_OF_RANGE, "no memory left");
+                    }
+                    queue.remap(fresh);
+                } catch (QueueConfigException e) {
+                    log("vring " + i + " stopped: its rings are not in the new memory table (" + e.getMessage() + ")");
+                    stopOnDataPlane(i);
+                    vrings[i].started = false;
+                }
+            }
+        });
+        if (previous != null) {
+            previous.close();
+        }
+    }
+
+    private void setLogBase(final VhostUserMessage request, final ReplyWriter reply) {
+        if (request.fdCount() != 1) {
+            throw refuse("SET_LOG_BASE without a shared-memory descriptor");
+        }
+        final DirtyLogArea fresh;
+        try {
+            fresh = new DirtyLogArea(request.takeFd(0), request.logSize(), request.logOffset());
+        } catch (RuntimeException e) {
+            throw refuse("dirty log refused: " + e.getMessage());
+        }
+        final DirtyLogArea previous = dirtyLog;
+        dirtyLog = fresh;
+        dataPlane.run(this::applyDirtyLog);
+        if (previous != null) {
+            previous.close();
+        }
+        reply.empty();
+        log("dirty log: " + request.logSize() + " bytes");
+    }
+
+    private void setLogFd(final VhostUserMessage request) {
+        if (logEventFd != null) {
+            logEventFd.close();
+            logEventFd = null;
+        }
+        if (request.fdCount() == 1) {
+            logEventFd = EventFd.adopt(request.takeFd(0));
+        }
+    }
+
+    private void setVringNum(final int index, final int size) {
+        final Vring vring = vring(index);
+        if (size < 1 || size > QueueConfig.MAX_SIZE) {
+            throw refuse("vring " + index + " size " + size + " is not 1.." + QueueConfig.MAX_SIZE);
+        }
+        if (vring.started) {
+            throw refuse("vring " + index + " size changed while the ring runs");
+        }
+        vring.size = size;
+        vring.sizeSet = true;
+    }
+
+    private void setVringAddr(final VhostUserMessage request) {
+        final Vring vring = vring(request.addrIndex());
+        if (vring.started) {
+            if (request.addrDesc() != vring.descUserAddr || request.addrUsed() != vring.usedUserAddr
+                    || request.addrAvail() != vring.availUserAddr) {
+                throw refuse("vring " + vring.index + " addresses changed while the ring runs");
+            }
+            vring.flags = request.addrFlags();
+            vring.logGuestAddr = request.addrLog();
+            dataPlane.run(this::applyDirtyLog);
+            return;
+        }
+        vring.flags = request.addrFlags();
+        vring.descUserAddr = request.addrDesc();
+        vring.usedUserAddr = request.addrUsed();
+        vring.availUserAddr = request.addrAvail();
+        vring.logGuestAddr = request.addrLog();
+        vring.addressesSet = true;
+    }
+
+    private void setVringBase(final int index, final int base) {
+        final Vring vring = vring(index);
+        if (vring.started) {
+            throw refuse("vring " + index + " base changed while the ring runs");
+        }
+        vring.base = base;
+    }
+
+    private void getVringBase(final int index, final ReplyWriter reply) {
+        final Vring vring = vring(index);
+        if (vring.started) {
+            final QueueState state = dataPlane.call(() -> stopOnDataPlane(index));
+            vring.started = false;
+            if (state != null) {
+                vring.base = packed() ? state.packedVringBase() : state.nextAvailIndex();
+            }
+        }
+        if (vring.kick != null) {
+            vring.kick.close();
+            vring.kick = null;
+        }
+        vring.pollWithoutKick = false;
+        reply.vringState(index, vring.base);
+    }
+
+    /** Data-plane thread: stops queue {@code index}. */
+    private QueueState stopOnDataPlane(final int index) {
+        final Vring vring = vrings[index];
+        if (vring.kick != null) {
+            dataPlane.unwatch(vring.kick);
+        }
+        queues[index] = null;
+        return device.stopQueue(index);
+    }
+
+    private boolean packed() {
+        return VirtioFeature.has(features, VirtioFeature.RING_PACKED);
+    }
+
+    private void setVringKick(final VhostUserMessage request) {
+        final Vring vring = vring(request.fdIndexVring());
+        final EventFd fresh = request.fdIndexNoFd() ? null : EventFd.adopt(request.takeFd(0));
+        final EventFd previous = vring.kick;
+        if (vring.started) {
+            final int index = vring.index;
+            dataPlane.run(() -> {
+                if (previous != null) {
+                    dataPlane.unwatch(previous);
+                }
+                if (fresh != null) {
+                    dataPlane.watch(fresh, count -> device.kicked(index, count));
+                }
+            });
+        }
+        if (previous != null) {
+            previous.close();
+        }
+        vring.kick = fresh;
+        vring.pollWithoutKick = fresh == null;
+        if (!vring.started && vring.readyToStart()) {
+            startRing(vring);
+        }
+    }
+
+    private void startRing(final Vring vring) {
+        if (guestMemory == null) {
+            throw refuse("vring " + vring.index + " kicked before any memory table");
+        }
+        if (!featuresSet) {
+            features = device.features() & ~VirtioFeature.bit(F_PROTOCOL_FEATURES);
+        }
+        final boolean packed = packed();
+        final int size = vring.size;
+        final long descGpa = translate(vring, "descriptor area", vring.descUserAddr, (long) SplitRing.DESC_BYTES * size);
+        final long driverGpa = translate(vring, "driver area", vring.availUserAddr,
+                packed ? PackedRing.EVENT_BYTES : SplitRing.availRingBytes(size));
+        final long deviceGpa = translate(vring, "device area", vring.usedUserAddr,
+                packed ? PackedRing.EVENT_BYTES : SplitRing.usedRingBytes(size));
+        final QueueConfig config = new QueueConfig(size, descGpa, driverGpa, deviceGpa,
+                features & ~VirtioFeature.bit(F_PROTOCOL_FEATURES));
+        final DeviceQueue queue;
+        try {
+            queue = VirtQueues.device(config, guestMemory);
+        } catch (QueueConfigException e) {
+            signalError(vring);
+            throw refuse("vring " + vring.index + " cannot start: " + e.getMessage());
+        }
+        queue.restore(resumeState(vring, queue, packed));
+        final int index = vring.index;
+        final EventFd kick = vring.kick;
+        final boolean enabled = vring.enabled;
+        dataPlane.run(() -> {
+            queues[index] = queue;
+            device.startQueue(index, queue, vring.call);
+            device.setQueueEnabled(index, enabled);
+            applyDirtyLog();
+            if (kick != null) {
+                dataPlane.watch(kick, count -> device.kicked(index, count));
+            }
+        });
+        vring.started = true;
+        log("vring " + index + " started: size " + size + (packed ? " packed" : " split") + ", "
+                + (kick == null ? "polled" : "kick fd") + ", " + (enabled ? "enabled" : "disabled"));
+    }
+
+    private long translate(final Vring vring, final String area, final long userAddr, final long lengthBytes) {
+        final long gpa = frontEndMemory.gpaOf(userAddr, lengthBytes);
+        if (gpa < 0) {
+            signalError(vring);
+            throw refuse("vring " + vring.index + " " + area + " at uaddr 0x" + Long.toHexString(userAddr) + " (+"
+                    + lengthBytes + ") is not inside the memory table");
+        }
+        return gpa;
+    }
+
+    private QueueState resumeState(final Vring vring, final DeviceQueue queue, final boolean packed) {
+        if (packed) {
+            final int base = vring.base;
+            if ((base >>> 16) == 0) {
+                final int position = base & 0x7FFF;
+                final boolean wrap = (base & 0x8000) != 0;
+                return new QueueState(position % vring.size, wrap, position % vring.size, wrap);
+            }
+            final QueueState decoded = QueueState.fromPackedVringBase(base);
+            return new QueueState(decoded.nextAvailIndex() % vring.size, decoded.availWrapCounter(),
+                    decoded.nextUsedIndex() % vring.size, decoded.usedWrapCounter());
+        }
+        final int base = vring.base & 0xFFFF;
+        final int usedInRing = ((SplitDeviceQueue) queue).usedIndexInRing();
+        if (usedInRing != base) {
+            log("vring " + vring.index + ": base " + base + " but the used index in guest memory is " + usedInRing
+                    + "; resuming at " + usedInRing + " so that unfinished buffers are processed again");
+            return QueueState.split(usedInRing, usedInRing);
+        }
+        return QueueState.split(base, base);
+    }
+
+    private void setVringCall(final VhostUserMessage request) {
+        final Vring vring = vring(request.fdIndexVring());
+        final EventFd fresh = request.fdIndexNoFd() ? null : EventFd.adopt(request.takeFd(0));
+        final EventFd previous = vring.call.retarget(fresh);
+        if (previous != null) {
+            dataPlane.run(() -> { });
+            previous.close();
+        }
+    }
+
+    private void setVringErr(final VhostUserMessage request) {
+        final Vring vring = vring(request.fdIndexVring());
+        if (vring.err != null) {
+            vring.err.close();
+        }
+        vring.err = request.fdIndexNoFd() ? null : EventFd.adopt(request.takeFd(0));
+    }
+
+    private void setVringEnable(final int index, final int enable) {
+        final Vring vring = vring(index);
+        if (enable != 0 && enable != 1) {
+            throw refuse("vring " + index + " enable value " + enable + " is not 0 or 1");
+        }
+        vring.enabled = enable == 1;
+        if (vring.started) {
+            final boolean enabled = vring.enabled;
+            dataPlane.run(() -> device.setQueueEnabled(index, enabled));
+        }
+    }
+
+    private void sendRarp(final VhostUserMessage request) {
+        final byte[] mac = request.payload().asSlice(0, 6).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+        dataPlane.run(() -> device.announce(mac));
+        log("announced " + macText(mac) + " (SEND_RARP)");
+    }
+
+    private static String macText(final byte[] mac) {
+        final StringBuilder text = new StringBuilder();
+        for (byte b : mac) {
+            if (!text.isEmpty()) {
+                text.append(':');
+            }
+            text.append(String.format("%02x", b & 0xFF));
+        }
+        return text.toString();
+    }
+
+    private void setMtu(final long mtu) {
+        if (mtu < 68 || mtu > 65535 || !device.setMtu((int) mtu)) {
+            throw refuse("MTU " + mtu + " refused");
+        }
+    }
+
+    private void setBackendChannel(final VhostUserMessage request) {
+        if (request.fdCount() != 1) {
+            throw refuse("SET_BACKEND_REQ_FD without a socket");
+        }
+        FileIo.closeQuietly(backendChannelFd);
+        backendChannelFd = request.takeFd(0);
+    }
+
+    private void setStatus(final long value) {
+        final int requested = (int) value & 0xFF;
+        if (requested == 0) {
+            status = 0;
+            return;
+        }
+        status = requested | (status & DeviceStatus.DEVICE_NEEDS_RESET);
+    }
+
+    private void resetDevice() {
+        stopAllRings();
+        dataPlane.run(device::reset);
+        for (Vring vring : vrings) {
+            vring.closeEventFds();
+            vring.sizeSet = false;
+            vring.addressesSet = false;
+            vring.enabled = false;
+            vring.base = 0;
+        }
+        features = 0;
+        featuresSet = false;
+        status = 0;
+        log("device reset (RESET_DEVICE)");
+    }
+
+    private void getConfig(final VhostUserMessage request, final ReplyWriter reply) {
+        final long offset = Integer.toUnsignedLong(request.configOffset());
+        final long size = Integer.toUnsignedLong(request.configSize());
+        if (offset + size > device.configSize() || size == 0) {
+            log("refused: GET_CONFIG [" + offset + ", +" + size + ") beyond the " + device.configSize()
+                    + "-byte configuration space");
+            reply.empty();
+            return;
+        }
+        try (Arena arena = Arena.ofConfined()) {
+            final MemorySegment data = arena.allocate(size);
+            device.readConfig(offset, data);
+            reply.config(request.configOffset(), request.configSize(), request.configFlags(), data);
+        }
+    }
+
+    private void setConfig(final VhostUserMessage request) {
+        final long offset = Integer.toUnsignedLong(request.configOffset());
+        final long size = Integer.toUnsignedLong(request.configSize());
+        if (offset + size > device.configSize()) {
+            throw refuse("SET_CONFIG beyond the configuration space");
+        }
+        if (!device.writeConfig(offset, request.payload().asSlice(12, size), request.configFlags() == 1)) {
+            throw refuse("SET_CONFIG of read-only configuration fields outside live migration");
+        }
+    }
+
+    private void queueBroken(final int index, final RingViolation violation, final String detail) {
+        status = status | DeviceStatus.DEVICE_NEEDS_RESET;
+        log(detail + " (the ring stops; the other rings go on)");
+        if (index >= 0 && index < vrings.length) {
+            signalError(vrings[index]);
+        }
+    }
+
+    private void signalError(final Vring vring) {
+        final EventFd err = vring.err;
+        if (err != null) {
+            err.add(1);
+        }
+    }
+
+    private void stopAllRings() {
+        for (Vring vring : vrings) {
+            if (vring.started) {
+                final int index = vring.index;
+                dataPlane.call(() -> stopOnDataPlane(index));
+                vring.started = false;
+            }
+        }
+    }
+
+    @Override
+    public void disconnected() {
+        stopAllRings();
+        dataPlane.run(device::reset);
+        for (Vring vring : vrings) {
+            vring.closeEventFds();
+        }
+        if (guestMemory != null) {
+            guestMemory.close();
+            guestMemory = null;
+        }
+        frontEndMemory.close();
+        if (dirtyLog != null) {
+            dirtyLog.close();
+            dirtyLog = null;
+        }
+        if (logEventFd != null) {
+            logEventFd.close();
+            logEventFd = null;
+        }
+        FileIo.closeQuietly(backendChannelFd);
+        backendChannelFd = -1;
+        if (registered) {
+            dataPlane.remove(device.pollable());
+            registered = false;
+        }
+        log("front-end disconnected; state released");
+    }
+
+    /** @return the ring state of vring {@code index}, for tests: "stopped", "started+enabled", ... */
+    public String ringState(final int index) {
+        return vring(index).toString();
+    }
+
+    /** @return true once SET_OWNER was received */
+    public boolean owned() {
+        return owned;
+    }
+}
