@@ -166,8 +166,11 @@ public final class VirtioNetDevice implements VirtioDevice, DataPlane.Pollable, 
         stopQueue(index);
         final NetOffloads offloads = new NetOffloads(negotiated);
         final String kind = index == 2 * maxPairs ? "ctrl" : (index % 2 == 0 ? "rx" : "tx");
-        final NetQueueCounters queueCounter = new NetQueueCounters(counters, name + " q" + index + " " + kind);
-        queueCounters[index] = queueCounter;
+        NetQueueCounters queueCounter = queueCounters[index];
+        if (queueCounter == null) {
+            queueCounter = new NetQueueCounters(counters, name + " q" + index + " " + kind);
+            queueCounters[index] = queueCounter;
+        }
         final QueueEngine.BrokenListener broken = this::queueBroken;
         if (index == 2 * maxPairs) {
             control = new ControlQueueEngine(index, queue, interrupt, queueCounter, broken, filter, config, this);
@@ -223,11 +226,6 @@ public final class VirtioNetDevice implements VirtioDevice, DataPlane.Pollable, 
         } else {
             tx[index / 2] = null;
         }
-        final NetQueueCounters queueCounter = queueCounters[index];
-        queueCounters[index] = null;
-        if (queueCounter != null) {
-            queueCounter.close();
-        }
         return state;
     }
 
@@ -241,7 +239,10 @@ public final class VirtioNetDevice implements VirtioDevice, DataPlane.Pollable, 
         return true;
     }
 
-    /** @return the counters of queue {@code index}, or null while it is stopped */
+    /**
+     * @return the counters of queue {@code index} (they live as long as the device, across front-end reconnects),
+     *     or null if the queue never started
+     */
     public NetQueueCounters queueCounters(final int index) {
         return index >= 0 && index < queueCounters.length ? queueCounters[index] : null;
     }

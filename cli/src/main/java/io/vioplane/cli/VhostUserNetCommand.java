@@ -1,0 +1,137 @@
+package io.vioplane.cli;
+
+import io.vioplane.cli.daemon.VhostUserNetDaemon;
+import io.vioplane.virtionet.VirtioNetFeature;
+import io.vioplane.vring.VirtioFeature;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * {@code vioplane vhost-user-net}: the vhost-user virtio-net back-end daemon. Runs in the foreground, says when
+ * its sockets listen, keeps serving when a front-end goes away, and on SIGTERM or SIGINT stops the rings, unmaps
+ * guest memory and removes its sockets.
+ */
+@Command(name = "vhost-user-net", mixinStandardHelpOptions = true,
+        description = "Serve virtio-net devices to QEMU or DPDK over vhost-user sockets.")
+final class VhostUserNetCommand implements Callable<Integer> {
+    @Option(names = "--socket-path", paramLabel = "PATH", description = "vhost-user socket; repeat for more guests.")
+    private List<Path> socketPaths = new ArrayList<>();
+
+    @Option(names = "--client", description = "Connect to the front-end's socket (and reconnect) instead of listening.")
+    private boolean client;
+
+    @Option(names = "--socket-mode", paramLabel = "OCTAL", defaultValue = "0600",
+            description = "Permissions of listening sockets (default: ${DEFAULT-VALUE}).")
+    private String socketMode;
+
+    @Option(names = "--queues", defaultValue = "1", description = "Queue pairs per device (default: ${DEFAULT-VALUE}).")
+    private int queues;
+
+    @Option(names = "--port", paramLabel = "echo|discard|bridge",
+            description = "Where frames go: echo (default for one socket), discard, or bridge (default for several"
+                    + " sockets or --tap).")
+    private VhostUserNetDaemon.PortKind port;
+
+    @Option(names = "--tap", paramLabel = "NAME", description = "Bridge the guests onto this host TAP device.")
+    private String tap;
+
+    @Option(names = "--mac", defaultValue = "52:54:00:12:34:56",
+            description = "MAC of the first device; further devices count up (default: ${DEFAULT-VALUE}).")
+    private String mac;
+
+    @Option(names = "--mtu", defaultValue = "1500", description = "MTU offered to guests (default: ${DEFAULT-VALUE}).")
+    private int mtu;
+
+    @Option(names = "--anti-spoof", description = "On the bridge, drop frames whose source MAC is not the guest's.")
+    private boolean antiSpoof;
+
+    @Option(names = "--capture", paramLabel = "DIR", description = "Record every frame into a journal in DIR.")
+    private Path capture;
+
+    @Option(names = "--busy-poll", description = "Never let the data-plane thread sleep (benchmarks: burns a core).")
+    private boolean busyPoll;
+
+    @Option(names = "--disable-feature", paramLabel = "NAME",
+            description = "Do not offer a feature: mrg_rxbuf, packed, in_order, event_idx, indirect_desc, csum, tso,"
+                    + " guest_csum, guest_tso, mtu, ctrl_vq, log_all (repeatable).")
+    private List<String> disabled = new ArrayList<>();
+
+    @Option(names = "--print-capabilities", description = "Print the back-end's capabilities as JSON and exit.")
+    private boolean printCapabilities;
+
+    @Override
+    public Integer call() throws InterruptedException {
+        if (printCapabilities) {
+            System.out.println("{\n  \"type\": \"net\",\n  \"features\": []\n}");
+            return 0;
+        }
+        final VhostUserNetDaemon.PortKind kind = port != null ? port
+                : (socketPaths.size() > 1 || tap != null ? VhostUserNetDaemon.PortKind.BRIDGE : VhostUserNetDaemon.PortKind.ECHO);
+        final VhostUserNetDaemon.Config config;
+        try {
+            config = new VhostUserNetDaemon.Config(socketPaths, client, Integer.parseInt(socketMode, 8), queues, kind,
+                    parseMac(mac), mtu, features(), tap, antiSpoof, capture, busyPoll);
+        } catch (IllegalArgumentException e) {
+            System.err.println("vioplane vhost-user-net: " + e.getMessage());
+            return 2;
+        }
+        final VhostUserNetDaemon daemon = VhostUserNetDaemon.start(config, System.err);
+        final CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            System.err.println("vioplane: stopping");
+            daemon.close();
+            stopped.countDown();
+        }, "vioplane-shutdown"));
+        System.err.println("vioplane: ready (" + kind.name().toLowerCase(Locale.ROOT) + ", " + queues
+                + " queue pair(s), counters: vioplane stat --pid " + ProcessHandle.current().pid() + ")");
+        stopped.await();
+        return 0;
+    }
+
+    private long features() {
+        long features = VirtioNetFeature.all();
+        if (queues == 1) {
+            features &= ~VirtioFeature.bit(VirtioNetFeature.MQ);
+        }
+        for (String name : disabled) {
+            features &= ~switch (name.toLowerCase(Locale.ROOT)) {
+                case "mrg_rxbuf" -> VirtioFeature.bit(VirtioNetFeature.MRG_RXBUF);
+                case "packed" -> VirtioFeature.bit(VirtioFeature.RING_PACKED);
+                case "in_order" -> VirtioFeature.bit(VirtioFeature.IN_ORDER);
+                case "event_idx" -> VirtioFeature.bit(VirtioFeature.EVENT_IDX);
+                case "indirect_desc" -> VirtioFeature.bit(VirtioFeature.INDIRECT_DESC);
+                case "csum" -> VirtioFeature.mask(VirtioNetFeature.CSUM, VirtioNetFeature.HOST_TSO4, VirtioNetFeature.HOST_TSO6);
+                case "tso" -> VirtioFeature.mask(VirtioNetFeature.HOST_TSO4, VirtioNetFeature.HOST_TSO6);
+                case "guest_csum" -> VirtioFeature.mask(VirtioNetFeature.GUEST_CSUM, VirtioNetFeature.GUEST_TSO4,
+                        VirtioNetFeature.GUEST_TSO6);
+                case "guest_tso" -> VirtioFeature.mask(VirtioNetFeature.GUEST_TSO4, VirtioNetFeature.GUEST_TSO6);
+                case "mtu" -> VirtioFeature.bit(VirtioNetFeature.MTU);
+                case "ctrl_vq" -> VirtioFeature.mask(VirtioNetFeature.CTRL_VQ, VirtioNetFeature.CTRL_RX,
+                        VirtioNetFeature.CTRL_MAC_ADDR, VirtioNetFeature.MQ, VirtioNetFeature.GUEST_ANNOUNCE);
+                case "log_all" -> VirtioFeature.bit(VirtioNetFeature.LOG_ALL);
+                default -> throw new IllegalArgumentException("--disable-feature: unknown feature " + name);
+            };
+        }
+        return features;
+    }
+
+    private static byte[] parseMac(final String text) {
+        final String[] parts = text.split(":");
+        if (parts.length != 6) {
+            throw new IllegalArgumentException("--mac: not a MAC address: " + text);
+        }
+        final byte[] mac = new byte[6];
+        for (int i = 0; i < 6; i++) {
+            mac[i] = (byte) HexFormat.fromHexDigits(parts[i]);
+        }
+        return mac;
+    }
+}

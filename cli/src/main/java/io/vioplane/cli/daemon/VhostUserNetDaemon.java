@@ -1,0 +1,239 @@
+package io.vioplane.cli.daemon;
+
+import io.netty.channel.IoEventLoopGroup;
+import io.vioplane.platform.runtime.Counters;
+import io.vioplane.platform.runtime.CountersFile;
+import io.vioplane.platform.runtime.DataPlane;
+import io.vioplane.platform.runtime.ErrorLog;
+import io.vioplane.tap.bridge.Bridge;
+import io.vioplane.tap.bridge.GuestBridgePort;
+import io.vioplane.tap.bridge.TapBridgePort;
+import io.vioplane.tap.capture.CapturingPort;
+import io.vioplane.tap.capture.PacketCapture;
+import io.vioplane.vhostuser.backend.VhostUserBackend;
+import io.vioplane.vhostuser.net.NetVhostUserDevice;
+import io.vioplane.vhostuser.transport.EventLoops;
+import io.vioplane.vhostuser.transport.VhostUserClient;
+import io.vioplane.vhostuser.transport.VhostUserServer;
+import io.vioplane.virtionet.VirtioNetConfig;
+import io.vioplane.virtionet.engine.VirtioNetDevice;
+import io.vioplane.virtionet.port.DiscardPort;
+import io.vioplane.virtionet.port.EchoPort;
+import io.vioplane.virtionet.port.NetPort;
+
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The vhost-user virtio-net daemon (QEMU docs/interop/vhost-user.rst, "Backend program conventions"): one
+ * virtio-net device per socket, served in server mode (the daemon listens, the default) or client mode (it
+ * connects and reconnects), with frames going to an echo port, a discard port, or an L2 bridge joining all the
+ * sockets' guests and, optionally, a host TAP device.
+ *
+ * <p>One control-plane thread (Netty event loop) speaks vhost-user; one data-plane thread runs every device and
+ * the bridge. A front-end that disconnects leaves the daemon listening for the next one. {@link #close()} stops
+ * the rings, unmaps guest memory, removes the sockets and the counters file.
+ */
+public final class VhostUserNetDaemon implements AutoCloseable {
+    /** What frames do once a guest sends them. */
+    public enum PortKind {
+        /** Back to the sender, addresses swapped. */
+        ECHO,
+        /** Counted and dropped. */
+        DISCARD,
+        /** Onto an L2 learning bridge with the other sockets' guests (and the TAP, if any). */
+        BRIDGE
+    }
+
+    /**
+     * The daemon's configuration, validated once by {@link #start}.
+     *
+     * @param socketPaths  one socket per guest
+     * @param client       connect to the front-ends' sockets instead of listening
+     * @param socketMode   permission bits of listening sockets
+     * @param queuePairs   queue pairs per device
+     * @param port         where frames go
+     * @param firstMac     the first device's MAC; the next devices count up from it
+     * @param mtu          the MTU offered to guests
+     * @param features     the virtio features offered
+     * @param tapName      a host TAP to bridge onto, or null
+     * @param antiSpoof    drop frames whose source MAC is not the guest's own (bridge)
+     * @param captureDir   record frames into a journal there, or null
+     * @param busyPoll     never block the data plane (benchmarks)
+     */
+    public record Config(List<Path> socketPaths, boolean client, int socketMode, int queuePairs, PortKind port,
+                         byte[] firstMac, int mtu, long features, String tapName, boolean antiSpoof, Path captureDir,
+                         boolean busyPoll) {
+        /** Checks the configuration, naming the option at fault. */
+        public Config {
+            if (socketPaths.isEmpty()) {
+                throw new IllegalArgumentException("--socket-path: at least one socket is needed");
+            }
+            if (queuePairs < 1 || queuePairs > 128) {
+                throw new IllegalArgumentException("--queues must be 1..128: " + queuePairs);
+            }
+            if (mtu < 68 || mtu > 65535) {
+                throw new IllegalArgumentException("--mtu must be 68..65535: " + mtu);
+            }
+            if (firstMac.length != 6 || (firstMac[0] & 1) != 0) {
+                throw new IllegalArgumentException("--mac must be a unicast MAC address");
+            }
+            if (port != PortKind.BRIDGE && (socketPaths.size() > 1 || tapName != null)) {
+                throw new IllegalArgumentException("--port " + port.name().toLowerCase()
+                        + " serves one socket without a TAP: use --port bridge for several sockets or --tap");
+            }
+        }
+    }
+
+    private final Config config;
+    private final PrintStream log;
+    private final CountersFile countersFile;
+    private final Counters counters;
+    private final ErrorLog errorLog;
+    private final DataPlane dataPlane;
+    private final IoEventLoopGroup controlPlane;
+    private final List<AutoCloseable> closing = new ArrayList<>();
+    private final List<VirtioNetDevice> devices = new ArrayList<>();
+    private Bridge bridge;
+    private TapBridgePort tap;
+    private PacketCapture capture;
+
+    private VhostUserNetDaemon(final Config config, final PrintStream log) {
+        this.config = config;
+        this.log = log;
+        this.countersFile = CountersFile.create("vioplane vhost-user-net " + config.socketPaths());
+        this.counters = Counters.in(countersFile);
+        this.errorLog = ErrorLog.in(countersFile);
+        this.dataPlane = new DataPlane("vioplane-dataplane", config.busyPoll(), errorLog);
+        this.controlPlane = EventLoops.newControlPlane("vioplane-control");
+    }
+
+    /**
+     * Starts serving: the sockets listen (or connect) when this returns.
+     *
+     * @param log where lifecycle lines go (standard error for the daemon)
+     */
+    public static VhostUserNetDaemon start(final Config config, final PrintStream log) {
+        final VhostUserNetDaemon daemon = new VhostUserNetDaemon(config, log);
+        try {
+            daemon.startPorts();
+            daemon.startSockets();
+            return daemon;
+        } catch (RuntimeException e) {
+            daemon.close();
+            throw e;
+        }
+    }
+
+    private void startPorts() {
+        if (config.captureDir() != null) {
+            capture = new PacketCapture(config.captureDir(), PacketCapture.DEFAULT_SNAP_BYTES,
+                    PacketCapture.DEFAULT_RING_BYTES, counters);
+            closing.add(capture);
+        }
+        if (config.port() == PortKind.BRIDGE) {
+            bridge = Bridge.create("br0", counters);
+            if (config.tapName() != null) {
+                tap = new TapBridgePort(config.tapName(), config.queuePairs() > 1, bridge, config.mtu(), counters,
+                        dataPlane, log);
+                closing.add(tap);
+                dataPlane.add(tap);
+                log.println("vioplane: bridging onto TAP " + config.tapName());
+            }
+        }
+    }
+
+    private NetPort portFor(final int index, final byte[] mac) {
+        final NetPort port = switch (config.port()) {
+            case ECHO -> {
+                final EchoPort echo = new EchoPort(config.queuePairs(), 1024);
+                closing.add(echo);
+                yield echo;
+            }
+            case DISCARD -> new DiscardPort();
+            case BRIDGE -> {
+                final GuestBridgePort guest = new GuestBridgePort("vm" + index, bridge, config.mtu(),
+                        config.antiSpoof() ? mac : null, 1024);
+                closing.add(guest);
+                yield guest;
+            }
+        };
+        return capture != null && config.port() != PortKind.BRIDGE ? new CapturingPort(port, capture, index) : port;
+    }
+
+    private void startSockets() {
+        for (int i = 0; i < config.socketPaths().size(); i++) {
+            final Path path = config.socketPaths().get(i);
+            final byte[] mac = config.firstMac().clone();
+            mac[5] = (byte) (mac[5] + i);
+            final VirtioNetDevice device = new VirtioNetDevice("net[" + path + "]",
+                    new VirtioNetConfig(mac, config.queuePairs(), config.mtu()), config.features(), portFor(i, mac),
+                    counters);
+            devices.add(device);
+            final NetVhostUserDevice vhostDevice = new NetVhostUserDevice(device);
+            if (config.client()) {
+                closing.add(VhostUserClient.builder(path, () -> new VhostUserBackend(vhostDevice, dataPlane, log))
+                        .eventLoopGroup(controlPlane).counters(countersFile).log(log::println).start());
+                log.println("vioplane: connecting to " + path + " (client mode)");
+            } else {
+                closing.add(VhostUserServer.builder(path, () -> new VhostUserBackend(vhostDevice, dataPlane, log))
+                        .eventLoopGroup(controlPlane).socketMode(config.socketMode()).counters(countersFile)
+                        .log(log::println).start());
+                log.println("vioplane: listening on " + path);
+            }
+        }
+        if (bridge != null && capture != null) {
+            dataPlane.run(() -> bridge.setCapture(capture));
+        }
+    }
+
+    /** @return the devices, one per socket */
+    public List<VirtioNetDevice> devices() {
+        return List.copyOf(devices);
+    }
+
+    /** @return the bridge, or null unless bridging */
+    public Bridge bridge() {
+        return bridge;
+    }
+
+    /** @return the data-plane thread */
+    public DataPlane dataPlane() {
+        return dataPlane;
+    }
+
+    /** @return the process's counters file */
+    public CountersFile countersFile() {
+        return countersFile;
+    }
+
+    /** Stops serving: sockets closed and removed, rings stopped, memory unmapped, counters file deleted. */
+    @Override
+    public void close() {
+        final List<AutoCloseable> reversed = new ArrayList<>(closing);
+        java.util.Collections.reverse(reversed);
+        for (AutoCloseable resource : reversed) {
+            if (resource instanceof VhostUserServer || resource instanceof VhostUserClient) {
+                closeQuietly(resource);
+            }
+        }
+        EventLoops.shutdown(controlPlane);
+        dataPlane.close();
+        for (AutoCloseable resource : reversed) {
+            if (!(resource instanceof VhostUserServer) && !(resource instanceof VhostUserClient)) {
+                closeQuietly(resource);
+            }
+        }
+        countersFile.close();
+    }
+
+    private void closeQuietly(final AutoCloseable resource) {
+        try {
+            resource.close();
+        } catch (Exception e) {
+            log.println("vioplane: while closing " + resource + ": " + e);
+        }
+    }
+}
