@@ -219,6 +219,40 @@ class VhostUserBackendTest {
     }
 
     @Test
+    void logsThePagesItWritesOnceTheFrontEndAsksForLogging() throws Exception {
+        final long wanted = FEATURES & ~VirtioFeature.mask(VirtioFeature.RING_PACKED, VirtioFeature.EVENT_IDX);
+        final int logFd = MemFd.create("dirty-log", 4096);
+        try (NetFrontEnd frontEnd = new NetFrontEnd(socket, wanted, 256)) {
+            echoFrames(frontEnd, 4);
+            final long withLogging = frontEnd.features() | VirtioFeature.bit(VirtioNetFeature.LOG_ALL);
+            frontEnd.control().request(VhostUserRequest.SET_FEATURES, VhostUserFrontEnd.u64(withLogging));
+            final ByteBuffer log = ByteBuffer.allocate(16).order(ByteOrder.nativeOrder()).putLong(4096).putLong(0);
+            frontEnd.control().request(VhostUserRequest.SET_LOG_BASE, log.array(), logFd);
+            final ByteBuffer address = ByteBuffer.allocate(40).order(ByteOrder.nativeOrder());
+            address.putInt(0).putInt(1).putLong(0x0000_0000L + NetFrontEnd.USER_ADDRESS_OFFSET)
+                    .putLong(0x000C_0000L + NetFrontEnd.USER_ADDRESS_OFFSET).putLong(0x0008_0000L + NetFrontEnd.USER_ADDRESS_OFFSET)
+                    .putLong(0x000C_0000L);
+            frontEnd.control().request(VhostUserRequest.SET_VRING_ADDR, address.array());
+            echoFrames(frontEnd, 3);
+            try (GuestMemory logView = GuestMemory.builder().addFromFd(0, 4096, logFd, 0, false).build()) {
+                final byte[] bits = logView.readBytes(0, 4096);
+                final java.util.List<Long> dirtyPages = new java.util.ArrayList<>();
+                for (int page = 0; page < bits.length * 8; page++) {
+                    if ((bits[page / 8] & (1 << (page % 8))) != 0) {
+                        dirtyPages.add((long) page);
+                    }
+                }
+                assertTrue(dirtyPages.contains(0x000C_0000L >>> 12), "the receive used ring's page: " + dirtyPages);
+                assertTrue(dirtyPages.stream().anyMatch(page -> page >= 0x0200_0000L >>> 12 && page < 0x0210_0000L >>> 12),
+                        "the receive buffers written: " + dirtyPages);
+                assertFalse(dirtyPages.contains(0x0100_0000L >>> 12), "transmit buffers are only read: " + dirtyPages);
+            }
+        } finally {
+            FileIo.close(logFd);
+        }
+    }
+
+    @Test
     void releasesEveryDescriptorWhenTheFrontEndGoesAway() throws Exception {
         final long wanted = FEATURES & ~VirtioFeature.bit(VirtioFeature.RING_PACKED);
         try (NetFrontEnd warmUp = new NetFrontEnd(socket, wanted, 256)) {
