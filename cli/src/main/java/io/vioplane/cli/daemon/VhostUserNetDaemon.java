@@ -96,6 +96,7 @@ public final class VhostUserNetDaemon implements AutoCloseable {
     private final IoEventLoopGroup controlPlane;
     private final List<AutoCloseable> closing = new ArrayList<>();
     private final List<VirtioNetDevice> devices = new ArrayList<>();
+    private final List<AutoCloseable> endpoints = new ArrayList<>();
     private Bridge bridge;
     private TapBridgePort tap;
     private PacketCapture capture;
@@ -173,16 +174,19 @@ public final class VhostUserNetDaemon implements AutoCloseable {
                     counters);
             devices.add(device);
             final NetVhostUserDevice vhostDevice = new NetVhostUserDevice(device);
+            final AutoCloseable endpoint;
             if (config.client()) {
-                closing.add(VhostUserClient.builder(path, () -> new VhostUserBackend(vhostDevice, dataPlane, log))
-                        .eventLoopGroup(controlPlane).counters(countersFile).log(log::println).start());
+                endpoint = VhostUserClient.builder(path, () -> new VhostUserBackend(vhostDevice, dataPlane, log))
+                        .eventLoopGroup(controlPlane).counters(countersFile).log(log::println).start();
                 log.println("vioplane: connecting to " + path + " (client mode)");
             } else {
-                closing.add(VhostUserServer.builder(path, () -> new VhostUserBackend(vhostDevice, dataPlane, log))
+                endpoint = VhostUserServer.builder(path, () -> new VhostUserBackend(vhostDevice, dataPlane, log))
                         .eventLoopGroup(controlPlane).socketMode(config.socketMode()).counters(countersFile)
-                        .log(log::println).start());
+                        .log(log::println).start();
                 log.println("vioplane: listening on " + path);
             }
+            endpoints.add(endpoint);
+            closing.add(endpoint);
         }
         if (bridge != null && capture != null) {
             dataPlane.run(() -> bridge.setCapture(capture));
@@ -192,6 +196,13 @@ public final class VhostUserNetDaemon implements AutoCloseable {
     /** @return the devices, one per socket */
     public List<VirtioNetDevice> devices() {
         return List.copyOf(devices);
+    }
+
+    /** @return true while a front-end is connected to socket {@code index} (server or client mode) */
+    public boolean connected(final int index) {
+        final AutoCloseable endpoint = endpoints.get(index);
+        return endpoint instanceof VhostUserServer server ? server.activeConnection() != null
+                : ((VhostUserClient) endpoint).activeConnection() != null;
     }
 
     /** @return the bridge, or null unless bridging */
