@@ -2,9 +2,9 @@ package io.vioplane.cli.daemon;
 
 import io.vioplane.platform.testing.OpenFds;
 import io.vioplane.platform.testing.Requirements;
-import io.vioplane.platform.testing.peers.ForwardMode;
-import io.vioplane.platform.testing.peers.Testpmd;
-import io.vioplane.platform.testing.peers.TestpmdStats;
+import io.vioplane.peers.dpdk.ForwardMode;
+import io.vioplane.peers.dpdk.Testpmd;
+import io.vioplane.peers.dpdk.TestpmdStats;
 import io.vioplane.virtionet.VirtioNetFeature;
 import io.vioplane.vring.VirtioFeature;
 import org.junit.jupiter.api.Tag;

@@ -1,7 +1,7 @@
 package io.vioplane.vhostuser.transport;
 
 import io.vioplane.platform.testing.Requirements;
-import io.vioplane.platform.testing.peers.Testpmd;
+import io.vioplane.peers.dpdk.Testpmd;
 import io.vioplane.vhostuser.testing.RecordingHandler;
 import io.vioplane.vhostuser.testing.RecordingHandler.Received;
 import org.junit.jupiter.api.Tag;

@@ -1,8 +1,8 @@
-package io.vioplane.platform.testing.peers;
+package io.vioplane.peers.dpdk;
 
-import io.vioplane.platform.testing.Commands;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -62,6 +62,19 @@ public final class Testpmd implements AutoCloseable {
         this.runtimeDir = DpdkRuntimeDir.of(filePrefix);
         this.commandLine = builder.commandLine(filePrefix);
         this.stopGraceMs = builder.stopGraceMs;
+    }
+
+    /** Sends SIGINT to {@code pid} (testpmd then prints its statistics and exits). */
+    private static void signalInterrupt(final long pid) {
+        try {
+            final Process kill = new ProcessBuilder("kill", "-s", "INT", Long.toString(pid)).redirectErrorStream(true).start();
+            kill.getInputStream().readAllBytes();
+            kill.waitFor(10, TimeUnit.SECONDS);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot signal testpmd " + pid, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /** @return a builder with the defaults that work on this project's machines ({@code -m 256}, 8192 mbufs) */
@@ -199,7 +212,7 @@ public final class Testpmd implements AutoCloseable {
     /** SIGINT, then SIGKILL after the grace period. @return true if it exited without SIGKILL */
     private boolean terminate() throws InterruptedException {
         if (process.isAlive()) {
-            Commands.tryRun("kill", "-s", "INT", Long.toString(process.pid()));
+            signalInterrupt(process.pid());
         }
         if (process.waitFor(stopGraceMs, TimeUnit.MILLISECONDS)) {
             return true;

@@ -1,4 +1,4 @@
-package io.vioplane.platform.testing.peers;
+package io.vioplane.peers.dpdk;
 
 /**
  * The counters of one testpmd "Forward statistics" block: what forwarding received and sent on a port (or, for

@@ -1,4 +1,4 @@
-package io.vioplane.platform.testing.peers;
+package io.vioplane.peers.dpdk;
 
 import io.vioplane.platform.testing.Requirements;
 import org.junit.jupiter.api.BeforeEach;

@@ -1,4 +1,4 @@
-package io.vioplane.platform.testing.peers;
+package io.vioplane.peers.dpdk;
 
 /** A testpmd packet forwarding mode ({@code --forward-mode=...}). */
 public enum ForwardMode {

@@ -1,4 +1,4 @@
-package io.vioplane.platform.testing.peers;
+package io.vioplane.peers.dpdk;
 
 import java.util.Collections;
 import java.util.HashMap;
