@@ -2,6 +2,8 @@ package io.vioplane.cli;
 
 import io.vioplane.perf.BenchSuite;
 import io.vioplane.perf.BenchTable;
+import io.vioplane.perf.peers.EchoLatency;
+import io.vioplane.perf.peers.VhostUserComparison;
 import org.openjdk.jmh.results.RunResult;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -20,8 +22,14 @@ import java.util.concurrent.Callable;
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Run vioplane's benchmarks and print a table (median, min..max, unit, bytes allocated per op).")
 final class BenchCommand implements Callable<Integer> {
-    @Option(names = "--quick", description = "Short iterations (about 4 s per benchmark) for a first look.")
+    @Option(names = "--quick", description = "Short iterations (about 3 s per benchmark, one peer run each) for a first look.")
     private boolean quick;
+
+    @Option(names = "--full", description = "Long iterations (about 16 s per benchmark, five peer runs each).")
+    private boolean full;
+
+    @Option(names = "--no-peers", description = "Skip the side-by-side runs against DPDK and the latency run.")
+    private boolean noPeers;
 
     @Option(names = {"-i", "--include"}, paramLabel = "REGEX",
             description = "Only benchmarks whose name matches (repeatable), e.g. 'platform\\..*RoundTrip'.")
@@ -37,10 +45,11 @@ final class BenchCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         final List<String> patterns = includes == null || includes.isEmpty() ? BenchSuite.DEFAULT_INCLUDES
                 : includes.stream().map(p -> p.startsWith("io.vioplane") ? p : ".*" + p).toList();
-        final BenchSuite.Settings base = quick ? BenchSuite.Settings.quick(patterns) : BenchSuite.Settings.standard(patterns);
+        final BenchSuite.Settings base = quick ? BenchSuite.Settings.quick(patterns)
+                : full ? BenchSuite.Settings.full(patterns) : BenchSuite.Settings.standard(patterns);
         final BenchSuite.Settings settings = new BenchSuite.Settings(base.forks(), base.warmupIterations(),
                 base.warmupSeconds(), base.measurementIterations(), base.measurementSeconds(), patterns, verbose);
-        System.out.println("vioplane bench: " + (quick ? "quick" : "standard") + " run of " + patterns
+        System.out.println("vioplane bench: " + (quick ? "quick" : full ? "full" : "standard") + " run of " + patterns
                 + " (JMH, " + settings.forks() + " fork, " + settings.warmupIterations() + "x" + settings.warmupSeconds()
                 + " s warm-up, " + settings.measurementIterations() + "x" + settings.measurementSeconds() + " s measured)");
         final Collection<RunResult> results = BenchSuite.run(settings);
@@ -61,6 +70,30 @@ final class BenchCommand implements Callable<Integer> {
             }
             System.out.println("rows written to " + csv);
         }
+        if (!noPeers && (includes == null || includes.isEmpty())) {
+            runPeers();
+        }
         return 0;
+    }
+
+    private void runPeers() throws Exception {
+        final Path work = Files.createTempDirectory("vioplane-bench");
+        final Path root = Path.of(System.getProperty("vioplane.root", "."));
+        System.out.println();
+        if (VhostUserComparison.testpmdAvailable()) {
+            final int runs = quick ? 1 : full ? 5 : 3;
+            final int seconds = quick ? 2 : 3;
+            System.out.println("vhost-user vs DPDK: same dpdk-testpmd virtio-user front-end (CPU 1), back-end on CPU 0, "
+                    + runs + " run(s) of " + seconds + " s each, measured at the front-end (testpmd --stats-period 1)");
+            System.out.print(VhostUserComparison.format(new VhostUserComparison(root, work, runs, seconds).runAll()));
+        } else {
+            System.out.println("vhost-user vs DPDK: skipped: dpdk-testpmd is not installed (apt-get install dpdk-dev)");
+        }
+        System.out.println();
+        final int samples = quick ? 20_000 : 100_000;
+        System.out.println("echo round-trip latency: in-process virtio-net front-end over vhost-user (CPU 1),"
+                + " vioplane data plane (CPU 0), " + samples + " frames after 20000 warm-up");
+        System.out.print(EchoLatency.format(List.of(EchoLatency.run(work, false, 20_000, samples),
+                EchoLatency.run(work, true, 20_000, samples))));
     }
 }

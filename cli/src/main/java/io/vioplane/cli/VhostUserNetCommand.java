@@ -35,9 +35,9 @@ final class VhostUserNetCommand implements Callable<Integer> {
     @Option(names = "--queues", defaultValue = "1", description = "Queue pairs per device (default: ${DEFAULT-VALUE}).")
     private int queues;
 
-    @Option(names = "--port", paramLabel = "echo|discard|bridge",
-            description = "Where frames go: echo (default for one socket), discard, or bridge (default for several"
-                    + " sockets or --tap).")
+    @Option(names = "--port", paramLabel = "echo|discard|bridge|generate",
+            description = "Where frames go: echo (default for one socket), discard, bridge (default for several"
+                    + " sockets or --tap), or generate (a 64-byte frame source, for benchmarks).")
     private VhostUserNetDaemon.PortKind port;
 
     @Option(names = "--tap", paramLabel = "NAME", description = "Bridge the guests onto this host TAP device.")
@@ -59,6 +59,9 @@ final class VhostUserNetCommand implements Callable<Integer> {
     @Option(names = "--busy-poll", description = "Never let the data-plane thread sleep (benchmarks: burns a core).")
     private boolean busyPoll;
 
+    @Option(names = "--cpu", defaultValue = "-1", description = "Pin the data-plane thread to this CPU.")
+    private int cpu;
+
     @Option(names = "--disable-feature", paramLabel = "NAME",
             description = "Do not offer a feature: mrg_rxbuf, packed, in_order, event_idx, indirect_desc, csum, tso,"
                     + " guest_csum, guest_tso, mtu, ctrl_vq, log_all (repeatable).")
@@ -78,7 +81,7 @@ final class VhostUserNetCommand implements Callable<Integer> {
         final VhostUserNetDaemon.Config config;
         try {
             config = new VhostUserNetDaemon.Config(socketPaths, client, Integer.parseInt(socketMode, 8), queues, kind,
-                    parseMac(mac), mtu, features(), tap, antiSpoof, capture, busyPoll);
+                    parseMac(mac), mtu, features(), tap, antiSpoof, capture, busyPoll, cpu);
         } catch (IllegalArgumentException e) {
             System.err.println("vioplane vhost-user-net: " + e.getMessage());
             return 2;

@@ -24,13 +24,18 @@ public final class BenchSuite {
     /** How long and how often to measure. */
     public record Settings(int forks, int warmupIterations, int warmupSeconds, int measurementIterations,
                            int measurementSeconds, List<String> includes, boolean verbose) {
-        /** A short run: about 4 seconds per benchmark, for a first look. */
+        /** A short run: about 3 seconds per benchmark, for a first look. */
         public static Settings quick(final List<String> includes) {
+            return new Settings(1, 1, 1, 2, 1, includes, false);
+        }
+
+        /** The default run: about 5 seconds per benchmark. */
+        public static Settings standard(final List<String> includes) {
             return new Settings(1, 2, 1, 3, 1, includes, false);
         }
 
-        /** The default run: about 16 seconds per benchmark. */
-        public static Settings standard(final List<String> includes) {
+        /** A long run: about 16 seconds per benchmark, for figures to quote. */
+        public static Settings full(final List<String> includes) {
             return new Settings(1, 3, 2, 5, 2, includes, false);
         }
     }

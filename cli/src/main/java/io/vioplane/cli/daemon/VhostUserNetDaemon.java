@@ -44,7 +44,9 @@ public final class VhostUserNetDaemon implements AutoCloseable {
         /** Counted and dropped. */
         DISCARD,
         /** Onto an L2 learning bridge with the other sockets' guests (and the TAP, if any). */
-        BRIDGE
+        BRIDGE,
+        /** A traffic source: 64-byte frames into the guest as fast as it takes them; its own frames dropped. */
+        GENERATE
     }
 
     /**
@@ -62,10 +64,11 @@ public final class VhostUserNetDaemon implements AutoCloseable {
      * @param antiSpoof    drop frames whose source MAC is not the guest's own (bridge)
      * @param captureDir   record frames into a journal there, or null
      * @param busyPoll     never block the data plane (benchmarks)
+     * @param dataPlaneCpu the CPU the data-plane thread is pinned to, or -1
      */
     public record Config(List<Path> socketPaths, boolean client, int socketMode, int queuePairs, PortKind port,
                          byte[] firstMac, int mtu, long features, String tapName, boolean antiSpoof, Path captureDir,
-                         boolean busyPoll) {
+                         boolean busyPoll, int dataPlaneCpu) {
         /** Checks the configuration, naming the option at fault. */
         public Config {
             if (socketPaths.isEmpty()) {
@@ -107,7 +110,7 @@ public final class VhostUserNetDaemon implements AutoCloseable {
         this.countersFile = CountersFile.create("vioplane vhost-user-net " + config.socketPaths());
         this.counters = Counters.in(countersFile);
         this.errorLog = ErrorLog.in(countersFile);
-        this.dataPlane = new DataPlane("vioplane-dataplane", config.busyPoll(), errorLog);
+        this.dataPlane = new DataPlane("vioplane-dataplane", config.busyPoll(), config.dataPlaneCpu(), errorLog);
         this.controlPlane = EventLoops.newControlPlane("vioplane-control");
     }
 
@@ -154,6 +157,7 @@ public final class VhostUserNetDaemon implements AutoCloseable {
                 yield echo;
             }
             case DISCARD -> new DiscardPort();
+            case GENERATE -> new io.vioplane.virtionet.port.GeneratorPort(64);
             case BRIDGE -> {
                 final GuestBridgePort guest = new GuestBridgePort("vm" + index, bridge, config.mtu(),
                         config.antiSpoof() ? mac : null, 1024);

@@ -64,6 +64,7 @@ public final class DataPlane implements AutoCloseable {
     private final List<Boolean> listenerDrains = new ArrayList<>();
     private final AgentRunner runner;
     private volatile Thread thread;
+    private final int cpu;
 
     /**
      * Starts the data-plane thread.
@@ -73,7 +74,17 @@ public final class DataPlane implements AutoCloseable {
      * @param errors  receives anything a pollable or command throws
      */
     public DataPlane(final String name, final boolean busyPoll, final org.agrona.ErrorHandler errors) {
+        this(name, busyPoll, -1, errors);
+    }
+
+    /**
+     * Starts the data-plane thread pinned to one CPU.
+     *
+     * @param cpu the CPU the thread runs on, or -1 to leave it to the scheduler
+     */
+    public DataPlane(final String name, final boolean busyPoll, final int cpu, final org.agrona.ErrorHandler errors) {
         this.name = name;
+        this.cpu = cpu;
         epoll.add(commandDoorbell.fd(), Epoll.EPOLLIN, (-1L << 32) | commandDoorbell.fd());
         final IdleStrategy idle = busyPoll ? new BusySpinIdleStrategy()
                 : new EventFdIdleStrategy(epoll, this::readyToPark, MAX_SPINS, MAX_YIELDS, PARK_TIMEOUT_MS, this::woke);
@@ -212,6 +223,9 @@ public final class DataPlane implements AutoCloseable {
         @Override
         public void onStart() {
             thread = Thread.currentThread();
+            if (cpu >= 0) {
+                io.vioplane.platform.sys.CpuAffinity.restrictCurrentThread(cpu);
+            }
         }
 
         @Override

@@ -26,7 +26,8 @@ import java.nio.file.Path;
  * </pre>
  *
  * The front-end's "user addresses" are gpa + {@link #USER_ADDRESS_OFFSET}, as a real front-end's would differ
- * from guest addresses. Single-threaded.
+ * from guest addresses. It polls its rings and asks the device for no used-buffer interrupts, as DPDK's
+ * virtio-user does. Single-threaded.
  */
 public final class NetFrontEnd implements AutoCloseable {
     /** Where this front-end pretends its guest memory lives in its own address space. */
@@ -86,6 +87,8 @@ public final class NetFrontEnd implements AutoCloseable {
                 RX_RINGS + DRIVER_AREA + USER_ADDRESS_OFFSET, rxCall, rxKick);
         control.setUpVring(1, queueSize, base, TX_RINGS + USER_ADDRESS_OFFSET, TX_RINGS + DEVICE_AREA + USER_ADDRESS_OFFSET,
                 TX_RINGS + DRIVER_AREA + USER_ADDRESS_OFFSET, txCall, txKick);
+        rx.disableInterrupts();
+        tx.disableInterrupts();
         control.setVringEnable(0, true);
         control.setVringEnable(1, true);
         for (int slot = 0; slot < queueSize; slot++) {

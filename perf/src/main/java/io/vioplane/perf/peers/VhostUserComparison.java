@@ -1,0 +1,239 @@
+package io.vioplane.perf.peers;
+
+import io.vioplane.peers.dpdk.ForwardMode;
+import io.vioplane.peers.dpdk.Testpmd;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * vioplane's vhost-user daemon against DPDK's own vhost back-end ({@code net_vhost}), both driven by the same
+ * DPDK virtio-user front-end with 64-byte frames on one queue pair, back-end pinned to CPU 0 and front-end to
+ * CPU 1, each back-end a separate process:
+ *
+ * <ul>
+ *   <li>(a) front-end txonly into the back-end: vioplane's discard port vs testpmd rxonly on net_vhost;</li>
+ *   <li>(b) echo: front-end io with --tx-first, vioplane's echo port vs testpmd io forwarding on net_vhost;</li>
+ *   <li>(c) back-end to front-end: vioplane's generator port vs testpmd txonly on net_vhost, front-end rxonly.</li>
+ * </ul>
+ *
+ * Both back-ends are measured at the same place: the front-end testpmd's per-second throughput lines
+ * ({@code --stats-period 1}), the first two seconds of each run dropped as warm-up. vioplane runs with its
+ * data-plane thread busy-polling, as DPDK's lcore does. Each configuration runs several times; the report gives
+ * the median of the per-run medians, their range, and the ratio vioplane / DPDK.
+ */
+public final class VhostUserComparison {
+    /** One comparison. */
+    public enum Scenario {
+        /** (a) front-end transmits, back-end takes and drops. */
+        FRONT_END_TX("a: front-end txonly -> back-end", ForwardMode.TXONLY, false, "discard", ForwardMode.RXONLY, "Tx-pps"),
+        /** (b) frames loop front-end -> back-end -> front-end. */
+        ECHO("b: echo (front-end io, back-end echo/io)", ForwardMode.IO, true, "echo", ForwardMode.IO, "Rx-pps"),
+        /** (c) back-end generates, front-end receives. */
+        BACK_END_TX("c: back-end generates -> front-end rxonly", ForwardMode.RXONLY, false, "generate", ForwardMode.TXONLY,
+                "Rx-pps");
+
+        final String title;
+        final ForwardMode frontEndMode;
+        final boolean txFirst;
+        final String vioplanePort;
+        final ForwardMode dpdkMode;
+        final String metric;
+
+        Scenario(final String title, final ForwardMode frontEndMode, final boolean txFirst, final String vioplanePort,
+                 final ForwardMode dpdkMode, final String metric) {
+            this.title = title;
+            this.frontEndMode = frontEndMode;
+            this.txFirst = txFirst;
+            this.vioplanePort = vioplanePort;
+            this.dpdkMode = dpdkMode;
+            this.metric = metric;
+        }
+
+        /** @return what the scenario measures */
+        public String title() {
+            return title;
+        }
+    }
+
+    /** The measured packets per second of one back-end in one scenario, one median per run. */
+    public record Result(Scenario scenario, String backEnd, double[] runMediansPps) {
+        /** @return the median of the run medians */
+        public double medianPps() {
+            final double[] sorted = runMediansPps.clone();
+            Arrays.sort(sorted);
+            return sorted.length == 0 ? Double.NaN
+                    : sorted.length % 2 == 1 ? sorted[sorted.length / 2]
+                    : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+        }
+
+        /** @return the smallest run median */
+        public double minPps() {
+            return Arrays.stream(runMediansPps).min().orElse(Double.NaN);
+        }
+
+        /** @return the largest run median */
+        public double maxPps() {
+            return Arrays.stream(runMediansPps).max().orElse(Double.NaN);
+        }
+    }
+
+    private static final Pattern PPS = Pattern.compile("(Rx-pps|Tx-pps):\\s+(\\d+)");
+    private static final int BACK_END_CPU = 0;
+    private static final int FRONT_END_CPU = 1;
+
+    private final Path root;
+    private final Path workDirectory;
+    private final int runs;
+    private final int secondsPerRun;
+
+    /**
+     * @param root          the project root (its jvm.options starts the vioplane daemon)
+     * @param workDirectory where sockets go
+     */
+    public VhostUserComparison(final Path root, final Path workDirectory, final int runs, final int secondsPerRun) {
+        this.root = root;
+        this.workDirectory = workDirectory;
+        this.runs = runs;
+        this.secondsPerRun = secondsPerRun;
+    }
+
+    /** @return true if dpdk-testpmd is on the PATH */
+    public static boolean testpmdAvailable() {
+        for (String directory : System.getenv().getOrDefault("PATH", "").split(":")) {
+            if (Files.isExecutable(Path.of(directory, "dpdk-testpmd"))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Runs every scenario against both back-ends. */
+    public List<Result> runAll() throws Exception {
+        final List<Result> results = new ArrayList<>();
+        for (Scenario scenario : Scenario.values()) {
+            final double[] vioplane = new double[runs];
+            final double[] dpdk = new double[runs];
+            for (int run = 0; run < runs; run++) {
+                vioplane[run] = runVioplane(scenario, run);
+                dpdk[run] = runDpdk(scenario, run);
+            }
+            results.add(new Result(scenario, "vioplane", vioplane));
+            results.add(new Result(scenario, "dpdk net_vhost", dpdk));
+        }
+        return results;
+    }
+
+    private Testpmd frontEnd(final Scenario scenario, final Path socket) {
+        return Testpmd.builder().name("fe").vdev("net_virtio_user0,path=" + socket + ",queues=1,queue_size=256")
+                .forwardMode(scenario.frontEndMode).txFirst(scenario.txFirst).txPacketLengthBytes(64)
+                .statsPeriodSeconds(1).cpu(FRONT_END_CPU).build();
+    }
+
+    private double measure(final Scenario scenario, final Path socket) throws Exception {
+        try (Testpmd frontEnd = frontEnd(scenario, socket)) {
+            frontEnd.start();
+            frontEnd.awaitOutput(Testpmd.FORWARDING_STARTED, 30_000);
+            Thread.sleep(TimeUnit.SECONDS.toMillis(secondsPerRun + 2));
+            frontEnd.stop();
+            return medianOf(frontEnd.transcript(), scenario.metric);
+        }
+    }
+
+    /** @return the median of the {@code metric} samples in a testpmd transcript, the first two dropped */
+    static double medianOf(final String transcript, final String metric) {
+        final List<Long> samples = new ArrayList<>();
+        final Matcher matcher = PPS.matcher(transcript);
+        while (matcher.find()) {
+            if (matcher.group(1).equals(metric)) {
+                samples.add(Long.parseLong(matcher.group(2)));
+            }
+        }
+        final List<Long> steady = samples.size() > 3 ? samples.subList(2, samples.size()) : samples;
+        if (steady.isEmpty()) {
+            return Double.NaN;
+        }
+        final long[] sorted = steady.stream().mapToLong(Long::longValue).sorted().toArray();
+        return sorted.length % 2 == 1 ? sorted[sorted.length / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2.0;
+    }
+
+    private double runVioplane(final Scenario scenario, final int run) throws Exception {
+        final Path socket = workDirectory.resolve("vioplane-" + scenario.ordinal() + "-" + run + ".sock");
+        final List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "@" + root.resolve("jvm.options"), "-Dvioplane.root=" + root, "-cp", System.getProperty("java.class.path"),
+                "io.vioplane.cli.Vioplane", "vhost-user-net", "--socket-path", socket.toString(), "--port",
+                scenario.vioplanePort, "--busy-poll", "--cpu", Integer.toString(BACK_END_CPU)));
+        final Process daemon = new ProcessBuilder(command).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        try {
+            awaitReady(daemon);
+            return measure(scenario, socket);
+        } finally {
+            daemon.destroy();
+            if (!daemon.waitFor(15, TimeUnit.SECONDS)) {
+                daemon.destroyForcibly();
+            }
+        }
+    }
+
+    private static void awaitReady(final Process daemon) throws IOException {
+        final BufferedReader errors = new BufferedReader(new InputStreamReader(daemon.getErrorStream(), StandardCharsets.UTF_8));
+        String line;
+        while ((line = errors.readLine()) != null) {
+            if (line.startsWith("vioplane: ready")) {
+                final Thread drain = new Thread(() -> {
+                    try {
+                        while (errors.readLine() != null) {
+                            Thread.onSpinWait();
+                        }
+                    } catch (IOException ignored) {
+                        // the daemon ended
+                    }
+                }, "daemon-stderr");
+                drain.setDaemon(true);
+                drain.start();
+                return;
+            }
+        }
+        throw new IllegalStateException("the vioplane daemon ended before it was ready");
+    }
+
+    private double runDpdk(final Scenario scenario, final int run) throws Exception {
+        final Path socket = workDirectory.resolve("dpdk-" + scenario.ordinal() + "-" + run + ".sock");
+        try (Testpmd backEnd = Testpmd.builder().name("be").vdev("net_vhost0,iface=" + socket + ",queues=1")
+                .forwardMode(scenario.dpdkMode).txPacketLengthBytes(64).cpu(BACK_END_CPU).build()) {
+            backEnd.start();
+            backEnd.awaitOutput(Testpmd.FORWARDING_STARTED, 30_000);
+            final double pps = measure(scenario, socket);
+            backEnd.stop();
+            return pps;
+        }
+    }
+
+    /** @return the results as a table with ratios */
+    public static String format(final List<Result> results) {
+        final StringBuilder out = new StringBuilder();
+        out.append(String.format(Locale.ROOT, "%-44s %-16s %14s %26s %8s%n", "scenario (64 B, 1 queue pair)", "back-end",
+                "median Mpps", "range Mpps (per-run medians)", "ratio"));
+        for (int i = 0; i + 1 < results.size(); i += 2) {
+            final Result ours = results.get(i);
+            final Result theirs = results.get(i + 1);
+            for (Result result : List.of(ours, theirs)) {
+                out.append(String.format(Locale.ROOT, "%-44s %-16s %14.3f %12.3f .. %-12.3f %8s%n", result.scenario().title(),
+                        result.backEnd(), result.medianPps() / 1e6, result.minPps() / 1e6, result.maxPps() / 1e6,
+                        result == ours ? String.format(Locale.ROOT, "%.2f", ours.medianPps() / theirs.medianPps()) : ""));
+            }
+        }
+        return out.toString();
+    }
+}
