@@ -24,7 +24,8 @@ import java.util.regex.Pattern;
  *
  * <ul>
  *   <li>(a) front-end txonly into the back-end: vioplane's discard port vs testpmd rxonly on net_vhost;</li>
- *   <li>(b) echo: front-end io with --tx-first, vioplane's echo port vs testpmd io forwarding on net_vhost;</li>
+ *   <li>(b) echo: front-end flowgen (sends without pause, counts what comes back), vioplane's echo port vs testpmd io
+ *       forwarding on net_vhost;</li>
  *   <li>(c) back-end to front-end: vioplane's generator port vs testpmd txonly on net_vhost, front-end rxonly.</li>
  * </ul>
  *
@@ -39,7 +40,7 @@ public final class VhostUserComparison {
         /** (a) front-end transmits, back-end takes and drops. */
         FRONT_END_TX("a: front-end txonly -> back-end", ForwardMode.TXONLY, false, "discard", ForwardMode.RXONLY, "Tx-pps"),
         /** (b) frames loop front-end -> back-end -> front-end. */
-        ECHO("b: echo (front-end io, back-end echo/io)", ForwardMode.IO, true, "echo", ForwardMode.IO, "Rx-pps"),
+        ECHO("b: echo (front-end flowgen, back-end echo/io)", ForwardMode.FLOWGEN, false, "echo", ForwardMode.IO, "Rx-pps"),
         /** (c) back-end generates, front-end receives. */
         BACK_END_TX("c: back-end generates -> front-end rxonly", ForwardMode.RXONLY, false, "generate", ForwardMode.TXONLY,
                 "Rx-pps");
