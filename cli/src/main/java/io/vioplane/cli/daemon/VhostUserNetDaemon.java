@@ -177,6 +177,9 @@ public final class VhostUserNetDaemon implements AutoCloseable {
                     new VirtioNetConfig(mac, config.queuePairs(), config.mtu()), config.features(), portFor(i, mac),
                     counters);
             devices.add(device);
+            if (tap != null) {
+                device.setFeaturesListener(features -> updateTapOffloads());
+            }
             final NetVhostUserDevice vhostDevice = new NetVhostUserDevice(device);
             final AutoCloseable endpoint;
             if (config.client()) {
@@ -195,6 +198,38 @@ public final class VhostUserNetDaemon implements AutoCloseable {
         if (bridge != null && capture != null) {
             dataPlane.run(() -> bridge.setCapture(capture));
         }
+    }
+
+    /**
+     * Data-plane thread: lets the kernel hand the TAP's frames to the bridge with the offloads every connected
+     * guest can receive (TUNSETOFFLOAD), so large TCP segments cross without being split when all guests take them.
+     */
+    private void updateTapOffloads() {
+        long common = -1L;
+        boolean anyGuest = false;
+        for (VirtioNetDevice device : devices) {
+            final long features = device.negotiatedFeatures();
+            if (features != 0) {
+                common &= features;
+                anyGuest = true;
+            }
+        }
+        int flags = 0;
+        if (anyGuest && io.vioplane.vring.VirtioFeature.has(common, io.vioplane.virtionet.VirtioNetFeature.GUEST_CSUM)) {
+            flags |= io.vioplane.tap.device.TapDevice.TUN_F_CSUM;
+            if (io.vioplane.vring.VirtioFeature.has(common, io.vioplane.virtionet.VirtioNetFeature.GUEST_TSO4)) {
+                flags |= io.vioplane.tap.device.TapDevice.TUN_F_TSO4;
+            }
+            if (io.vioplane.vring.VirtioFeature.has(common, io.vioplane.virtionet.VirtioNetFeature.GUEST_TSO6)) {
+                flags |= io.vioplane.tap.device.TapDevice.TUN_F_TSO6;
+            }
+        }
+        tap.setOffloads(flags);
+    }
+
+    /** @return the TUN_F_* offloads set on the TAP, or 0 without a TAP (data-plane thread) */
+    public int tapOffloads() {
+        return tap == null ? 0 : tap.offloads();
     }
 
     /** @return the devices, one per socket */

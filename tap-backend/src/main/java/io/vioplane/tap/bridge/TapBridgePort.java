@@ -103,8 +103,17 @@ public final class TapBridgePort implements BridgeMember, DataPlane.Pollable, Au
     public void setOffloads(final int tunFlags) {
         offloads = tunFlags;
         if (tap != null) {
-            tap.setOffloads(tunFlags);
+            try {
+                tap.setOffloads(tunFlags);
+            } catch (SysException e) {
+                log.println("tap " + tapName + ": offloads 0x" + Integer.toHexString(tunFlags) + " refused: " + e.getMessage());
+            }
         }
+    }
+
+    /** @return the TUN_F_* offloads last set */
+    public int offloads() {
+        return offloads;
     }
 
     @Override

@@ -50,6 +50,7 @@ public final class VirtioNetDevice implements VirtioDevice, DataPlane.Pollable, 
     private int activePairs;
     private int maxSegments = 1024;
     private DirtyPageLog dirtyLog = DirtyPageLog.NONE;
+    private java.util.function.LongConsumer featuresListener = features -> { };
 
     /**
      * @param name            names the device in counters, e.g. {@code "net[/tmp/vu0.sock]"}
@@ -136,6 +137,12 @@ public final class VirtioNetDevice implements VirtioDevice, DataPlane.Pollable, 
     /** Sets the features the driver and device agreed on; call before starting queues. */
     public void setNegotiatedFeatures(final long features) {
         this.negotiated = features;
+        featuresListener.accept(features);
+    }
+
+    /** Hears of every change of the negotiated features (0 when the driver goes away), on the caller's thread. */
+    public void setFeaturesListener(final java.util.function.LongConsumer listener) {
+        this.featuresListener = listener;
     }
 
     /** @return the features in force */
@@ -266,6 +273,7 @@ public final class VirtioNetDevice implements VirtioDevice, DataPlane.Pollable, 
         filter.allMulticast(false);
         activePairs = maxPairs;
         negotiated = 0;
+        featuresListener.accept(0);
     }
 
     @Override

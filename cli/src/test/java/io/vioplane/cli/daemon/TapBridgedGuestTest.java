@@ -1,0 +1,88 @@
+package io.vioplane.cli.daemon;
+
+import io.vioplane.platform.testing.Commands;
+import io.vioplane.platform.testing.Netns;
+import io.vioplane.platform.testing.Requirements;
+import io.vioplane.platform.testing.peers.LinuxGuestImage;
+import io.vioplane.platform.testing.peers.QemuGuest;
+import io.vioplane.platform.testing.peers.ShellResult;
+import io.vioplane.tap.capture.PcapExporter;
+import io.vioplane.virtionet.VirtioNetFeature;
+import io.vioplane.vring.VirtioFeature;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * Bridged mode end to end: a Linux guest under QEMU, served by the daemon over vhost-user and bridged onto a host
+ * TAP that lives in a network namespace the test creates. The guest pings the namespace and runs iperf3 TCP
+ * against a server there with checksum and segmentation offloads on; every frame is captured and the exported
+ * pcap read back by tshark.
+ */
+@Tag("qemu")
+@Tag("netns")
+class TapBridgedGuestTest {
+    private static final Duration BOOT = Duration.ofSeconds(180);
+    private static final Duration COMMAND = Duration.ofSeconds(90);
+
+    @Test
+    void aGuestBridgedOntoATapReachesTheNamespaceWithOffloads(@TempDir final Path directory) throws Exception {
+        Requirements.requireTapAndNetns();
+        Requirements.requireCommand("iperf3", "iperf3");
+        QemuGuest.requireQemu();
+        LinuxGuestImage.requireInputs();
+        final String tapName = "vpg" + ProcessHandle.current().pid() % 10000;
+        final Path socket = directory.resolve("vm.sock");
+        final Path journal = directory.resolve("capture");
+        final long features = VirtioNetFeature.all() & ~VirtioFeature.bit(VirtioNetFeature.MQ);
+        final VhostUserNetDaemon.Config config = new VhostUserNetDaemon.Config(List.of(socket), false, 0600, 1,
+                VhostUserNetDaemon.PortKind.BRIDGE, new byte[] {0x52, 0x54, 0x00, 0x55, 0x00, 0x02}, 1500, features, tapName,
+                true, journal, false, -1);
+        Process iperfServer = null;
+        try (Netns netns = Netns.create("bridged");
+             VhostUserNetDaemon daemon = VhostUserNetDaemon.start(config, System.err);
+             QemuGuest guest = QemuGuest.builder(LinuxGuestImage.standard()).extraArguments(
+                     "-chardev", "socket,id=c0,path=" + socket, "-netdev", "vhost-user,id=n0,chardev=c0",
+                     "-device", "virtio-net-pci,netdev=n0,romfile=,vectors=0,mac=52:54:00:55:00:02").build()) {
+            netns.adopt(tapName);
+            netns.tryExec("sysctl", "-qw", "net.ipv6.conf." + tapName + ".disable_ipv6=1");
+            netns.exec("ip", "addr", "add", "10.55.0.1/24", "dev", tapName);
+            netns.exec("ip", "link", "set", tapName, "up");
+            iperfServer = new ProcessBuilder(netns.commandLine("iperf3", "-s", "-1", "-B", "10.55.0.1"))
+                    .redirectErrorStream(true).redirectOutput(directory.resolve("iperf3-server.log").toFile()).start();
+
+            guest.start();
+            guest.awaitShell(BOOT);
+            guest.runSuccessfully("ip link set eth0 up && ip addr add 10.55.0.2/24 dev eth0", COMMAND);
+            final ShellResult ping = guest.run("ping -c 3 -W 10 10.55.0.1", COMMAND);
+            assertEquals(0, ping.exitStatus(), "the guest pings the namespace through bridge and TAP:\n" + ping.output());
+            assertTrue(ping.output().contains("3 packets received"), ping.output());
+
+            final String offloads = guest.runSuccessfully("ethtool -k eth0 2>/dev/null | grep -E"
+                    + " 'tcp-segmentation-offload|tx-checksumming' || true", COMMAND).output();
+            final ShellResult iperf = guest.run("iperf3 -c 10.55.0.1 -t 3 -f m", COMMAND);
+            assertEquals(0, iperf.exitStatus(), "iperf3 TCP from the guest to the namespace:\n" + iperf.output());
+            assertTrue(iperf.output().contains("receiver"), iperf.output());
+            System.out.println("bridged guest iperf3 (TCP, offloads on):\n" + iperf.output() + "\n" + offloads);
+            assertNotEquals(0, daemon.dataPlane().call(() -> daemon.tapOffloads()),
+                    "TUNSETOFFLOAD follows the guest's acked offloads");
+        } finally {
+            if (iperfServer != null) {
+                iperfServer.destroy();
+                iperfServer.waitFor();
+            }
+        }
+        final Path pcap = directory.resolve("bridged.pcap");
+        assertTrue(PcapExporter.export(journal, pcap, PcapExporter.Format.PCAP, null) > 0);
+        if (Requirements.onPath("tshark")) {
+            final String icmp = Commands.run("tshark", "-r", pcap.toString(), "-Y", "icmp", "-T", "fields", "-e", "ip.dst");
+            assertTrue(icmp.contains("10.55.0.1") && icmp.contains("10.55.0.2"), "tshark sees the pings both ways:\n" + icmp);
+        }
+    }
+}
