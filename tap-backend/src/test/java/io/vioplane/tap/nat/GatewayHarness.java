@@ -123,6 +123,9 @@ final class GatewayHarness implements AutoCloseable {
             gateway.poll();
             for (Guest guest : guests) {
                 guest.net().pollUntilIdle(8);
+                while (guest.net().txQueue().reap(tokens, lengths, 64) > 0) {
+                    continue;
+                }
             }
         }
     }
