@@ -33,7 +33,7 @@ public final class Checksums {
         return (int) folded;
     }
 
-    /** @return the complete checksum {@code checksum} after a 16-bit field changed from {@code oldWord} to {@code newWord} */
+    /** @return the complete checksum after a 16-bit field changed from {@code oldWord} to {@code newWord} */
     public static int update16(final int checksum, final int oldWord, final int newWord) {
         return ~fold((~checksum & 0xFFFFL) + (~oldWord & 0xFFFFL) + (newWord & 0xFFFFL)) & 0xFFFF;
     }
@@ -74,7 +74,8 @@ public final class Checksums {
     /** Computes and stores the IPv4 header checksum from scratch. */
     public static void fillIpv4Header(final MemorySegment frame, final long ip, final int headerBytes) {
         Wire.u16(frame, ip + Ipv4Header.CHECKSUM, 0);
-        Wire.u16(frame, ip + Ipv4Header.CHECKSUM, InternetChecksum.finish(InternetChecksum.sum(frame, ip, headerBytes, 0)));
+        final long sum = InternetChecksum.sum(frame, ip, headerBytes, 0);
+        Wire.u16(frame, ip + Ipv4Header.CHECKSUM, InternetChecksum.finish(sum));
     }
 
     /**
@@ -108,6 +109,7 @@ public final class Checksums {
     /** Computes and stores an ICMP checksum from scratch. */
     public static void fillIcmp(final MemorySegment frame, final long icmp, final int messageBytes) {
         Wire.u16(frame, icmp + IcmpHeader.CHECKSUM, 0);
-        Wire.u16(frame, icmp + IcmpHeader.CHECKSUM, InternetChecksum.finish(InternetChecksum.sum(frame, icmp, messageBytes, 0)));
+        final long sum = InternetChecksum.sum(frame, icmp, messageBytes, 0);
+        Wire.u16(frame, icmp + IcmpHeader.CHECKSUM, InternetChecksum.finish(sum));
     }
 }

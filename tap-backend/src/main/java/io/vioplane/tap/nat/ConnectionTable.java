@@ -80,8 +80,9 @@ final class ConnectionTable {
      * @param forwards      forwarding rules whose host ports are reserved
      * @param seed          keys the hashes and the port search
      */
-    ConnectionTable(final int capacity, final int perGuestLimit, final Ipv4Prefix guestSubnet, final NatTimeouts timeouts,
-                    final java.util.List<PortForward> forwards, final long seed, final NatCounters counters) {
+    ConnectionTable(final int capacity, final int perGuestLimit, final Ipv4Prefix guestSubnet,
+                    final NatTimeouts timeouts, final java.util.List<PortForward> forwards, final long seed,
+                    final NatCounters counters) {
         this.capacity = capacity;
         this.perGuestLimit = perGuestLimit;
         this.guestSubnet = guestSubnet;

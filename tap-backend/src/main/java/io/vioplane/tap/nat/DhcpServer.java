@@ -249,7 +249,9 @@ final class DhcpServer {
      */
     private boolean reply(final Ipv4Packet request, final long message, final long clientMac, final int type,
                           final int yiaddr, final int ciaddr) {
-        final int optionsBytes = 3 + 6 + (type == DhcpMessage.NAK ? 0 : 6 + 6 + 6 + 18 + (config.dnsServer() != null ? 6 : 0))
+        final int leaseOptionsBytes = 3 * 6;
+        final int networkOptionsBytes = 2 * 6 + (config.dnsServer() != null ? 6 : 0);
+        final int optionsBytes = 3 + 6 + (type == DhcpMessage.NAK ? 0 : leaseOptionsBytes + networkOptionsBytes)
                 + (clientIdBytes > 0 ? 2 + clientIdBytes : 0) + 1;
         final int bootpBytes = Math.max(DhcpMessage.MIN_BYTES, BOOTP_FIXED_BYTES + optionsBytes);
         final int udpBytes = UdpHeader.BYTES + bootpBytes;

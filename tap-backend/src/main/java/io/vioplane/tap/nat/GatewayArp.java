@@ -37,7 +37,8 @@ final class GatewayArp {
         final int operation = Wire.u16(frame, arp + ArpPacket.OPERATION);
         if (Wire.u16(frame, arp + ArpPacket.HARDWARE_TYPE) != 1
                 || Wire.u16(frame, arp + ArpPacket.PROTOCOL_TYPE) != Ethernet.TYPE_IPV4
-                || Wire.u8(frame, arp + ArpPacket.HARDWARE_LENGTH) != 6 || Wire.u8(frame, arp + ArpPacket.PROTOCOL_LENGTH) != 4
+                || Wire.u8(frame, arp + ArpPacket.HARDWARE_LENGTH) != 6
+                || Wire.u8(frame, arp + ArpPacket.PROTOCOL_LENGTH) != 4
                 || operation != ArpPacket.REQUEST && operation != ArpPacket.REPLY) {
             counters.drop(NatDrop.ARP_MALFORMED);
             return;

@@ -8,7 +8,8 @@ import java.lang.foreign.MemorySegment;
  * What the gateway does with a frame a guest sent it through the bridge: ARP to {@link GatewayArp}; DHCP to
  * {@link DhcpServer}; ICMP echo to the gateway answered; everything else checked (RFC 1812 5.2.2 and 5.3.7:
  * header, source address, transport header, offloads, checksum, TTL) and, in NAT mode, translated and sent
- * to the host side; in host-only mode dropped. Each refusal is one {@link NatDrop} count.
+ * to the host side; in host-only mode dropped. Each refusal is one {@link NatDrop} count. A guest's DATA_VALID
+ * flag is ignored and never passed on: the host kernel would skip verifying that checksum.
  */
 final class GuestSide {
     private final NatConfig config;
@@ -26,6 +27,7 @@ final class GuestSide {
     private final ReplyQueue replies;
     private final NatCounters counters;
     private final Ipv4Packet packet = new Ipv4Packet();
+    private final NetHeaderValues toHost = new NetHeaderValues();
     private int identification;
 
     GuestSide(final NatConfig config, final GuestSourcePolicy sources, final GuestNeighbors neighbors,
@@ -74,10 +76,12 @@ final class GuestSide {
         final int destination = p.destination;
         if (destination == -1 || destination == subnet.broadcast() || Ipv4Address.isMulticast(destination)
                 || Wire.isGroupMac(destinationMac)) {
-            if (isDhcp(p, header)) {
-                dhcp.handle(p, sourceMac, nowNs);
-            } else {
+            if (!isDhcp(p)) {
                 counters.drop(NatDrop.NOT_ROUTED_BROADCAST);
+            } else if (!p.transportChecksumValid(header, false)) {
+                counters.drop(NatDrop.L4_BAD_CHECKSUM);
+            } else {
+                dhcp.handle(p, sourceMac, nowNs);
             }
             return;
         }
@@ -127,7 +131,11 @@ final class GuestSide {
             return;
         }
         NatRewriter.decrementTtl(p);
-        host.send(frame, 0, p.frameBytes(), header, destination, nowNs);
+        toHost.copyFrom(header);
+        if (!toHost.needsChecksum()) {
+            toHost.checksumComplete(false);
+        }
+        host.send(frame, 0, p.frameBytes(), toHost, destination, nowNs);
     }
 
     private static NatDrop checkTransport(final Ipv4Packet p, final NetHeaderValues header, final int frameBytes) {
@@ -135,22 +143,15 @@ final class GuestSide {
         if (drop == null) {
             drop = p.checkOffload(header, frameBytes);
         }
-        if (drop == null && !p.transportChecksumValid(header)) {
+        if (drop == null && !p.transportChecksumValid(header, false)) {
             drop = NatDrop.L4_BAD_CHECKSUM;
         }
         return drop;
     }
 
-    private boolean isDhcp(final Ipv4Packet p, final NetHeaderValues header) {
-        if (p.protocol != IpProtocol.UDP || p.isFragment() || p.parseTransport() != null
-                || p.destinationPort != DhcpMessage.SERVER_PORT) {
-            return false;
-        }
-        if (!p.transportChecksumValid(header)) {
-            counters.drop(NatDrop.L4_BAD_CHECKSUM);
-            return false;
-        }
-        return true;
+    private static boolean isDhcp(final Ipv4Packet p) {
+        return p.protocol == IpProtocol.UDP && !p.isFragment() && p.parseTransport() == null
+                && p.destinationPort == DhcpMessage.SERVER_PORT;
     }
 
     private void toGateway(final Ipv4Packet p, final NetHeaderValues header, final long sourceMac, final long nowNs) {
@@ -158,8 +159,9 @@ final class GuestSide {
             counters.drop(NatDrop.FRAGMENT_TO_GATEWAY);
             return;
         }
-        if (p.protocol == IpProtocol.UDP && p.parseTransport() == null && p.destinationPort == DhcpMessage.SERVER_PORT) {
-            if (!p.transportChecksumValid(header)) {
+        if (p.protocol == IpProtocol.UDP && p.parseTransport() == null
+                && p.destinationPort == DhcpMessage.SERVER_PORT) {
+            if (!p.transportChecksumValid(header, false)) {
                 counters.drop(NatDrop.L4_BAD_CHECKSUM);
                 return;
             }

@@ -6,11 +6,18 @@ package io.vioplane.tap.nat;
  * confirmation; after that it is still used while a new request is out, and forgotten if no answer comes within
  * {@code giveUpNs}. Requests for one address go out at most once per {@code retryNs}. Entries come only from
  * addresses the gateway asked for (an unsolicited answer about an unknown address is ignored); a full cache
- * replaces its least recently used entry. No allocation.
+ * replaces its least recently used entry, never the next hop's. At most {@link #REQUESTS_PER_RETRY} requests go
+ * out per retry interval in all, so a guest sending to many on-link addresses cannot make the gateway flood the
+ * host link with ARP. No allocation.
  */
 final class HostNeighbors {
     /** No MAC known (yet). */
     static final long UNKNOWN = -1;
+    /** ARP requests sent at most per retry interval, all addresses together. */
+    static final int REQUESTS_PER_RETRY = 8;
+    private final int pinned;
+    private long windowStartNs = Long.MIN_VALUE / 2;
+    private int requestsInWindow;
     private final int[] addresses;
     private final long[] macs;
     private final long[] confirmedNs;
@@ -22,7 +29,12 @@ final class HostNeighbors {
     private final long giveUpNs;
     private boolean requestDue;
 
-    HostNeighbors(final int entries, final NatTimeouts timeouts) {
+    /**
+     * @param entries addresses cached
+     * @param pinned  an address whose entry is never replaced (the next hop)
+     */
+    HostNeighbors(final int entries, final int pinned, final NatTimeouts timeouts) {
+        this.pinned = pinned;
         addresses = new int[entries];
         macs = new long[entries];
         confirmedNs = new long[entries];
@@ -69,11 +81,19 @@ final class HostNeighbors {
                 macs[entry] = UNKNOWN;
             }
         }
-        if (nowNs - requestedNs[entry] >= retryNs) {
+        if (nowNs - requestedNs[entry] >= retryNs && withinBudget(nowNs)) {
             requestedNs[entry] = nowNs;
             requestDue = true;
         }
         return macs[entry];
+    }
+
+    private boolean withinBudget(final long nowNs) {
+        if (nowNs - windowStartNs >= retryNs) {
+            windowStartNs = nowNs;
+            requestsInWindow = 0;
+        }
+        return requestsInWindow++ < REQUESTS_PER_RETRY;
     }
 
     /** @return true if the last {@link #resolve} wants an ARP request sent */
@@ -97,12 +117,12 @@ final class HostNeighbors {
     }
 
     private int replaceable() {
-        int oldest = 0;
+        int oldest = -1;
         for (int i = 0; i < inUse.length; i++) {
             if (!inUse[i]) {
                 return i;
             }
-            if (usedNs[i] - usedNs[oldest] < 0) {
+            if (addresses[i] != pinned && (oldest < 0 || usedNs[i] - usedNs[oldest] < 0)) {
                 oldest = i;
             }
         }

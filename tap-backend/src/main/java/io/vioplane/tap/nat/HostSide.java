@@ -51,7 +51,7 @@ final class HostSide implements AutoCloseable {
         this.translator = translator;
         this.guestArp = guestArp;
         this.counters = counters;
-        this.neighbors = new HostNeighbors(16, config.timeouts());
+        this.neighbors = new HostNeighbors(16, config.nextHop().value(), config.timeouts());
         this.pending = new PendingFrames(8, maxFrameBytes);
         this.hostNetwork = config.hostNetwork();
         this.hostAddress = config.hostAddress().value();
@@ -215,7 +215,7 @@ final class HostSide implements AutoCloseable {
         if (drop == null) {
             drop = p.checkOffload(header, frameBytes);
         }
-        if (drop == null && !p.transportChecksumValid(header)) {
+        if (drop == null && !p.transportChecksumValid(header, true)) {
             drop = NatDrop.L4_BAD_CHECKSUM;
         }
         if (drop != null) {

@@ -110,7 +110,8 @@ final class IcmpErrorTranslator {
 
     /** @return the quoted IP header's length if the error quotes a whole header and 8 bytes after it, else -1 */
     private static int quotedHeaderBytes(final Ipv4Packet packet) {
-        if (packet.isFragment() || packet.l4Bytes < IcmpHeader.BYTES + Ipv4Header.MIN_BYTES + IcmpHeader.QUOTED_DATA_BYTES) {
+        final int shortest = IcmpHeader.BYTES + Ipv4Header.MIN_BYTES + IcmpHeader.QUOTED_DATA_BYTES;
+        if (packet.isFragment() || packet.l4Bytes < shortest) {
             return -1;
         }
         final long inner = packet.l4 + IcmpHeader.BYTES;

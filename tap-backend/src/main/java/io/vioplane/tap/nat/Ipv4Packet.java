@@ -200,11 +200,15 @@ final class Ipv4Packet {
     }
 
     /**
+     * @param trustDataValid true for frames from the host kernel, whose DATA_VALID vouches for the checksum; false
+     *                       for a guest's, where the flag means nothing (VIRTIO 1.x 5.1.6.2.1: the driver MUST NOT
+     *                       set it)
      * @return true if the transport checksum is complete and right, or cannot be checked here (left to the
-     *     device, vouched for by DATA_VALID, or spread over fragments)
+     *     device, vouched for by the host kernel, or spread over fragments)
      */
-    boolean transportChecksumValid(final NetHeaderValues header) {
-        if (header.needsChecksum() || (header.flags() & VirtioNetHeader.F_DATA_VALID) != 0 || isFragment()) {
+    boolean transportChecksumValid(final NetHeaderValues header, final boolean trustDataValid) {
+        if (header.needsChecksum() || trustDataValid && (header.flags() & VirtioNetHeader.F_DATA_VALID) != 0
+                || isFragment()) {
             return true;
         }
         return switch (protocol) {

@@ -14,7 +14,8 @@ public record Ipv4Prefix(Ipv4Address network, int lengthBits) {
         }
         if ((network.value() & ~mask(lengthBits)) != 0) {
             throw new IllegalArgumentException("host bits set in network " + network + "/" + lengthBits
-                    + " (did you mean " + Ipv4Address.format(network.value() & mask(lengthBits)) + "/" + lengthBits + "?)");
+                    + " (did you mean " + Ipv4Address.format(network.value() & mask(lengthBits)) + "/"
+                    + lengthBits + "?)");
         }
     }
 

@@ -109,7 +109,8 @@ public record NatConfig(NatMode mode, Ipv4Prefix guestSubnet, Ipv4Address gatewa
                                          final Ipv4Address nextHop, final MacAddress hostMac, final int hostMtu,
                                          final int hostOffloads) {
         require(tapName != null && !tapName.isEmpty() && tapName.length() < 16 && !tapName.contains("/")
-                && !tapName.contains(" "), "tapName", "NAT mode needs an interface name of 1..15 characters: " + tapName);
+                && !tapName.contains(" "), "tapName",
+                "NAT mode needs an interface name of 1..15 characters: " + tapName);
         require(hostAddress != null, "hostAddress", "NAT mode needs the gateway's address on the TAP link");
         require(!Ipv4Address.isMartianSource(hostAddress.value()), "hostAddress", "is not a unicast address: "
                 + hostAddress);
@@ -201,8 +202,12 @@ public record NatConfig(NatMode mode, Ipv4Prefix guestSubnet, Ipv4Address gatewa
             return this;
         }
 
-        /** NAT mode onto {@code tap}, where the gateway is {@code address}/{@code prefixLength} and routes via {@code router}. */
-        public Builder nat(final String tap, final Ipv4Address address, final int prefixLength, final Ipv4Address router) {
+        /**
+         * NAT mode onto the TAP {@code tap}, where the gateway is {@code address}/{@code prefixLength} and routes
+         * through {@code router}.
+         */
+        public Builder nat(final String tap, final Ipv4Address address, final int prefixLength,
+                           final Ipv4Address router) {
             mode = NatMode.NAT;
             tapName = tap;
             hostAddress = address;
@@ -211,81 +216,97 @@ public record NatConfig(NatMode mode, Ipv4Prefix guestSubnet, Ipv4Address gatewa
             return this;
         }
 
+        /** Sets {@link NatConfig#guestSubnet()}. */
         public Builder guestSubnet(final Ipv4Prefix value) {
             guestSubnet = value;
             return this;
         }
 
+        /** Sets {@link NatConfig#gateway()}. */
         public Builder gateway(final Ipv4Address value) {
             gateway = value;
             return this;
         }
 
+        /** Sets {@link NatConfig#gatewayMac()}. */
         public Builder gatewayMac(final MacAddress value) {
             gatewayMac = value;
             return this;
         }
 
+        /** Sets {@link NatConfig#firstGuestAddress()}. */
         public Builder firstGuestAddress(final Ipv4Address value) {
             firstGuestAddress = value;
             return this;
         }
 
+        /** Sets {@link NatConfig#leasePoolSize()}. */
         public Builder leasePoolSize(final int value) {
             leasePoolSize = value;
             return this;
         }
 
+        /** Sets {@link NatConfig#leaseTimeSeconds()}. */
         public Builder leaseTimeSeconds(final long value) {
             leaseTimeSeconds = value;
             return this;
         }
 
+        /** Sets {@link NatConfig#dnsServer()}. */
         public Builder dnsServer(final Ipv4Address value) {
             dnsServer = value;
             return this;
         }
 
+        /** Sets {@link NatConfig#enforceLeasedSource()}. */
         public Builder enforceLeasedSource(final boolean value) {
             enforceLeasedSource = value;
             return this;
         }
 
+        /** Sets {@link NatConfig#guestMtu()}. */
         public Builder guestMtu(final int value) {
             guestMtu = value;
             return this;
         }
 
+        /** Sets {@link NatConfig#hostMac()}. */
         public Builder hostMac(final MacAddress value) {
             hostMac = value;
             return this;
         }
 
+        /** Sets {@link NatConfig#hostMtu()}. */
         public Builder hostMtu(final int value) {
             hostMtu = value;
             return this;
         }
 
+        /** Sets {@link NatConfig#hostOffloads()}. */
         public Builder hostOffloads(final int tunFlags) {
             hostOffloads = tunFlags;
             return this;
         }
 
+        /** Adds a rule to {@link NatConfig#forwards()}. */
         public Builder forward(final PortForward rule) {
             forwards.add(rule);
             return this;
         }
 
+        /** Sets {@link NatConfig#timeouts()}. */
         public Builder timeouts(final NatTimeouts value) {
             timeouts = value;
             return this;
         }
 
+        /** Sets {@link NatConfig#connectionCapacity()}. */
         public Builder connectionCapacity(final int value) {
             connectionCapacity = value;
             return this;
         }
 
+        /** Sets {@link NatConfig#perGuestConnectionLimit()}. */
         public Builder perGuestConnectionLimit(final int value) {
             perGuestConnectionLimit = value;
             return this;

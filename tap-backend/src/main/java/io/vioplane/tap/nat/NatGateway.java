@@ -131,12 +131,15 @@ public final class NatGateway implements BridgeMember, DataPlane.Pollable, AutoC
         return counters;
     }
 
-    /** @return tracked connections (some may have expired and not been swept yet) */
+    /** @return tracked connections (some may have expired and not been swept yet); data-plane thread only */
     public int connectionCount() {
         return connections.size();
     }
 
-    /** @return the address DHCP leased to {@code mac} (bound, possibly expired), or null */
+    /**
+     * @return the address DHCP leased to {@code mac} (bound, possibly expired), or null; data-plane thread only
+     *     (or while nothing polls the gateway)
+     */
     public Ipv4Address leaseOf(final MacAddress mac) {
         final int index = leases.indexOfMac(mac.value());
         return index >= 0 && leases.state(index) == DhcpLeases.BOUND ? new Ipv4Address(leases.address(index)) : null;

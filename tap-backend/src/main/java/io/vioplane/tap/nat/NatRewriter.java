@@ -69,8 +69,9 @@ final class NatRewriter {
                 if (partial) {
                     Wire.u16(frame, field, Checksums.updatePartial32(checksum, oldAddress, newAddress));
                 } else if (checksum != 0) {
-                    Wire.u16(frame, field, Checksums.udpOnWire(
-                            Checksums.update16(Checksums.update32(checksum, oldAddress, newAddress), oldPort, newPort)));
+                    final int updated = Checksums.update16(Checksums.update32(checksum, oldAddress, newAddress),
+                            oldPort, newPort);
+                    Wire.u16(frame, field, Checksums.udpOnWire(updated));
                 }
                 Wire.u16(frame, l4 + portField, newPort);
             }

@@ -53,7 +53,8 @@ public record PortForward(Protocol protocol, int hostPort, Ipv4Address guestAddr
     public static PortForward parse(final String text) {
         final String[] parts = text.trim().split(":", -1);
         if (parts.length != 4) {
-            throw new IllegalArgumentException("not a port forward (tcp|udp:HOSTPORT:GUESTIP:GUESTPORT): '" + text + "'");
+            throw new IllegalArgumentException(
+                    "not a port forward (tcp|udp:HOSTPORT:GUESTIP:GUESTPORT): '" + text + "'");
         }
         final Protocol protocol = switch (parts[0].toLowerCase(Locale.ROOT)) {
             case "tcp" -> Protocol.TCP;

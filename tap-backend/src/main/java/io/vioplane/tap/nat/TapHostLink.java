@@ -15,7 +15,8 @@ import java.lang.foreign.MemorySegment;
 /**
  * A {@link TapDevice} as the NAT's host link: each frame is written with one gather write (its 12-byte
  * virtio-net header first, so checksum and segmentation offloads cross to the kernel untouched) and read with
- * its header in front, straight into the gateway's buffer. The kernel may send offloaded frames only as {@code tunOffloads} allows (TUNSETOFFLOAD).
+ * its header in front, straight into the gateway's buffer. The kernel may send offloaded frames only as
+ * {@code tunOffloads} allows (TUNSETOFFLOAD).
  *
  * <p>A link that is down refuses writes (EIO): the gateway counts those frames. A TAP deleted under the link is
  * closed and logged once; the link then reads nothing and refuses every write (re-attaching is the bridge

@@ -121,7 +121,8 @@ class ConnectionTableTest {
         t.seen(e, true, 0, now);
         final long later = now + timeouts.udpUnrepliedNs() - 1;
         t.seen(e, true, 0, later);
-        assertEquals(e, t.findFromGuest(IpProtocol.UDP, GUEST, 5353, REMOTE, 53, later + timeouts.udpUnrepliedNs() - 1));
+        assertEquals(e, t.findFromGuest(IpProtocol.UDP, GUEST, 5353, REMOTE, 53, later
+                + timeouts.udpUnrepliedNs() - 1));
     }
 
     @Test
@@ -172,7 +173,8 @@ class ConnectionTableTest {
         assertTrue(inbound >= 0);
         assertEquals(inbound, t.findFromGuest(IpProtocol.TCP, GUEST, 80, REMOTE, 50000, now));
         assertEquals(8080, t.hostPort(inbound));
-        final int outboundFromServerPort = t.openFromGuest(IpProtocol.TCP, GUEST, 80, ip("198.51.100.7"), 25, MAC, SYN, now);
+        final int outboundFromServerPort = t.openFromGuest(IpProtocol.TCP, GUEST, 80, ip("198.51.100.7"), 25, MAC, SYN,
+                now);
         assertEquals(8080, t.hostPort(outboundFromServerPort), "EIM: the guest's port 80 is mapped to 8080");
     }
 
@@ -185,7 +187,8 @@ class ConnectionTableTest {
         assertEquals(REFUSED_GUEST_LIMIT, t.openFromGuest(IpProtocol.UDP, GUEST, 3000, REMOTE, 53, MAC, 0, now));
         assertTrue(t.openFromGuest(IpProtocol.UDP, OTHER_GUEST, 3000, REMOTE, 53, MAC, 0, now) >= 0);
         assertEquals(4, t.sizeOf(GUEST));
-        assertTrue(t.openFromGuest(IpProtocol.UDP, GUEST, 3001, REMOTE, 53, MAC, 0, now + timeouts.udpUnrepliedNs()) >= 0,
+        assertTrue(t.openFromGuest(IpProtocol.UDP, GUEST, 3001, REMOTE, 53, MAC, 0, now
+                + timeouts.udpUnrepliedNs()) >= 0,
                 "expired flows make room again");
     }
 
@@ -201,7 +204,8 @@ class ConnectionTableTest {
         }
         for (int i = 0; i < 10_000; i++) {
             now += 1000;
-            final int e = t.openFromGuest(IpProtocol.TCP, OTHER_GUEST, 1024 + i % 60000, ip("203.0.113.1") + i, 80, MAC, SYN, now);
+            final int e = t.openFromGuest(IpProtocol.TCP, OTHER_GUEST, 1024 + i % 60000, ip("203.0.113.1") + i, 80,
+                    MAC, SYN, now);
             assertTrue(e >= 0, "the flood is admitted by evicting older flood entries");
             t.seen(e, true, SYN, now);
             assertTrue(t.size() <= 64, "bounded: " + t.size());

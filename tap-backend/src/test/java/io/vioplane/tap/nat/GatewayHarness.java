@@ -29,7 +29,8 @@ final class GatewayHarness implements AutoCloseable {
     static final int GATEWAY = Packets.ip("10.0.2.2");
     static final byte[] GATEWAY_MAC = Packets.mac("52:55:0a:00:02:02");
     static final byte[] HOST_MAC = Packets.mac("52:56:00:00:00:01");
-    static final long FEATURES = VirtioFeature.bit(VirtioNetFeature.CSUM) | VirtioFeature.bit(VirtioNetFeature.GUEST_CSUM)
+    static final long FEATURES = VirtioFeature.bit(VirtioNetFeature.CSUM)
+            | VirtioFeature.bit(VirtioNetFeature.GUEST_CSUM)
             | VirtioFeature.bit(VirtioNetFeature.HOST_TSO4) | VirtioFeature.bit(VirtioNetFeature.GUEST_TSO4);
     private static final int RX_BUFFER_BYTES = 65_600;
     private static final int RX_BUFFERS = 32;

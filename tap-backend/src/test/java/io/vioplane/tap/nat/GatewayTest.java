@@ -37,7 +37,8 @@ class GatewayTest {
         assertArrayEquals(h.mac(0), Arrays.copyOfRange(reply, 0, 6), "unicast to the asker");
         assertArrayEquals(GatewayHarness.GATEWAY_MAC, Arrays.copyOfRange(reply, 6, 12));
         assertEquals(0x0806, Packets.u16(reply, 12));
-        assertArrayEquals(new byte[] {0, 1, 8, 0, 6, 4, 0, 2}, Arrays.copyOfRange(reply, 14, 22), "Ethernet/IPv4 reply");
+        assertArrayEquals(new byte[] {0, 1, 8, 0, 6, 4, 0, 2}, Arrays.copyOfRange(reply, 14, 22),
+                "Ethernet/IPv4 reply");
         assertArrayEquals(GatewayHarness.GATEWAY_MAC, Arrays.copyOfRange(reply, 22, 28), "sender: the gateway MAC");
         assertEquals(GatewayHarness.GATEWAY, Packets.u32(reply, 28), "sender: the gateway address");
         assertArrayEquals(h.mac(0), Arrays.copyOfRange(reply, 32, 38), "target: the asker");
@@ -66,7 +67,8 @@ class GatewayTest {
     @Test
     void hostileArpClaimingTheGatewayAddressIsDroppedAndNotAnswered() {
         final GatewayHarness h = start(NatConfig.builder(), 1);
-        h.send(0, Packets.arp(1, Packets.BROADCAST, h.mac(0), GatewayHarness.GATEWAY, new byte[6], GatewayHarness.GATEWAY));
+        h.send(0, Packets.arp(1, Packets.BROADCAST, h.mac(0), GatewayHarness.GATEWAY, new byte[6],
+                GatewayHarness.GATEWAY));
         assertEquals(0, h.fromGateway(0).size());
         assertEquals(1, h.counters().drops(NatDrop.ARP_SPOOFED));
     }
@@ -97,7 +99,8 @@ class GatewayTest {
         badLengths[18] = 8;
         h.send(0, badLengths);
         assertEquals(2, h.counters().drops(NatDrop.ARP_MALFORMED));
-        h.send(0, Arrays.copyOf(Packets.arp(1, Packets.BROADCAST, h.mac(0), 0, new byte[6], GatewayHarness.GATEWAY), 30));
+        h.send(0, Arrays.copyOf(Packets.arp(1, Packets.BROADCAST, h.mac(0), 0, new byte[6], GatewayHarness.GATEWAY),
+                30));
         assertEquals(1, h.counters().drops(NatDrop.FRAME_TOO_SHORT), "an ARP frame cut short");
         assertEquals(0, h.fromGateway(0).size());
     }
@@ -137,7 +140,8 @@ class GatewayTest {
     @Test
     void hostileEchoFromAnUnleasedAddressIsDropped() {
         final GatewayHarness h = start(NatConfig.builder(), 1);
-        h.send(0, new Packets.Ip().macs(GatewayHarness.GATEWAY_MAC, h.mac(0)).addresses(ip("10.0.2.40"), GatewayHarness.GATEWAY)
+        h.send(0, new Packets.Ip().macs(GatewayHarness.GATEWAY_MAC, h.mac(0)).addresses(ip("10.0.2.40"),
+                GatewayHarness.GATEWAY)
                 .payload(Packets.ICMP, Packets.icmpEcho(8, 1, 1, new byte[8])).frame());
         assertEquals(0, h.fromGateway(0).size());
         assertEquals(1, h.counters().drops(NatDrop.SPOOFED_SOURCE));
@@ -146,10 +150,12 @@ class GatewayTest {
     @Test
     void withoutEnforcementAnyAddressOfTheSubnetMayPingButNotOneOutsideIt() {
         final GatewayHarness h = start(NatConfig.builder().enforceLeasedSource(false), 1);
-        h.send(0, new Packets.Ip().macs(GatewayHarness.GATEWAY_MAC, h.mac(0)).addresses(ip("10.0.2.40"), GatewayHarness.GATEWAY)
+        h.send(0, new Packets.Ip().macs(GatewayHarness.GATEWAY_MAC, h.mac(0)).addresses(ip("10.0.2.40"),
+                GatewayHarness.GATEWAY)
                 .payload(Packets.ICMP, Packets.icmpEcho(8, 1, 1, new byte[8])).frame());
         assertEquals(1, h.fromGateway(0).size(), "a statically configured guest is answered");
-        h.send(0, new Packets.Ip().macs(GatewayHarness.GATEWAY_MAC, h.mac(0)).addresses(ip("10.0.7.40"), GatewayHarness.GATEWAY)
+        h.send(0, new Packets.Ip().macs(GatewayHarness.GATEWAY_MAC, h.mac(0)).addresses(ip("10.0.7.40"),
+                GatewayHarness.GATEWAY)
                 .payload(Packets.ICMP, Packets.icmpEcho(8, 1, 1, new byte[8])).frame());
         assertEquals(0, h.fromGateway(0).size());
         assertEquals(1, h.counters().drops(NatDrop.SOURCE_OUTSIDE_SUBNET));
@@ -160,7 +166,8 @@ class GatewayTest {
         final GatewayHarness h = start(NatConfig.builder(), 1);
         final int guest = h.lease(0);
         h.send(0, new Packets.Ip().macs(GatewayHarness.GATEWAY_MAC, h.mac(0)).addresses(guest, ip("192.0.2.1"))
-                .payload(Packets.TCP, Packets.tcp(guest, ip("192.0.2.1"), 40000, 80, 1, 0, Packets.SYN, new byte[0])).frame());
+                .payload(Packets.TCP, Packets.tcp(guest, ip("192.0.2.1"), 40000, 80, 1, 0, Packets.SYN,
+                        new byte[0])).frame());
         h.send(0, new Packets.Ip().macs(GatewayHarness.GATEWAY_MAC, h.mac(0)).addresses(guest, ip("192.0.2.1"))
                 .payload(Packets.ICMP, Packets.icmpEcho(8, 1, 1, new byte[8])).frame());
         assertEquals(0, h.fromGateway(0).size());
@@ -173,7 +180,8 @@ class GatewayTest {
         final GatewayHarness h = start(NatConfig.builder(), 1);
         final int guest = h.lease(0);
         h.send(0, new Packets.Ip().macs(GatewayHarness.GATEWAY_MAC, h.mac(0)).addresses(guest, GatewayHarness.GATEWAY)
-                .payload(Packets.TCP, Packets.tcp(guest, GatewayHarness.GATEWAY, 40000, 22, 1, 0, Packets.SYN, new byte[0]))
+                .payload(Packets.TCP, Packets.tcp(guest, GatewayHarness.GATEWAY, 40000, 22, 1, 0, Packets.SYN,
+                        new byte[0]))
                 .frame());
         assertEquals(1, h.counters().drops(NatDrop.TO_GATEWAY_UNSERVED));
         h.send(0, new Packets.Ip().macs(Packets.BROADCAST, h.mac(0)).addresses(guest, ip("10.0.2.255"))

@@ -43,11 +43,13 @@ class HostileInputTest {
     }
 
     private byte[] ipFrame(final int source, final int destination, final int protocol, final byte[] l4) {
-        return new Packets.Ip().macs(GATEWAY_MAC, h.mac(0)).addresses(source, destination).payload(protocol, l4).frame();
+        return new Packets.Ip().macs(GATEWAY_MAC, h.mac(0)).addresses(source, destination).payload(protocol,
+                l4).frame();
     }
 
     private byte[] validSyn(final int port) {
-        return ipFrame(guest, REMOTE, Packets.TCP, Packets.tcp(guest, REMOTE, port, 80, 1, 0, Packets.SYN, new byte[0]));
+        return ipFrame(guest, REMOTE, Packets.TCP, Packets.tcp(guest, REMOTE, port, 80, 1, 0, Packets.SYN,
+                new byte[0]));
     }
 
     private void assertGuestFrameDropped(final NatDrop reason, final byte[] frame) {
@@ -315,6 +317,37 @@ class HostileInputTest {
     }
 
     @Test
+    void hostileDataValidFromAGuestDoesNotSkipChecksumVerification() {
+        final byte[] udp = Packets.udp(guest, REMOTE, 3003, 53, new byte[8], true);
+        udp[10] ^= 0x11;
+        assertGuestFrameDropped(NatDrop.L4_BAD_CHECKSUM, header(new NetHeaderValues().clear().checksumComplete(true)),
+                ipFrame(guest, REMOTE, Packets.UDP, udp));
+    }
+
+    @Test
+    void hostileDataValidFromAGuestIsNotPassedToTheHostKernel() {
+        h.send(0, header(new NetHeaderValues().clear().checksumComplete(true)),
+                ipFrame(guest, REMOTE, Packets.UDP, Packets.udp(guest, REMOTE, 3004, 53, new byte[8], true)));
+        final FrameQueueLink.Frame out = h.host.take().getFirst();
+        assertEquals(0, out.header().flags(), "the TAP would mark it CHECKSUM_UNNECESSARY");
+    }
+
+    @Test
+    void hostileGuestSprayingOnLinkAddressesCannotFloodTheHostLinkWithArp() {
+        h.clock.addAndGet(h.config.timeouts().arpRetryNs());
+        for (int i = 10; i < 60; i++) {
+            final int onLink = ip("10.0.3." + i);
+            h.send(0, ipFrame(guest, onLink, Packets.UDP, Packets.udp(guest, onLink, 4000, 9, new byte[2], true)));
+        }
+        final long requests = h.host.take().stream().filter(f -> Packets.u16(f.bytes(), 12) == 0x0806).count();
+        assertEquals(HostNeighbors.REQUESTS_PER_RETRY, requests, "ARP requests per retry interval are bounded");
+        h.send(0, ipFrame(guest, REMOTE, Packets.UDP, Packets.udp(guest, REMOTE, 1, 9, new byte[1], true)));
+        final byte[] datagram = h.host.take().getFirst().bytes();
+        assertEquals(0x0800, Packets.u16(datagram, 12), "the next hop stayed resolved: no new ARP, the datagram left");
+        assertArrayEquals(NEXT_HOP_MAC, Arrays.copyOfRange(datagram, 0, 6));
+    }
+
+    @Test
     void hostileHostFrameToAnotherAddressOrMac() {
         assertHostFrameDropped(NatDrop.NOT_FOR_HOST_ADDRESS, new Packets.Ip().macs(HOST_MAC, NEXT_HOP_MAC)
                 .addresses(REMOTE, ip("10.0.3.9")).payload(Packets.UDP, Packets.udp(REMOTE, ip("10.0.3.9"), 1, 2,
@@ -339,7 +372,8 @@ class HostileInputTest {
         assertHostFrameDropped(NatDrop.L4_BAD_CHECKSUM, new Packets.Ip().macs(HOST_MAC, NEXT_HOP_MAC)
                 .addresses(REMOTE, HOST_ADDRESS).payload(Packets.TCP, tcp).frame());
         assertHostFrameDropped(NatDrop.BAD_OFFLOAD, new Packets.Ip().macs(HOST_MAC, NEXT_HOP_MAC)
-                        .addresses(REMOTE, HOST_ADDRESS).payload(Packets.TCP, Packets.tcp(REMOTE, HOST_ADDRESS, 80, 1, 1, 1,
+                        .addresses(REMOTE, HOST_ADDRESS).payload(Packets.TCP, Packets.tcp(REMOTE, HOST_ADDRESS, 80, 1,
+                                1, 1,
                                 Packets.ACK, new byte[5])).frame(),
                 new NetHeaderValues().clear().needsChecksum(34, 6));
     }
@@ -347,7 +381,8 @@ class HostileInputTest {
     @Test
     void hostileHostSegmentToAForwardedPortWithoutSynOpensNothing() {
         assertHostFrameDropped(NatDrop.NO_CONNECTION, new Packets.Ip().macs(HOST_MAC, NEXT_HOP_MAC)
-                .addresses(REMOTE, HOST_ADDRESS).payload(Packets.TCP, Packets.tcp(REMOTE, HOST_ADDRESS, 50000, 8080, 1, 1,
+                .addresses(REMOTE, HOST_ADDRESS).payload(Packets.TCP, Packets.tcp(REMOTE, HOST_ADDRESS, 50000, 8080, 1,
+                        1,
                         Packets.ACK, new byte[0])).frame());
         assertHostFrameDropped(NatDrop.NO_CONNECTION, new Packets.Ip().macs(HOST_MAC, NEXT_HOP_MAC)
                 .addresses(REMOTE, HOST_ADDRESS).payload(Packets.UDP, Packets.udp(REMOTE, HOST_ADDRESS, 53, 33333,
@@ -374,11 +409,13 @@ class HostileInputTest {
         assertHostFrameDropped(NatDrop.ICMP_ERROR_UNMATCHED, icmpFromHost(Packets.icmpError(3, 3, quotedForOther, 28)));
         final byte[] quotedUnknownFlow = new Packets.Ip().addresses(HOST_ADDRESS, REMOTE)
                 .payload(Packets.UDP, Packets.udp(HOST_ADDRESS, REMOTE, 7777, 9, new byte[4], true)).packet();
-        assertHostFrameDropped(NatDrop.ICMP_ERROR_UNMATCHED, icmpFromHost(Packets.icmpError(3, 3, quotedUnknownFlow, 28)));
+        assertHostFrameDropped(NatDrop.ICMP_ERROR_UNMATCHED, icmpFromHost(Packets.icmpError(3, 3, quotedUnknownFlow,
+                28)));
     }
 
     private static byte[] icmpFromHost(final byte[] icmp) {
-        return new Packets.Ip().macs(HOST_MAC, NEXT_HOP_MAC).addresses(NEXT_HOP, HOST_ADDRESS).payload(Packets.ICMP, icmp)
+        return new Packets.Ip().macs(HOST_MAC, NEXT_HOP_MAC).addresses(NEXT_HOP, HOST_ADDRESS).payload(Packets.ICMP,
+                icmp)
                 .frame();
     }
 

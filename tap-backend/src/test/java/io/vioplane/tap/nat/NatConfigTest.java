@@ -71,20 +71,26 @@ class NatConfigTest {
         rejected("dnsServer", b -> b.dnsServer(Ipv4Address.parse("10.0.2.3")));
         rejected("dnsServer", b -> b.dnsServer(Ipv4Address.parse("224.0.0.1")));
         rejected("guestMtu", b -> b.guestMtu(100));
-        rejected("hostAddress", b -> b.nat("vpnat0", Ipv4Address.parse("10.0.2.200"), 16, Ipv4Address.parse("10.0.3.1")));
+        rejected("hostAddress", b -> b.nat("vpnat0", Ipv4Address.parse("10.0.2.200"), 16,
+                Ipv4Address.parse("10.0.3.1")));
         rejected("nextHop", b -> b.nat("vpnat0", Ipv4Address.parse("10.0.3.2"), 24, Ipv4Address.parse("10.0.4.1")));
         rejected("nextHop", b -> b.nat("vpnat0", Ipv4Address.parse("10.0.3.2"), 24, Ipv4Address.parse("10.0.3.2")));
-        rejected("tapName", b -> b.nat("a-name-far-too-long", Ipv4Address.parse("10.0.3.2"), 24, Ipv4Address.parse("10.0.3.1")));
-        rejected("hostPrefixLength", b -> b.nat("vpnat0", Ipv4Address.parse("10.0.3.2"), 31, Ipv4Address.parse("10.0.3.3")));
+        rejected("tapName", b -> b.nat("a-name-far-too-long", Ipv4Address.parse("10.0.3.2"), 24,
+                Ipv4Address.parse("10.0.3.1")));
+        rejected("hostPrefixLength", b -> b.nat("vpnat0", Ipv4Address.parse("10.0.3.2"), 31,
+                Ipv4Address.parse("10.0.3.3")));
         rejected("hostMac", b -> b.hostMac(MacAddress.parse("52:55:0a:00:02:02")));
         rejected("hostMtu", b -> b.hostMtu(70_000));
         rejected("hostOffloads", b -> b.hostOffloads(0x100));
         rejected("forwards", b -> b.forward(PortForward.parse("tcp:80:10.0.9.15:80")));
-        rejected("forwards", b -> b.forward(PortForward.parse("tcp:80:10.0.2.15:80")).forward(PortForward.parse("tcp:80:10.0.2.16:80")));
+        rejected("forwards", b
+                -> b.forward(PortForward.parse("tcp:80:10.0.2.15:80"))
+                        .forward(PortForward.parse("tcp:80:10.0.2.16:80")));
         rejected("forwards", b -> b.forward(PortForward.parse("tcp:80:10.0.2.2:80")));
         rejected("connectionCapacity", b -> b.connectionCapacity(8));
         rejected("perGuestConnectionLimit", b -> b.perGuestConnectionLimit(1_000_000));
-        rejected("timeouts.tcpEstablishedNs", b -> b.timeouts(new NatTimeouts(1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1)));
+        rejected("timeouts.tcpEstablishedNs", b -> b.timeouts(new NatTimeouts(1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+                1)));
         final IllegalArgumentException hostOnly = assertThrows(IllegalArgumentException.class,
                 () -> NatConfig.builder().forward(PortForward.parse("tcp:80:10.0.2.15:80")).build());
         assertEquals("nat config: forwards port forwarding needs NAT mode", hostOnly.getMessage());

@@ -118,14 +118,16 @@ class NatNetnsTest {
                 }
                 Thread.sleep(1);
             }
-            throw new AssertionError("the guest never received " + what + "; counters: " + describe(gateway.counters()));
+            throw new AssertionError("the guest never received " + what + "; counters: "
+                    + describe(gateway.counters()));
         }
 
         void pumpUntil(final String what, final BooleanSupplier done) throws InterruptedException {
             final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
             while (!done.getAsBoolean()) {
                 if (System.nanoTime() > deadline) {
-                    throw new AssertionError("timed out waiting for " + what + "; counters: " + describe(gateway.counters()));
+                    throw new AssertionError("timed out waiting for " + what + "; counters: "
+                            + describe(gateway.counters()));
                 }
                 pump();
                 Thread.sleep(1);
@@ -135,7 +137,8 @@ class NatNetnsTest {
         /** Leases an address by DHCP through the gateway. */
         int lease() throws InterruptedException {
             send(Dhcp.discover(GUEST_MAC, 0x5151, false, null));
-            final Packets.Parsed offer = await("a DHCP offer", p -> p.protocol() == Packets.UDP && p.sourcePort() == 67);
+            final Packets.Parsed offer = await("a DHCP offer", p -> p.protocol() == Packets.UDP
+                    && p.sourcePort() == 67);
             final int address = Packets.u32(offer.frame(), offer.l4() + 8 + DhcpMessage.YIADDR);
             send(Dhcp.request(GUEST_MAC, 0x5151, address, GatewayHarness.GATEWAY, false));
             await("a DHCP ack", p -> p.protocol() == Packets.UDP && Dhcp.messageType(p) == DhcpMessage.ACK);
@@ -202,7 +205,8 @@ class NatNetnsTest {
     void aGuestsTcpConnectionIsTranslatedToAServerInTheNamespaceAndBack() throws Exception {
         requirePeers();
         try (Setup s = new Setup(NatConfig.builder());
-             BackgroundCommand server = new BackgroundCommand(s.netns.commandLine("busybox", "nc", "-l", "-p", "7000"))) {
+             BackgroundCommand server = new BackgroundCommand(s.netns.commandLine("busybox", "nc", "-l", "-p",
+                     "7000"))) {
             awaitListening(s, 7000);
             final int guest = s.lease();
             assertEquals(ip("10.0.2.15"), guest);
@@ -286,7 +290,8 @@ class NatNetnsTest {
         try (Setup s = new Setup(NatConfig.builder())) {
             final int guest = s.lease();
             s.send(new Packets.Ip().macs(GatewayHarness.GATEWAY_MAC, GUEST_MAC).addresses(guest, NS_ADDRESS)
-                    .payload(Packets.UDP, Packets.udp(guest, NS_ADDRESS, 41000, 9, "anyone?".getBytes(), true)).frame());
+                    .payload(Packets.UDP, Packets.udp(guest, NS_ADDRESS, 41000, 9, "anyone?".getBytes(),
+                            true)).frame());
             final Packets.Parsed unreachable = s.await("a port unreachable",
                     p -> p.protocol() == Packets.ICMP && p.icmpType() == 3);
             assertEquals(3, unreachable.frame()[unreachable.l4() + 1], "code 3: port unreachable");

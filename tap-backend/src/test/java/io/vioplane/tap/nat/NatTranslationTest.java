@@ -55,7 +55,8 @@ class NatTranslationTest {
 
     /** @return the IPv4 frames the host side got (ARP left out) */
     private static List<Packets.Parsed> hostIpv4(final GatewayHarness h) {
-        return h.host.take().stream().map(f -> Packets.Parsed.of(f.bytes())).filter(p -> p.etherType() == 0x0800).toList();
+        return h.host.take().stream().map(f -> Packets.Parsed.of(f.bytes())).filter(p
+                -> p.etherType() == 0x0800).toList();
     }
 
     @Test
@@ -111,7 +112,8 @@ class NatTranslationTest {
         assertEquals(63, in.ttl());
         assertTrue(in.ipChecksumValid());
         assertTrue(in.transportChecksumValid());
-        final int entry = h.gateway.connections().findFromGuest(IpProtocol.TCP, guest, 40000, REMOTE, 80, h.clock.get());
+        final int entry = h.gateway.connections().findFromGuest(IpProtocol.TCP, guest, 40000, REMOTE, 80,
+                h.clock.get());
         assertEquals("SYN_RECEIVED", ConnectionTable.stateName(h.gateway.connections().state(entry)));
         h.send(0, fromGuest(h, 0, guest, REMOTE, Packets.TCP,
                 Packets.tcp(guest, REMOTE, 40000, 80, 1001, 5001, Packets.ACK, new byte[0])));
@@ -124,16 +126,20 @@ class NatTranslationTest {
         final GatewayHarness h = start(NatConfig.builder(), 2);
         final int first = h.lease(0);
         final int second = h.lease(1);
-        h.send(0, fromGuest(h, 0, first, REMOTE, Packets.UDP, Packets.udp(first, REMOTE, 5353, 53, new byte[20], true)));
+        h.send(0, fromGuest(h, 0, first, REMOTE, Packets.UDP, Packets.udp(first, REMOTE, 5353, 53, new byte[20],
+                true)));
         h.resolveNextHop();
-        h.send(1, fromGuest(h, 1, second, REMOTE, Packets.UDP, Packets.udp(second, REMOTE, 5353, 53, new byte[20], true)));
+        h.send(1, fromGuest(h, 1, second, REMOTE, Packets.UDP, Packets.udp(second, REMOTE, 5353, 53, new byte[20],
+                true)));
         final List<Packets.Parsed> out = hostIpv4(h);
         assertEquals(2, out.size());
         final int firstPort = out.get(0).sourcePort();
         final int secondPort = out.get(1).sourcePort();
         assertNotEquals(firstPort, secondPort);
-        h.fromHost(toHost(REMOTE, Packets.UDP, Packets.udp(REMOTE, HOST_ADDRESS, 53, secondPort, "two".getBytes(), true)));
-        h.fromHost(toHost(REMOTE, Packets.UDP, Packets.udp(REMOTE, HOST_ADDRESS, 53, firstPort, "one".getBytes(), true)));
+        h.fromHost(toHost(REMOTE, Packets.UDP, Packets.udp(REMOTE, HOST_ADDRESS, 53, secondPort, "two".getBytes(),
+                true)));
+        h.fromHost(toHost(REMOTE, Packets.UDP, Packets.udp(REMOTE, HOST_ADDRESS, 53, firstPort, "one".getBytes(),
+                true)));
         final Packets.Parsed toFirst = Packets.Parsed.of(h.single(0));
         final Packets.Parsed toSecond = Packets.Parsed.of(h.single(1));
         assertArrayEquals("one".getBytes(), toFirst.udpData());
@@ -148,11 +154,13 @@ class NatTranslationTest {
     void aUdpDatagramWithoutChecksumCrossesBothWaysWithoutOne() {
         final GatewayHarness h = start(NatConfig.builder(), 1);
         final int guest = h.lease(0);
-        h.send(0, fromGuest(h, 0, guest, REMOTE, Packets.UDP, Packets.udp(guest, REMOTE, 6000, 69, new byte[12], false)));
+        h.send(0, fromGuest(h, 0, guest, REMOTE, Packets.UDP, Packets.udp(guest, REMOTE, 6000, 69, new byte[12],
+                false)));
         h.resolveNextHop();
         final Packets.Parsed out = hostIpv4(h).getFirst();
         assertEquals(0, Packets.u16(out.frame(), out.l4() + 6));
-        h.fromHost(toHost(REMOTE, Packets.UDP, Packets.udp(REMOTE, HOST_ADDRESS, 69, out.sourcePort(), new byte[5], false)));
+        h.fromHost(toHost(REMOTE, Packets.UDP, Packets.udp(REMOTE, HOST_ADDRESS, 69, out.sourcePort(), new byte[5],
+                false)));
         final Packets.Parsed in = Packets.Parsed.of(h.single(0));
         assertEquals(0, Packets.u16(in.frame(), in.l4() + 6), "no checksum stays no checksum");
         assertTrue(in.ipChecksumValid());
@@ -239,7 +247,8 @@ class NatTranslationTest {
             h.send(0, syn(h, 0, guest, 42000));
             h.resolveNextHop();
             final int port = hostIpv4(h).getFirst().sourcePort();
-            final byte[] frame = partial(toHost(REMOTE, Packets.TCP, Packets.tcp(REMOTE, HOST_ADDRESS, 80, port, 9, 1001,
+            final byte[] frame = partial(toHost(REMOTE, Packets.TCP, Packets.tcp(REMOTE, HOST_ADDRESS, 80, port, 9,
+                    1001,
                     Packets.SYN | Packets.ACK, "xyz".getBytes())), 16);
             h.fromHost(frame, new NetHeaderValues().clear().needsChecksum(34, 16));
             final GatewayHarness.Received in = h.receivedWithHeaders(0).getFirst();
@@ -322,7 +331,8 @@ class NatTranslationTest {
         final Packets.Parsed inner = error.quoted();
         assertEquals(0x1234, Packets.u16(inner.frame(), inner.l4() + 4), "the guest's identifier");
         assertEquals(guest, inner.source());
-        assertEquals(Packets.u16(Packets.icmpEcho(8, 0x1234, 9, new byte[16]), 2), Packets.u16(inner.frame(), inner.l4() + 2),
+        assertEquals(Packets.u16(Packets.icmpEcho(8, 0x1234, 9, new byte[16]), 2), Packets.u16(inner.frame(),
+                inner.l4() + 2),
                 "the quoted ICMP checksum is the guest's original one");
     }
 

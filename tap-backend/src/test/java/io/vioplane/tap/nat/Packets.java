@@ -244,7 +244,8 @@ final class Packets {
             return switch (protocol) {
                 case TCP -> sum(frame, l4, length, pseudo(source, destination, TCP, length)) == 0xFFFF;
                 case UDP -> u16(frame, l4 + 6) == 0
-                        || sum(frame, l4, u16(frame, l4 + 4), pseudo(source, destination, UDP, u16(frame, l4 + 4))) == 0xFFFF;
+                        || sum(frame, l4, u16(frame, l4 + 4), pseudo(source, destination, UDP, u16(frame, l4
+                                + 4))) == 0xFFFF;
                 case ICMP -> sum(frame, l4, length, 0) == 0xFFFF;
                 default -> false;
             };

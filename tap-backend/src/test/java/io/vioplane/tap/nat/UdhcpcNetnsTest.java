@@ -64,8 +64,8 @@ class UdhcpcNetnsTest {
         final NatConfig config = NatConfig.builder().dnsServer(Ipv4Address.parse(DNS)).hostOffloads(offloads)
                 .nat(hostTap, Ipv4Address.parse("10.0.3.2"), 24, Ipv4Address.parse("10.0.3.1")).build();
         try (Netns host = Netns.create("nath");
-             Netns guest = Netns.create("natg");
-             DataPlane dataPlane = new DataPlane("nat-e2e", false, errors::add)) {
+             Netns guest = Netns.create("natg")) {
+            final DataPlane dataPlane = new DataPlane("nat-e2e", false, errors::add);
             NatGateway gateway = null;
             TapBridgePort guestPort = null;
             try {
@@ -76,10 +76,8 @@ class UdhcpcNetnsTest {
                 }
                 host.adopt(hostTap);
                 guest.adopt(guestTap);
-                for (Object[] side : new Object[][] {{host, hostTap}, {guest, guestTap}}) {
-                    ((Netns) side[0]).tryExec("sysctl", "-qw", "net.ipv6.conf." + side[1] + ".disable_ipv6=1");
-                    ((Netns) side[0]).exec("ip", "link", "set", (String) side[1], "up");
-                }
+                bringUp(host, hostTap);
+                bringUp(guest, guestTap);
                 host.exec("ip", "addr", "add", "10.0.3.1/24", "dev", hostTap);
                 dataPlane.add(gateway);
                 dataPlane.add(guestPort);
@@ -98,9 +96,11 @@ class UdhcpcNetnsTest {
                         .toArray(String[]::new));
                 assertEquals(0, ping.exitCode(), "the guest kernel pings its gateway: " + ping.output());
 
-                try (BackgroundCommand server = new BackgroundCommand(host.commandLine("busybox", "nc", "-l", "-p", "7000"))) {
+                try (BackgroundCommand server = new BackgroundCommand(host.commandLine("busybox", "nc", "-l", "-p",
+                        "7000"))) {
                     awaitListening(host, 7000);
-                    try (BackgroundCommand client = new BackgroundCommand(guest.commandLine("busybox", "nc", "10.0.3.1", "7000"))) {
+                    try (BackgroundCommand client = new BackgroundCommand(guest.commandLine("busybox", "nc",
+                            "10.0.3.1", "7000"))) {
                         client.write("through the nat\n");
                         awaitOutput(server, "through the nat");
                         final String sockets = host.exec("ss", "-tnH");
@@ -109,11 +109,13 @@ class UdhcpcNetnsTest {
                     }
                 }
 
-                try (BackgroundCommand iperfServer = new BackgroundCommand(host.commandLine("iperf3", "-s", "-1", "-p", "5201"))) {
+                try (BackgroundCommand iperfServer = new BackgroundCommand(host.commandLine("iperf3", "-s", "-1", "-p",
+                        "5201"))) {
                     awaitListening(host, 5201);
                     final Commands.Result iperf = Commands.tryRun(guest.commandLine("iperf3", "-c", "10.0.3.1", "-p",
                             "5201", "-t", "1").toArray(String[]::new));
-                    assertEquals(0, iperf.exitCode(), "iperf3 through the NAT: " + iperf.output());
+                    assertEquals(0, iperf.exitCode(),
+                            "iperf3 through the NAT: " + iperf.output() + iperfServer.output());
                 }
                 final NatCounters natCounters = gateway.counters();
                 assertEquals(0, natCounters.drops(NatDrop.L4_BAD_CHECKSUM), NatNetnsTest.describe(natCounters));
@@ -125,7 +127,8 @@ class UdhcpcNetnsTest {
                 System.out.println("udhcpc e2e, offloads 0x" + Integer.toHexString(offloads) + ": "
                         + NatNetnsTest.describe(natCounters) + " average frame " + averageBytes + " bytes");
                 if (offloads != 0) {
-                    assertTrue(averageBytes > 1514, "GSO frames larger than the MTU crossed the NAT whole: " + averageBytes);
+                    assertTrue(averageBytes > 1514, "GSO frames larger than the MTU crossed the NAT whole: "
+                            + averageBytes);
                 } else {
                     assertTrue(averageBytes <= 1514, "plain frames: " + averageBytes);
                 }
@@ -144,6 +147,11 @@ class UdhcpcNetnsTest {
             Files.deleteIfExists(script);
             Files.deleteIfExists(dir);
         }
+    }
+
+    private static void bringUp(final Netns netns, final String tap) {
+        netns.tryExec("sysctl", "-qw", "net.ipv6.conf." + tap + ".disable_ipv6=1");
+        netns.exec("ip", "link", "set", tap, "up");
     }
 
     private static List<String> udhcpcCommand(final String tap, final Path script, final boolean broadcastFlag) {
