@@ -44,6 +44,7 @@ public final class NatGateway implements BridgeMember, DataPlane.Pollable, AutoC
     private final NatCounters counters;
     private final int index;
     private final int maxFrameBytes;
+    /** NAT mode only. */
     private final ConnectionTable connections;
     private final DhcpLeases leases;
     private final GuestSide guestSide;
@@ -80,8 +81,9 @@ public final class NatGateway implements BridgeMember, DataPlane.Pollable, AutoC
         final GuestNeighbors neighbors = new GuestNeighbors(config.guestSubnet());
         this.leases = new DhcpLeases(config.firstGuestAddress().value(), config.leasePoolSize());
         this.replies = new ReplyQueue(REPLY_QUEUE_FRAMES, Math.max(2048, maxFrameBytes), this.counters);
-        this.connections = new ConnectionTable(config.connectionCapacity(), config.perGuestConnectionLimit(),
-                config.guestSubnet(), config.timeouts(), config.forwards(), seed, this.counters);
+        this.connections = hostLink == null ? null : new ConnectionTable(config.connectionCapacity(),
+                config.perGuestConnectionLimit(), config.guestSubnet(), config.timeouts(), config.forwards(), seed,
+                this.counters);
         final GuestSourcePolicy sources = new GuestSourcePolicy(config, leases);
         final GatewayArp arp = new GatewayArp(config, sources, neighbors, replies, this.counters);
         final DhcpServer dhcp = new DhcpServer(config, leases, neighbors, this.counters, replies);
@@ -131,9 +133,12 @@ public final class NatGateway implements BridgeMember, DataPlane.Pollable, AutoC
         return counters;
     }
 
-    /** @return tracked connections (some may have expired and not been swept yet); data-plane thread only */
+    /**
+     * @return tracked connections (some may have expired and not been swept yet; none in host-only mode);
+     *     data-plane thread only
+     */
     public int connectionCount() {
-        return connections.size();
+        return connections == null ? 0 : connections.size();
     }
 
     /**
@@ -187,7 +192,9 @@ public final class NatGateway implements BridgeMember, DataPlane.Pollable, AutoC
             work += hostSide.poll(now);
             work += replies.drainInto(bridge, index);
         }
-        connections.expire(now, EXPIRY_BUDGET);
+        if (connections != null) {
+            connections.expire(now, EXPIRY_BUDGET);
+        }
         return work;
     }
 
