@@ -9,7 +9,8 @@ import java.lang.foreign.MemorySegment;
  * {@link DhcpServer}; ICMP echo to the gateway answered; everything else checked (RFC 1812 5.2.2 and 5.3.7:
  * header, source address, transport header, offloads, checksum, TTL) and, in NAT mode, translated and sent
  * to the host side; in host-only mode dropped. Each refusal is one {@link NatDrop} count. A guest's DATA_VALID
- * flag is ignored and never passed on: the host kernel would skip verifying that checksum.
+ * flag, which a driver must not set (VIRTIO 1.x 5.1.6.2.1), vouches for nothing: the checksum is verified anyway
+ * and the flag is cleared before the frame reaches the host link.
  */
 final class GuestSide {
     private final NatConfig config;

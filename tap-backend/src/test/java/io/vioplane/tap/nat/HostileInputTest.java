@@ -329,7 +329,7 @@ class HostileInputTest {
         h.send(0, header(new NetHeaderValues().clear().checksumComplete(true)),
                 ipFrame(guest, REMOTE, Packets.UDP, Packets.udp(guest, REMOTE, 3004, 53, new byte[8], true)));
         final FrameQueueLink.Frame out = h.host.take().getFirst();
-        assertEquals(0, out.header().flags(), "the TAP would mark it CHECKSUM_UNNECESSARY");
+        assertEquals(0, out.header().flags(), "a flag the driver must not set is not passed on to the host");
     }
 
     @Test
