@@ -1,0 +1,38 @@
+package io.vioplane.tap.nat;
+
+/** Things the gateway did, one named counter each ("nat[NAME] ..."). */
+public enum NatEvent {
+    GUEST_TO_HOST_PACKETS("guest to host packets"),
+    GUEST_TO_HOST_BYTES("guest to host bytes"),
+    HOST_TO_GUEST_PACKETS("host to guest packets"),
+    HOST_TO_GUEST_BYTES("host to guest bytes"),
+    CONNECTIONS_OPENED("connections opened"),
+    CONNECTIONS_EXPIRED("connections expired"),
+    CONNECTIONS_EVICTED("connections evicted (table full)"),
+    FRAGMENTS_TRANSLATED("non-first fragments translated"),
+    ICMP_ERRORS_TRANSLATED("ICMP errors translated"),
+    ICMP_ERRORS_SENT("ICMP errors sent (time exceeded)"),
+    ICMP_ECHO_REPLIES("ICMP echo replies sent"),
+    GUEST_ARP_REPLIES("ARP replies to guests"),
+    GUEST_ARP_REQUESTS("ARP requests to guests"),
+    HOST_ARP_REQUESTS("ARP requests on the host link"),
+    HOST_ARP_REPLIES("ARP replies on the host link"),
+    HOST_ARP_RESOLVED("host-side neighbours resolved"),
+    FRAMES_HELD_FOR_ARP("frames held until ARP resolved"),
+    DHCP_OFFERS("DHCP offers"),
+    DHCP_ACKS("DHCP acks"),
+    DHCP_NAKS("DHCP naks"),
+    DHCP_RELEASES("DHCP releases"),
+    DHCP_DECLINES("DHCP declines");
+
+    private final String label;
+
+    NatEvent(final String label) {
+        this.label = label;
+    }
+
+    /** @return the counter's label */
+    public String label() {
+        return label;
+    }
+}

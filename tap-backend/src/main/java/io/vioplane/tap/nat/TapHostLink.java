@@ -1,0 +1,136 @@
+package io.vioplane.tap.nat;
+
+import io.vioplane.platform.runtime.DataPlane;
+import io.vioplane.platform.sys.Errno;
+import io.vioplane.platform.sys.FileIo;
+import io.vioplane.platform.sys.IoVecArray;
+import io.vioplane.platform.sys.SysException;
+import io.vioplane.tap.device.TapDevice;
+import io.vioplane.virtionet.NetHeaderValues;
+
+import java.io.PrintStream;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * A {@link TapDevice} as the NAT's host link: each frame is written with one gather write (its 12-byte
+ * virtio-net header first, so checksum and segmentation offloads cross to the kernel untouched) and read with
+ * its header in front, straight into the gateway's buffer. The kernel may send offloaded frames only as
+ * {@code tunOffloads} allows (TUNSETOFFLOAD).
+ *
+ * <p>A link that is down refuses writes (EIO): the gateway counts those frames. A TAP deleted under the link is
+ * closed and logged once; the link then reads nothing and refuses every write (re-attaching is the bridge
+ * port's business, {@code TapBridgePort}, not done here).
+ */
+public final class TapHostLink implements HostLink {
+    private final String tapName;
+    private final PrintStream log;
+    private final Arena arena = Arena.ofShared();
+    private final MemorySegment header = arena.allocate(TapDevice.VNET_HEADER_BYTES, 8);
+    private final IoVecArray iov = new IoVecArray(arena, 2);
+    private final IoVecArray readIov = new IoVecArray(arena, 1);
+    private TapDevice tap;
+    private boolean loggedDown;
+    private boolean watching;
+
+    /**
+     * Opens (or creates) the TAP.
+     *
+     * @param tunOffloads TUN_F_* flags: which offloaded frames the kernel may send the gateway
+     * @param log         where link trouble is logged
+     * @throws io.vioplane.platform.sys.SysException naming the call if the TAP cannot be opened
+     */
+    public TapHostLink(final String tapName, final int tunOffloads, final PrintStream log) {
+        this.tapName = tapName;
+        this.log = log;
+        this.tap = TapDevice.open(tapName, false);
+        try {
+            if (tunOffloads != 0) {
+                tap.setOffloads(tunOffloads);
+            }
+        } catch (RuntimeException e) {
+            tap.close();
+            arena.close();
+            throw e;
+        }
+    }
+
+    @Override
+    public boolean send(final NetHeaderValues values, final MemorySegment frame, final long offset,
+                        final int lengthBytes) {
+        final TapDevice device = tap;
+        if (device == null) {
+            return false;
+        }
+        values.writeTo(header, 0, 0);
+        iov.set(0, header, 0, TapDevice.VNET_HEADER_BYTES);
+        iov.set(1, frame, offset, lengthBytes);
+        try {
+            final boolean written = device.write(iov, 2) != FileIo.WOULD_BLOCK;
+            loggedDown = false;
+            return written;
+        } catch (SysException e) {
+            failed(e);
+            return false;
+        }
+    }
+
+    @Override
+    public int receive(final MemorySegment buffer, final long frameOffset, final int capacityBytes,
+                       final NetHeaderValues values) {
+        final TapDevice device = tap;
+        if (device == null) {
+            return 0;
+        }
+        final long start = frameOffset - TapDevice.VNET_HEADER_BYTES;
+        final long n;
+        try {
+            readIov.set(0, buffer, start, TapDevice.VNET_HEADER_BYTES + (long) capacityBytes);
+            n = FileIo.readv(device.fd(), readIov, 1);
+        } catch (SysException e) {
+            failed(e);
+            return 0;
+        }
+        if (n == FileIo.WOULD_BLOCK || n <= TapDevice.VNET_HEADER_BYTES) {
+            return 0;
+        }
+        values.readFrom(buffer, start);
+        return (int) (n - TapDevice.VNET_HEADER_BYTES);
+    }
+
+    private void failed(final SysException e) {
+        if (e.errno() == Errno.EIO || e.errno() == Errno.EAGAIN) {
+            if (!loggedDown) {
+                loggedDown = true;
+                log.println("nat host link " + tapName + ": link down; frames toward it are dropped until it is up");
+            }
+            return;
+        }
+        log.println("nat host link " + tapName + ": gone (" + e.getMessage() + "); the host side stops");
+        tap.close();
+        tap = null;
+    }
+
+    @Override
+    public void wakeOnFrames(final DataPlane dataPlane) {
+        if (!watching && tap != null && dataPlane.onDataPlaneThread()) {
+            dataPlane.watchReadable(tap.fd(), count -> { });
+            watching = true;
+        }
+    }
+
+    @Override
+    public String name() {
+        return "tap:" + tapName;
+    }
+
+    /** Closes the TAP (a TAP this link created disappears). Call after the data plane stopped polling. */
+    @Override
+    public void close() {
+        if (tap != null) {
+            tap.close();
+            tap = null;
+        }
+        arena.close();
+    }
+}

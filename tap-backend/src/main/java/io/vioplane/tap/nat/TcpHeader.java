@@ -1,0 +1,36 @@
+package io.vioplane.tap.nat;
+
+/**
+ * The TCP header (RFC 9293 section 3.1).
+ *
+ * <pre>
+ *   0  source port
+ *   2  destination port
+ *   4  sequence number
+ *   8  acknowledgment number
+ *   12 data offset (4 bits, in 32-bit words, at least 5) | reserved
+ *   13 flags: CWR ECE URG ACK PSH RST SYN FIN
+ *   14 window
+ *   16 checksum (over the pseudo-header and the segment)
+ *   18 urgent pointer
+ * </pre>
+ */
+final class TcpHeader {
+    static final int SOURCE_PORT = 0;
+    static final int DESTINATION_PORT = 2;
+    static final int SEQUENCE = 4;
+    static final int ACKNOWLEDGMENT = 8;
+    static final int DATA_OFFSET = 12;
+    static final int FLAGS = 13;
+    static final int WINDOW = 14;
+    static final int CHECKSUM = 16;
+    static final int MIN_BYTES = 20;
+    static final int FIN = 0x01;
+    static final int SYN = 0x02;
+    static final int RST = 0x04;
+    static final int PSH = 0x08;
+    static final int ACK = 0x10;
+
+    private TcpHeader() {
+    }
+}
