@@ -4,6 +4,7 @@ import io.vioplane.cli.daemon.VhostUserNetDaemon;
 import io.vioplane.virtionet.VirtioNetFeature;
 import io.vioplane.vring.VirtioFeature;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -37,11 +38,14 @@ final class VhostUserNetCommand implements Callable<Integer> {
 
     @Option(names = "--port", paramLabel = "echo|discard|bridge|generate",
             description = "Where frames go: echo (default for one socket), discard, bridge (default for several"
-                    + " sockets or --tap), or generate (a 64-byte frame source, for benchmarks).")
+                    + " sockets, --tap, --nat or --host-only), or generate (a 64-byte frame source, for benchmarks).")
     private VhostUserNetDaemon.PortKind port;
 
     @Option(names = "--tap", paramLabel = "NAME", description = "Bridge the guests onto this host TAP device.")
     private String tap;
+
+    @Mixin
+    private GatewayOptions gateway = new GatewayOptions();
 
     @Option(names = "--mac", defaultValue = "52:54:00:12:34:56",
             description = "MAC of the first device; further devices count up (default: ${DEFAULT-VALUE}).")
@@ -77,11 +81,12 @@ final class VhostUserNetCommand implements Callable<Integer> {
             return 0;
         }
         final VhostUserNetDaemon.PortKind kind = port != null ? port
-                : (socketPaths.size() > 1 || tap != null ? VhostUserNetDaemon.PortKind.BRIDGE : VhostUserNetDaemon.PortKind.ECHO);
+                : (socketPaths.size() > 1 || tap != null || gateway.requested() ? VhostUserNetDaemon.PortKind.BRIDGE
+                        : VhostUserNetDaemon.PortKind.ECHO);
         final VhostUserNetDaemon.Config config;
         try {
             config = new VhostUserNetDaemon.Config(socketPaths, client, Integer.parseInt(socketMode, 8), queues, kind,
-                    parseMac(mac), mtu, features(), tap, antiSpoof, capture, busyPoll, cpu);
+                    parseMac(mac), mtu, features(), tap, antiSpoof, capture, busyPoll, cpu, gateway.toConfig(mtu));
         } catch (IllegalArgumentException e) {
             System.err.println("vioplane vhost-user-net: " + e.getMessage());
             return 2;

@@ -113,6 +113,19 @@ public final class NetHeaderValues {
         return this;
     }
 
+    /**
+     * Clears the flags only a device may set (DATA_VALID, RSC_INFO; virtio 1.2 section 5.1.6.2.1: the driver MUST NOT
+     * set them), so a guest's claim never reaches a host stack or another guest.
+     *
+     * @return true if any was set
+     */
+    public boolean clearDeviceOnlyFlags() {
+        final int deviceOnly = VirtioNetHeader.F_DATA_VALID | VirtioNetHeader.F_RSC_INFO;
+        final boolean wasSet = (flags & deviceOnly) != 0;
+        flags &= ~deviceOnly;
+        return wasSet;
+    }
+
     /** Marks the frame's checksums as complete and valid (DATA_VALID), nothing left to do. */
     public NetHeaderValues checksumComplete(final boolean dataValid) {
         flags = dataValid ? VirtioNetHeader.F_DATA_VALID : 0;

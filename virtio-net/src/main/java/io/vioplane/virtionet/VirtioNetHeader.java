@@ -26,6 +26,7 @@ public final class VirtioNetHeader {
 
     public static final int F_NEEDS_CSUM = 1;
     public static final int F_DATA_VALID = 2;
+    public static final int F_RSC_INFO = 4;
 
     public static final int GSO_NONE = 0;
     public static final int GSO_TCPV4 = 1;

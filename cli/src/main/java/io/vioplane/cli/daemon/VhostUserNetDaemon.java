@@ -10,27 +10,35 @@ import io.vioplane.tap.bridge.GuestBridgePort;
 import io.vioplane.tap.bridge.TapBridgePort;
 import io.vioplane.tap.capture.CapturingPort;
 import io.vioplane.tap.capture.PacketCapture;
+import io.vioplane.tap.device.TapDevice;
+import io.vioplane.tap.nat.NatConfig;
+import io.vioplane.tap.nat.NatGateway;
 import io.vioplane.vhostuser.backend.VhostUserBackend;
 import io.vioplane.vhostuser.net.NetVhostUserDevice;
 import io.vioplane.vhostuser.transport.EventLoops;
 import io.vioplane.vhostuser.transport.VhostUserClient;
 import io.vioplane.vhostuser.transport.VhostUserServer;
 import io.vioplane.virtionet.VirtioNetConfig;
+import io.vioplane.virtionet.VirtioNetFeature;
 import io.vioplane.virtionet.engine.VirtioNetDevice;
 import io.vioplane.virtionet.port.DiscardPort;
 import io.vioplane.virtionet.port.EchoPort;
+import io.vioplane.virtionet.port.GeneratorPort;
 import io.vioplane.virtionet.port.NetPort;
+import io.vioplane.vring.VirtioFeature;
 
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 
 /**
  * The vhost-user virtio-net daemon (QEMU docs/interop/vhost-user.rst, "Backend program conventions"): one
  * virtio-net device per socket, served in server mode (the daemon listens, the default) or client mode (it
  * connects and reconnects), with frames going to an echo port, a discard port, or an L2 bridge joining all the
- * sockets' guests and, optionally, a host TAP device.
+ * sockets' guests and, optionally, a host TAP device and a virtual gateway ({@link NatGateway}: DHCP, ARP and
+ * ping for the guests' subnet, and in NAT mode address translation onto a TAP of its own).
  *
  * <p>One control-plane thread (Netty event loop) speaks vhost-user; one data-plane thread runs every device and
  * the bridge. A front-end that disconnects leaves the daemon listening for the next one. {@link #close()} stops
@@ -65,10 +73,11 @@ public final class VhostUserNetDaemon implements AutoCloseable {
      * @param captureDir   record frames into a journal there, or null
      * @param busyPoll     never block the data plane (benchmarks)
      * @param dataPlaneCpu the CPU the data-plane thread is pinned to, or -1
+     * @param gateway      a NAT or host-only gateway joining the bridge, or null
      */
     public record Config(List<Path> socketPaths, boolean client, int socketMode, int queuePairs, PortKind port,
                          byte[] firstMac, int mtu, long features, String tapName, boolean antiSpoof, Path captureDir,
-                         boolean busyPoll, int dataPlaneCpu) {
+                         boolean busyPoll, int dataPlaneCpu, NatConfig gateway) {
         /** Checks the configuration, naming the option at fault. */
         public Config {
             if (socketPaths.isEmpty()) {
@@ -83,9 +92,14 @@ public final class VhostUserNetDaemon implements AutoCloseable {
             if (firstMac.length != 6 || (firstMac[0] & 1) != 0) {
                 throw new IllegalArgumentException("--mac must be a unicast MAC address");
             }
-            if (port != PortKind.BRIDGE && (socketPaths.size() > 1 || tapName != null)) {
+            if (port != PortKind.BRIDGE && (socketPaths.size() > 1 || tapName != null || gateway != null)) {
                 throw new IllegalArgumentException("--port " + port.name().toLowerCase()
-                        + " serves one socket without a TAP: use --port bridge for several sockets or --tap");
+                        + " serves one socket without a TAP or gateway: use --port bridge for several sockets,"
+                        + " --tap, --nat or --host-only");
+            }
+            if (gateway != null && gateway.tapName() != null && gateway.tapName().equals(tapName)) {
+                throw new IllegalArgumentException("--nat and --tap name the same device " + tapName
+                        + ": the NAT's host side is a TAP of its own, not bridged to the guests");
             }
         }
     }
@@ -102,6 +116,7 @@ public final class VhostUserNetDaemon implements AutoCloseable {
     private final List<AutoCloseable> endpoints = new ArrayList<>();
     private Bridge bridge;
     private TapBridgePort tap;
+    private NatGateway gateway;
     private PacketCapture capture;
 
     private VhostUserNetDaemon(final Config config, final PrintStream log) {
@@ -146,7 +161,24 @@ public final class VhostUserNetDaemon implements AutoCloseable {
                 dataPlane.add(tap);
                 log.println("vioplane: bridging onto TAP " + config.tapName());
             }
+            if (config.gateway() != null) {
+                gateway = NatGateway.open("gw", config.gateway(), bridge, counters, dataPlane, log);
+                closing.add(gateway);
+                dataPlane.add(gateway);
+                log.println("vioplane: " + describe(config.gateway()));
+            }
         }
+    }
+
+    private static String describe(final NatConfig nat) {
+        final String guestSide = "gateway " + nat.gateway() + " on " + nat.guestSubnet() + ", DHCP from "
+                + nat.firstGuestAddress() + " (" + nat.leasePoolSize() + " leases)";
+        return switch (nat.mode()) {
+            case HOST_ONLY -> "host-only " + guestSide;
+            case NAT -> "NAT " + guestSide + "; guests leave from " + nat.hostAddress() + "/" + nat.hostPrefixLength()
+                    + " on TAP " + nat.tapName() + " via " + nat.nextHop()
+                    + (nat.forwards().isEmpty() ? "" : ", forwarding " + nat.forwards());
+        };
     }
 
     private NetPort portFor(final int index, final byte[] mac) {
@@ -157,7 +189,7 @@ public final class VhostUserNetDaemon implements AutoCloseable {
                 yield echo;
             }
             case DISCARD -> new DiscardPort();
-            case GENERATE -> new io.vioplane.virtionet.port.GeneratorPort(64);
+            case GENERATE -> new GeneratorPort(64);
             case BRIDGE -> {
                 final GuestBridgePort guest = new GuestBridgePort("vm" + index, bridge, config.mtu(),
                         config.antiSpoof() ? mac : null, 1024);
@@ -215,13 +247,13 @@ public final class VhostUserNetDaemon implements AutoCloseable {
             }
         }
         int flags = 0;
-        if (anyGuest && io.vioplane.vring.VirtioFeature.has(common, io.vioplane.virtionet.VirtioNetFeature.GUEST_CSUM)) {
-            flags |= io.vioplane.tap.device.TapDevice.TUN_F_CSUM;
-            if (io.vioplane.vring.VirtioFeature.has(common, io.vioplane.virtionet.VirtioNetFeature.GUEST_TSO4)) {
-                flags |= io.vioplane.tap.device.TapDevice.TUN_F_TSO4;
+        if (anyGuest && VirtioFeature.has(common, VirtioNetFeature.GUEST_CSUM)) {
+            flags |= TapDevice.TUN_F_CSUM;
+            if (VirtioFeature.has(common, VirtioNetFeature.GUEST_TSO4)) {
+                flags |= TapDevice.TUN_F_TSO4;
             }
-            if (io.vioplane.vring.VirtioFeature.has(common, io.vioplane.virtionet.VirtioNetFeature.GUEST_TSO6)) {
-                flags |= io.vioplane.tap.device.TapDevice.TUN_F_TSO6;
+            if (VirtioFeature.has(common, VirtioNetFeature.GUEST_TSO6)) {
+                flags |= TapDevice.TUN_F_TSO6;
             }
         }
         tap.setOffloads(flags);
@@ -244,6 +276,11 @@ public final class VhostUserNetDaemon implements AutoCloseable {
                 : ((VhostUserClient) endpoint).activeConnection() != null;
     }
 
+    /** @return the NAT or host-only gateway, or null */
+    public NatGateway gateway() {
+        return gateway;
+    }
+
     /** @return the bridge, or null unless bridging */
     public Bridge bridge() {
         return bridge;
@@ -263,7 +300,7 @@ public final class VhostUserNetDaemon implements AutoCloseable {
     @Override
     public void close() {
         final List<AutoCloseable> reversed = new ArrayList<>(closing);
-        java.util.Collections.reverse(reversed);
+        Collections.reverse(reversed);
         for (AutoCloseable resource : reversed) {
             if (resource instanceof VhostUserServer || resource instanceof VhostUserClient) {
                 closeQuietly(resource);

@@ -43,7 +43,7 @@ class TapBridgedGuestTest {
         final long features = VirtioNetFeature.all() & ~VirtioFeature.bit(VirtioNetFeature.MQ);
         final VhostUserNetDaemon.Config config = new VhostUserNetDaemon.Config(List.of(socket), false, 0600, 1,
                 VhostUserNetDaemon.PortKind.BRIDGE, new byte[] {0x52, 0x54, 0x00, 0x55, 0x00, 0x02}, 1500, features, tapName,
-                true, journal, false, -1);
+                true, journal, false, -1, null);
         Process iperfServer = null;
         try (Netns netns = Netns.create("bridged");
              VhostUserNetDaemon daemon = VhostUserNetDaemon.start(config, System.err);

@@ -44,7 +44,7 @@ class VhostUserNetQemuGuestTest {
         final VhostUserNetDaemon.Config config = new VhostUserNetDaemon.Config(List.of(socketA, socketB), false, 0600,
                 1, VhostUserNetDaemon.PortKind.BRIDGE, new byte[] {0x52, 0x54, 0x00, 0x66, 0x00, 0x01}, 1500,
                 VirtioNetFeature.all() & ~io.vioplane.vring.VirtioFeature.bit(VirtioNetFeature.MQ), null, true, null,
-                false, -1);
+                false, -1, null);
         try (VhostUserNetDaemon daemon = VhostUserNetDaemon.start(config, System.err);
              QemuGuest a = guest(image, socketA, "52:54:00:66:00:01");
              QemuGuest b = guest(image, socketB, "52:54:00:66:00:02")) {

@@ -30,7 +30,7 @@ class VhostUserNetResilienceTest {
 
     private static VhostUserNetDaemon.Config echo(final Path socket, final boolean client) {
         return new VhostUserNetDaemon.Config(List.of(socket), client, 0600, 1, VhostUserNetDaemon.PortKind.ECHO, MAC,
-                1500, FEATURES, null, false, null, false, -1);
+                1500, FEATURES, null, false, null, false, -1, null);
     }
 
     private static Testpmd frontEnd(final Path socket, final boolean server) {

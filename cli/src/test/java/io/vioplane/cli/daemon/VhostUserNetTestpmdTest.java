@@ -41,7 +41,7 @@ class VhostUserNetTestpmdTest {
         final Path socket = directory.resolve("vu.sock");
         final long features = VirtioNetFeature.all() & ~(queues == 1 ? VirtioFeature.bit(VirtioNetFeature.MQ) : 0);
         final VhostUserNetDaemon.Config config = new VhostUserNetDaemon.Config(List.of(socket), false, 0600, queues,
-                VhostUserNetDaemon.PortKind.ECHO, MAC, 1500, features, null, false, null, false, -1);
+                VhostUserNetDaemon.PortKind.ECHO, MAC, 1500, features, null, false, null, false, -1, null);
         try (VhostUserNetDaemon daemon = VhostUserNetDaemon.start(config, System.err);
              Testpmd testpmd = Testpmd.builder().name("echofe")
                      .vdev("net_virtio_user0,path=" + socket + ",queues=" + queues + ",queue_size=256"

@@ -15,6 +15,7 @@ public final class NetQueueCounters implements AutoCloseable {
     final AtomicCounter droppedByPort;
     final AtomicCounter malformedHeader;
     final AtomicCounter oversizedFrame;
+    final AtomicCounter deviceOnlyFlagsCleared;
     final AtomicCounter noReceiveBuffer;
     final AtomicCounter bufferTooSmall;
     final AtomicCounter offloadUnsupported;
@@ -35,6 +36,8 @@ public final class NetQueueCounters implements AutoCloseable {
         droppedByPort = counters.counter(prefix + " drops: port refused", CounterType.QUEUE);
         malformedHeader = counters.counter(prefix + " drops: guest gave a malformed virtio-net header", CounterType.QUEUE);
         oversizedFrame = counters.counter(prefix + " drops: guest gave an oversized frame", CounterType.QUEUE);
+        deviceOnlyFlagsCleared = counters.counter(prefix + " fixed: guest set DATA_VALID/RSC_INFO (cleared)",
+                CounterType.QUEUE);
         noReceiveBuffer = counters.counter(prefix + " waits: guest had no receive buffer", CounterType.QUEUE);
         bufferTooSmall = counters.counter(prefix + " drops: guest receive buffer too small", CounterType.QUEUE);
         offloadUnsupported = counters.counter(prefix + " drops: offload the guest did not negotiate", CounterType.QUEUE);
@@ -70,6 +73,11 @@ public final class NetQueueCounters implements AutoCloseable {
         return malformedHeader.get();
     }
 
+    /** @return frames whose header carried device-only flags the driver may not set, cleared before forwarding */
+    public long deviceOnlyFlagsCleared() {
+        return deviceOnlyFlagsCleared.get();
+    }
+
     /** @return frames dropped because the guest's receive buffers were too small */
     public long bufferTooSmall() {
         return bufferTooSmall.get();
@@ -97,7 +105,7 @@ public final class NetQueueCounters implements AutoCloseable {
 
     @Override
     public void close() {
-        for (AtomicCounter c : new AtomicCounter[] {packets, bytes, droppedByPort, malformedHeader, oversizedFrame,
+        for (AtomicCounter c : new AtomicCounter[] {packets, bytes, droppedByPort, malformedHeader, oversizedFrame, deviceOnlyFlagsCleared,
                 noReceiveBuffer, bufferTooSmall, offloadUnsupported, filtered, discardedWhileDisabled, kicks, interrupts,
                 ringViolations}) {
             counters.free(c);

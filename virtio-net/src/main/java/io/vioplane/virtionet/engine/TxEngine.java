@@ -62,6 +62,7 @@ public final class TxEngine extends QueueEngine {
         long oversized = 0;
         long refused = 0;
         long discarded = 0;
+        long deviceOnlyFlags = 0;
         final boolean on = enabled;
         for (int i = 0; i < popped; i++) {
             final DescriptorChain chain = chains[i];
@@ -75,6 +76,9 @@ public final class TxEngine extends QueueEngine {
             } else {
                 chain.copyFromReadable(0, headerScratch, 0, VirtioNetHeader.BYTES);
                 final NetHeaderValues header = frame.headerHolder().readFrom(headerScratch, 0);
+                if (header.clearDeviceOnlyFlags()) {
+                    deviceOnlyFlags++;
+                }
                 if (!acceptable(header, (int) frameBytes)) {
                     malformed++;
                 } else {
@@ -93,7 +97,8 @@ public final class TxEngine extends QueueEngine {
         finishBatch();
         counters.packets.getAndAddRelease(packets);
         counters.bytes.getAndAddRelease(bytes);
-        if (malformed + oversized + refused + discarded != 0) {
+        if (malformed + oversized + refused + discarded + deviceOnlyFlags != 0) {
+            counters.deviceOnlyFlagsCleared.getAndAddRelease(deviceOnlyFlags);
             counters.malformedHeader.getAndAddRelease(malformed);
             counters.oversizedFrame.getAndAddRelease(oversized);
             counters.droppedByPort.getAndAddRelease(refused);

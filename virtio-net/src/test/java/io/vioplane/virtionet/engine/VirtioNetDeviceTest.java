@@ -147,6 +147,21 @@ class VirtioNetDeviceTest {
     }
 
     @Test
+    void clearsAndCountsDataValidClaimedByAGuest() {
+        try (EchoPort echo = new EchoPort(1, 16);
+             TestNetGuest guest = new TestNetGuest(features(false, false, 0), echo, 64)) {
+            guest.postReceiveBuffers(0, 4, 2048);
+            final byte[] claimsValid = new byte[12];
+            claimsValid[0] = (byte) (VirtioNetHeader.F_DATA_VALID | VirtioNetHeader.F_RSC_INFO);
+            guest.transmit(claimsValid, TestNetGuest.ethernetFrame(PEER_MAC, TestNetGuest.GUEST_MAC, 100, 0), false);
+            guest.pollUntilIdle(10);
+            assertEquals(1, guest.rxQueue().reap(TOKENS, LENGTHS, 256), "the frame is forwarded, not dropped");
+            assertEquals(0, guest.receiveBuffer(TOKENS[0], LENGTHS[0])[0], "device-only flags never travel on");
+            assertEquals(1, guest.device().queueCounters(1).deviceOnlyFlagsCleared());
+        }
+    }
+
+    @Test
     void completesAChecksumForAGuestThatCannotReceivePartialChecksums() {
         try (EchoPort echo = new EchoPort(1, 16);
              TestNetGuest guest = new TestNetGuest(VirtioFeature.bit(VirtioNetFeature.CSUM), echo, 64)) {
