@@ -3,6 +3,7 @@ package io.vioplane.cli;
 import io.vioplane.perf.BenchSuite;
 import io.vioplane.perf.BenchTable;
 import io.vioplane.perf.peers.EchoLatency;
+import io.vioplane.perf.peers.TapComparison;
 import io.vioplane.perf.peers.VhostUserComparison;
 import org.openjdk.jmh.results.RunResult;
 import picocli.CommandLine.Command;
@@ -76,6 +77,14 @@ final class BenchCommand implements Callable<Integer> {
         return 0;
     }
 
+    private static boolean isRoot() {
+        try {
+            return "0".equals(new String(new ProcessBuilder("id", "-u").start().getInputStream().readAllBytes()).trim());
+        } catch (java.io.IOException e) {
+            return false;
+        }
+    }
+
     private void runPeers() throws Exception {
         final Path work = Files.createTempDirectory("vioplane-bench");
         final Path root = Path.of(System.getProperty("vioplane.root", "."));
@@ -86,6 +95,14 @@ final class BenchCommand implements Callable<Integer> {
             System.out.println("vhost-user vs DPDK: same dpdk-testpmd virtio-user front-end (CPU 1), back-end on CPU 0, "
                     + runs + " run(s) of " + seconds + " s each, measured at the front-end (testpmd --stats-period 1)");
             System.out.print(VhostUserComparison.format(new VhostUserComparison(root, work, runs, seconds).runAll()));
+            System.out.println();
+            if (isRoot()) {
+                System.out.println("TAP paths: each back-end in its own network namespace with its TAP, same front-end and"
+                        + " cores, " + runs + " run(s) of " + seconds + " s each");
+                System.out.print(TapComparison.format(new TapComparison(root, work, runs, seconds).runAll()));
+            } else {
+                System.out.println("TAP paths: skipped: creating TAPs and network namespaces needs root");
+            }
         } else {
             System.out.println("vhost-user vs DPDK: skipped: dpdk-testpmd is not installed (apt-get install dpdk-dev)");
         }

@@ -42,6 +42,11 @@ final class GatewayOptions {
                     + " (default: ${DEFAULT-VALUE}).")
     String subnet;
 
+    @Option(names = "--static-addresses",
+            description = "Let guests send from any address of --subnet, not only one they leased by DHCP (guests"
+                    + " configured statically, traffic generators).")
+    boolean staticAddresses;
+
     @Option(names = "--dns", paramLabel = "ADDR", description = "A DNS server handed to guests by DHCP.")
     String dns;
 
@@ -78,7 +83,8 @@ final class GatewayOptions {
                 .gateway(new Ipv4Address(network + 2))
                 .firstGuestAddress(new Ipv4Address(network + firstGuestOffset))
                 .leasePoolSize((int) Math.min(16, size - firstGuestOffset - 1))
-                .guestMtu(guestMtu);
+                .guestMtu(guestMtu)
+                .enforceLeasedSource(!staticAddresses);
         if (dns != null) {
             builder.dnsServer(Ipv4Address.parse(dns));
         }

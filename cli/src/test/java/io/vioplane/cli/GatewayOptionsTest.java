@@ -31,6 +31,8 @@ class GatewayOptionsTest {
         assertEquals("10.0.3.1", config.nextHop().toString());
         assertEquals("vpnat0", config.tapName());
         assertEquals(1, config.forwards().size());
+        assertTrue(config.enforceLeasedSource(), "guests send only from their lease unless told otherwise");
+        assertFalse(parse("--nat", "t0", "--static-addresses").toConfig(1500).enforceLeasedSource());
     }
 
     @Test

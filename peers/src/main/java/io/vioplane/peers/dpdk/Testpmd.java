@@ -194,7 +194,7 @@ public final class Testpmd implements AutoCloseable {
         return runtimeDir;
     }
 
-    /** @return the full command line, {@code stdbuf} first */
+    /** @return the full command line ({@code ip netns exec NAME} first when in a namespace, then {@code stdbuf}) */
     public List<String> commandLine() {
         return commandLine;
     }
@@ -275,6 +275,7 @@ public final class Testpmd implements AutoCloseable {
         private int totalMbufs = 8192;
         private int statsPeriodSeconds;
         private long stopGraceMs = 10_000;
+        private String networkNamespace;
         private final List<String> extraEalArguments = new ArrayList<>();
         private final List<String> extraTestpmdArguments = new ArrayList<>();
 
@@ -287,6 +288,15 @@ public final class Testpmd implements AutoCloseable {
                 throw new IllegalArgumentException("name must match " + NAME + ": " + instanceName);
             }
             this.name = instanceName;
+            return this;
+        }
+
+        /**
+         * Runs testpmd inside the named network namespace ({@code ip netns exec}, which execs, so {@link #pid()} is
+         * still testpmd's): devices it creates, such as a {@code net_tap} TAP, are made there.
+         */
+        public Builder networkNamespace(final String namespace) {
+            this.networkNamespace = namespace;
             return this;
         }
 
@@ -394,7 +404,11 @@ public final class Testpmd implements AutoCloseable {
 
         /** @return the command line this builder describes, with {@code filePrefix} */
         List<String> commandLine(final String filePrefix) {
-            final List<String> command = new ArrayList<>(List.of("stdbuf", "-oL"));
+            final List<String> command = new ArrayList<>();
+            if (networkNamespace != null) {
+                command.addAll(List.of("ip", "netns", "exec", networkNamespace));
+            }
+            command.addAll(List.of("stdbuf", "-oL"));
             if (cpu >= 0) {
                 command.addAll(List.of("taskset", "-c", Integer.toString(cpu)));
             }

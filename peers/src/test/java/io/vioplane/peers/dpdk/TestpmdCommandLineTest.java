@@ -73,4 +73,12 @@ class TestpmdCommandLineTest {
         assertThrows(IllegalStateException.class, testpmd::stop);
         assertFalse(testpmd.isRunning());
     }
+
+    @Test
+    void runsInsideANetworkNamespaceThroughIpNetnsExec() {
+        final List<String> command = Testpmd.builder().name("ns").vdev("net_tap0,iface=dtap0")
+                .networkNamespace("vp-bench-1").build().commandLine();
+        assertEquals(List.of("ip", "netns", "exec", "vp-bench-1", "stdbuf", "-oL", "dpdk-testpmd"),
+                command.subList(0, 7));
+    }
 }

@@ -3,14 +3,9 @@ package io.vioplane.perf.peers;
 import io.vioplane.peers.dpdk.ForwardMode;
 import io.vioplane.peers.dpdk.Testpmd;
 
-import java.io.BufferedReader;
-import java.io.IOException;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.TimeUnit;
@@ -68,26 +63,8 @@ public final class VhostUserComparison {
         }
     }
 
-    /** The measured packets per second of one back-end in one scenario, one median per run. */
-    public record Result(Scenario scenario, String backEnd, double[] runMediansPps) {
-        /** @return the median of the run medians */
-        public double medianPps() {
-            final double[] sorted = runMediansPps.clone();
-            Arrays.sort(sorted);
-            return sorted.length == 0 ? Double.NaN
-                    : sorted.length % 2 == 1 ? sorted[sorted.length / 2]
-                    : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
-        }
-
-        /** @return the smallest run median */
-        public double minPps() {
-            return Arrays.stream(runMediansPps).min().orElse(Double.NaN);
-        }
-
-        /** @return the largest run median */
-        public double maxPps() {
-            return Arrays.stream(runMediansPps).max().orElse(Double.NaN);
-        }
+    /** The measured packets per second of one back-end in one scenario. */
+    public record Result(Scenario scenario, RunSeries series) {
     }
 
     private static final Pattern PPS = Pattern.compile("(Rx-pps|Tx-pps):\\s+(\\d+)");
@@ -130,8 +107,8 @@ public final class VhostUserComparison {
                 vioplane[run] = runVioplane(scenario, run);
                 dpdk[run] = runDpdk(scenario, run);
             }
-            results.add(new Result(scenario, "vioplane", vioplane));
-            results.add(new Result(scenario, "dpdk net_vhost", dpdk));
+            results.add(new Result(scenario, new RunSeries("vioplane", vioplane)));
+            results.add(new Result(scenario, new RunSeries("dpdk net_vhost", dpdk)));
         }
         return results;
     }
@@ -154,59 +131,22 @@ public final class VhostUserComparison {
 
     /** @return the median of the {@code metric} samples in a testpmd transcript, the first two dropped */
     static double medianOf(final String transcript, final String metric) {
-        final List<Long> samples = new ArrayList<>();
+        final List<Double> samples = new ArrayList<>();
         final Matcher matcher = PPS.matcher(transcript);
         while (matcher.find()) {
             if (matcher.group(1).equals(metric)) {
-                samples.add(Long.parseLong(matcher.group(2)));
+                samples.add(Double.parseDouble(matcher.group(2)));
             }
         }
-        final List<Long> steady = samples.size() > 3 ? samples.subList(2, samples.size()) : samples;
-        if (steady.isEmpty()) {
-            return Double.NaN;
-        }
-        final long[] sorted = steady.stream().mapToLong(Long::longValue).sorted().toArray();
-        return sorted.length % 2 == 1 ? sorted[sorted.length / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2.0;
+        return RunSeries.steadyMedian(samples.stream().mapToDouble(Double::doubleValue).toArray());
     }
 
     private double runVioplane(final Scenario scenario, final int run) throws Exception {
         final Path socket = workDirectory.resolve("vioplane-" + scenario.ordinal() + "-" + run + ".sock");
-        final List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "@" + root.resolve("jvm.options"), "-Dvioplane.root=" + root, "-cp", System.getProperty("java.class.path"),
-                "io.vioplane.cli.Vioplane", "vhost-user-net", "--socket-path", socket.toString(), "--port",
-                scenario.vioplanePort, "--busy-poll", "--cpu", Integer.toString(BACK_END_CPU)));
-        final Process daemon = new ProcessBuilder(command).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-        try {
-            awaitReady(daemon);
+        try (DaemonProcess daemon = DaemonProcess.start(root, null, List.of("--socket-path", socket.toString(),
+                "--port", scenario.vioplanePort, "--busy-poll", "--cpu", Integer.toString(BACK_END_CPU)))) {
             return measure(scenario, socket);
-        } finally {
-            daemon.destroy();
-            if (!daemon.waitFor(15, TimeUnit.SECONDS)) {
-                daemon.destroyForcibly();
-            }
         }
-    }
-
-    private static void awaitReady(final Process daemon) throws IOException {
-        final BufferedReader errors = new BufferedReader(new InputStreamReader(daemon.getErrorStream(), StandardCharsets.UTF_8));
-        String line;
-        while ((line = errors.readLine()) != null) {
-            if (line.startsWith("vioplane: ready")) {
-                final Thread drain = new Thread(() -> {
-                    try {
-                        while (errors.readLine() != null) {
-                            Thread.onSpinWait();
-                        }
-                    } catch (IOException ignored) {
-                        // the daemon ended
-                    }
-                }, "daemon-stderr");
-                drain.setDaemon(true);
-                drain.start();
-                return;
-            }
-        }
-        throw new IllegalStateException("the vioplane daemon ended before it was ready");
     }
 
     private double runDpdk(final Scenario scenario, final int run) throws Exception {
@@ -230,9 +170,11 @@ public final class VhostUserComparison {
             final Result ours = results.get(i);
             final Result theirs = results.get(i + 1);
             for (Result result : List.of(ours, theirs)) {
+                final RunSeries series = result.series();
                 out.append(String.format(Locale.ROOT, "%-44s %-16s %14.3f %12.3f .. %-12.3f %8s%n", result.scenario().title(),
-                        result.backEnd(), result.medianPps() / 1e6, result.minPps() / 1e6, result.maxPps() / 1e6,
-                        result == ours ? String.format(Locale.ROOT, "%.2f", ours.medianPps() / theirs.medianPps()) : ""));
+                        series.label(), series.medianPps() / 1e6, series.minPps() / 1e6, series.maxPps() / 1e6,
+                        result == ours ? String.format(Locale.ROOT, "%.2f",
+                                ours.series().medianPps() / theirs.series().medianPps()) : ""));
             }
         }
         return out.toString();

@@ -1,0 +1,41 @@
+package io.vioplane.perf.peers;
+
+import java.util.Arrays;
+
+/**
+ * One back-end's packets per second over several runs of one scenario: one median per run (of its per-second
+ * samples), summarised as the median of those and their range.
+ *
+ * @param label         the back-end and its configuration
+ * @param runMediansPps one median per run
+ */
+public record RunSeries(String label, double[] runMediansPps) {
+    /** @return the median of the run medians */
+    public double medianPps() {
+        return median(runMediansPps);
+    }
+
+    /** @return the smallest run median */
+    public double minPps() {
+        return Arrays.stream(runMediansPps).min().orElse(Double.NaN);
+    }
+
+    /** @return the largest run median */
+    public double maxPps() {
+        return Arrays.stream(runMediansPps).max().orElse(Double.NaN);
+    }
+
+    /** @return the median of {@code values} (NaN for none) */
+    static double median(final double[] values) {
+        final double[] sorted = values.clone();
+        Arrays.sort(sorted);
+        return sorted.length == 0 ? Double.NaN
+                : sorted.length % 2 == 1 ? sorted[sorted.length / 2]
+                : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+    }
+
+    /** @return the median of per-second samples, the first two (warm-up) dropped when there are more than three */
+    static double steadyMedian(final double[] perSecond) {
+        return median(perSecond.length > 3 ? Arrays.copyOfRange(perSecond, 2, perSecond.length) : perSecond);
+    }
+}
