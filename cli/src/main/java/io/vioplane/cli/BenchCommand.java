@@ -32,6 +32,13 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--no-peers", description = "Skip the side-by-side runs against DPDK and the latency run.")
     private boolean noPeers;
 
+    @Option(names = "--peers-only", description = "Only the side-by-side and latency runs, no JMH benchmarks.")
+    private boolean peersOnly;
+
+    @Option(names = "--peers", split = ",", paramLabel = "vhost-user,tap,latency",
+            description = "Which side-by-side runs to do (default: all).")
+    private List<String> peerGroups = List.of("vhost-user", "tap", "latency");
+
     @Option(names = {"-i", "--include"}, paramLabel = "REGEX",
             description = "Only benchmarks whose name matches (repeatable), e.g. 'platform\\..*RoundTrip'.")
     private List<String> includes;
@@ -44,6 +51,10 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (peersOnly) {
+            runPeers();
+            return 0;
+        }
         final List<String> patterns = includes == null || includes.isEmpty() ? BenchSuite.DEFAULT_INCLUDES
                 : includes.stream().map(p -> p.startsWith("io.vioplane") ? p : ".*" + p).toList();
         final BenchSuite.Settings base = quick ? BenchSuite.Settings.quick(patterns)
@@ -88,29 +99,39 @@ final class BenchCommand implements Callable<Integer> {
     private void runPeers() throws Exception {
         final Path work = Files.createTempDirectory("vioplane-bench");
         final Path root = Path.of(System.getProperty("vioplane.root", "."));
-        System.out.println();
-        if (VhostUserComparison.testpmdAvailable()) {
-            final int runs = quick ? 1 : full ? 5 : 3;
-            final int seconds = quick ? 2 : 3;
-            System.out.println("vhost-user vs DPDK: same dpdk-testpmd virtio-user front-end (CPU 1), back-end on CPU 0, "
-                    + runs + " run(s) of " + seconds + " s each, measured at the front-end (testpmd --stats-period 1)");
-            System.out.print(VhostUserComparison.format(new VhostUserComparison(root, work, runs, seconds).runAll()));
+        final int runs = quick ? 1 : full ? 5 : 3;
+        final int seconds = quick ? 2 : 3;
+        final boolean testpmd = VhostUserComparison.testpmdAvailable();
+        if (peerGroups.contains("vhost-user")) {
             System.out.println();
-            if (isRoot()) {
-                System.out.println("TAP paths: each back-end in its own network namespace with its TAP, same front-end and"
-                        + " cores, " + runs + " run(s) of " + seconds + " s each");
-                System.out.print(TapComparison.format(new TapComparison(root, work, runs, seconds).runAll()));
+            if (testpmd) {
+                System.out.println("vhost-user vs DPDK: same dpdk-testpmd virtio-user front-end (CPU 1), back-end on"
+                        + " CPU 0, " + runs + " run(s) of " + seconds + " s each, measured at the front-end"
+                        + " (testpmd --stats-period 1)");
+                System.out.print(VhostUserComparison.format(new VhostUserComparison(root, work, runs, seconds).runAll()));
             } else {
-                System.out.println("TAP paths: skipped: creating TAPs and network namespaces needs root");
+                System.out.println("vhost-user vs DPDK: skipped: dpdk-testpmd is not installed (apt-get install dpdk-dev)");
             }
-        } else {
-            System.out.println("vhost-user vs DPDK: skipped: dpdk-testpmd is not installed (apt-get install dpdk-dev)");
         }
-        System.out.println();
-        final int samples = quick ? 20_000 : 100_000;
-        System.out.println("echo round-trip latency: in-process virtio-net front-end over vhost-user (CPU 1),"
-                + " vioplane data plane (CPU 0), " + samples + " frames after 20000 warm-up");
-        System.out.print(EchoLatency.format(List.of(EchoLatency.run(work, false, 20_000, samples),
-                EchoLatency.run(work, true, 20_000, samples))));
+        if (peerGroups.contains("tap")) {
+            System.out.println();
+            if (!testpmd) {
+                System.out.println("TAP paths: skipped: dpdk-testpmd is not installed (apt-get install dpdk-dev)");
+            } else if (!isRoot()) {
+                System.out.println("TAP paths: skipped: creating TAPs and network namespaces needs root");
+            } else {
+                System.out.println("TAP paths: each back-end in its own network namespace with its TAP, same front-end"
+                        + " and cores, " + runs + " run(s) of " + seconds + " s each");
+                System.out.print(TapComparison.format(new TapComparison(root, work, runs, seconds).runAll()));
+            }
+        }
+        if (peerGroups.contains("latency")) {
+            System.out.println();
+            final int samples = quick ? 20_000 : 100_000;
+            System.out.println("echo round-trip latency: in-process virtio-net front-end over vhost-user (CPU 1),"
+                    + " vioplane data plane (CPU 0), " + samples + " frames after 20000 warm-up");
+            System.out.print(EchoLatency.format(List.of(EchoLatency.run(work, false, 20_000, samples),
+                    EchoLatency.run(work, true, 20_000, samples))));
+        }
     }
 }

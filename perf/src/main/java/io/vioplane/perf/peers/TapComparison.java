@@ -199,8 +199,9 @@ public final class TapComparison {
     }
 
     /**
-     * A UDP source in the namespace sends to 10.60.0.9, pinned to the device's MAC behind the TAP; the front-end
-     * (rxonly) counts what arrives. Also prints what the kernel offered the TAP (sent plus dropped at its queue).
+     * A UDP source in the namespace, pinned to the front-end's CPU, sends to 10.60.0.9, a neighbour pinned to the
+     * device's MAC behind the TAP; once it is sending, the front-end (rxonly) starts and counts what arrives. Also
+     * prints what the kernel offered the TAP (taken by the back-end plus dropped at the TAP's queue).
      */
     private double fromTap(final BackEnd started, final BenchNamespace namespace, final Path socket,
                            final String tap) throws Exception {
@@ -209,16 +210,17 @@ public final class TapComparison {
             namespace.exec("ip", "addr", "add", "10.60.0.1/24", "dev", tap);
             namespace.exec("ip", "neigh", "replace", "10.60.0.9", "lladdr", DEVICE_MAC, "dev", tap, "nud",
                     "permanent");
+            source = new ProcessBuilder("ip", "netns", "exec", namespace.name(), "taskset", "-c",
+                    Integer.toString(FRONT_END_CPU), Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "-cp", System.getProperty("java.class.path"), UdpFlood.class.getName(), "10.60.0.9", "9",
+                    Integer.toString(secondsPerRun + 30)).redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            awaitOffered(backEnd.pid(), tap);
             frontEnd.start();
             frontEnd.awaitOutput(Testpmd.FORWARDING_STARTED, 30_000);
             final InterfaceCounters before = InterfaceCounters.read(backEnd.pid(), tap);
-            source = new ProcessBuilder("ip", "netns", "exec", namespace.name(),
-                    Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
-                    System.getProperty("java.class.path"), UdpFlood.class.getName(), "10.60.0.9", "9",
-                    Integer.toString(secondsPerRun + 4)).redirectErrorStream(true)
-                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
             final long startNs = System.nanoTime();
-            Thread.sleep(TimeUnit.SECONDS.toMillis(secondsPerRun + 3));
+            Thread.sleep(TimeUnit.SECONDS.toMillis(secondsPerRun + 2));
             final InterfaceCounters after = InterfaceCounters.read(backEnd.pid(), tap);
             final double seconds = (System.nanoTime() - startNs) / 1e9;
             frontEnd.stop();
@@ -233,6 +235,23 @@ public final class TapComparison {
                 source.destroy();
                 source.waitFor(10, TimeUnit.SECONDS);
             }
+        }
+    }
+
+    /** Waits until the kernel sends (or drops) frames at the TAP: the source's JVM is up and sending. */
+    private static void awaitOffered(final long pid, final String tap) throws Exception {
+        final InterfaceCounters start = InterfaceCounters.read(pid, tap);
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (true) {
+            final InterfaceCounters now = InterfaceCounters.read(pid, tap);
+            if (now.txPackets() + now.txDropped() > start.txPackets() + start.txDropped() + 10_000) {
+                Thread.sleep(500);
+                return;
+            }
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("the UDP source sent nothing into " + tap + " within 20 s");
+            }
+            Thread.sleep(50);
         }
     }
 

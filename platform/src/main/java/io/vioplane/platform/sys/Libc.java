@@ -72,6 +72,8 @@ final class Libc {
     private static final MethodHandle SCHED_SETAFFINITY = errnoHandle("sched_setaffinity",
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS));
     private static final MethodHandle SYSCONF = errnoHandle("sysconf", FunctionDescriptor.of(JAVA_LONG, JAVA_INT));
+    private static final MethodHandle SYSCALL = errnoHandle("syscall", FunctionDescriptor.of(JAVA_LONG, JAVA_LONG,
+            JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG), Linker.Option.firstVariadicArg(1));
     private static final MethodHandle STRERROR = LINKER.downcallHandle(symbol("strerror"), FunctionDescriptor.of(ADDRESS, JAVA_INT));
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
@@ -127,6 +129,16 @@ final class Libc {
             throw e;
         }
         return new IllegalStateException("unexpected checked exception from a downcall", t);
+    }
+
+    /** A raw system call with six arguments (unused ones 0), for calls the C library does not wrap. */
+    static long syscall(final MemorySegment capture, final long number, final long a1, final long a2, final long a3,
+                        final long a4, final long a5, final long a6) {
+        try {
+            return (long) SYSCALL.invokeExact(capture, number, a1, a2, a3, a4, a5, a6);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
     }
 
     static int close(final MemorySegment capture, final int fd) {

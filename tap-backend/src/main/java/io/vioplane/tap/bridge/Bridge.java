@@ -195,6 +195,13 @@ public final class Bridge {
         return true;
     }
 
+    /** Tells every port to write what it queued (a batch of frames from one producer has ended). */
+    public void flush() {
+        for (int port = 0; port < members.size(); port++) {
+            members.get(port).flush();
+        }
+    }
+
     /** @return how many ports are joined */
     public int size() {
         return members.size();

@@ -14,6 +14,13 @@ public interface BridgeMember {
      */
     boolean egress(TxFrame frame);
 
+    /**
+     * Writes out what {@link #egress} queued. The bridge calls it when the producer of a batch flushes: frames
+     * that were {@link TxFrame#stableUntilFlush() stable} must be written before this returns.
+     */
+    default void flush() {
+    }
+
     /** @return the largest frame this port accepts, Ethernet header included (MTU + 14, + 4 for a VLAN tag) */
     int maxFrameBytes();
 

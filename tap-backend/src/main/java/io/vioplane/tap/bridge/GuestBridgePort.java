@@ -45,6 +45,12 @@ public final class GuestBridgePort implements NetPort, BridgeMember, AutoCloseab
         return bridge.forward(index, frame);
     }
 
+    /** Ends the guest's transmit batch: the bridge's ports write what they queued before the buffers go back. */
+    @Override
+    public void flush(final int queuePair) {
+        bridge.flush();
+    }
+
     @Override
     public int receive(final int queuePair, final RxDestination destination, final int max) {
         return queuePair == 0 ? toGuest.deliverTo(destination, max) : 0;

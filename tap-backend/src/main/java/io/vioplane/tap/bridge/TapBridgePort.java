@@ -5,9 +5,9 @@ import io.vioplane.platform.runtime.Counters;
 import io.vioplane.platform.runtime.DataPlane;
 import io.vioplane.platform.sys.Errno;
 import io.vioplane.platform.sys.FileIo;
-import io.vioplane.platform.sys.IoVecArray;
 import io.vioplane.platform.sys.SysException;
 import io.vioplane.tap.device.TapDevice;
+import io.vioplane.tap.device.TapWriteBatch;
 import io.vioplane.virtionet.NetHeaderValues;
 import io.vioplane.virtionet.port.BufferTxFrame;
 import io.vioplane.virtionet.port.TxFrame;
@@ -18,10 +18,11 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
- * A host TAP device as a port of a {@link Bridge}. Frames the bridge sends out are written to the TAP straight
- * from where they lie (a guest's buffers, a frame ring) with one gather write, their virtio-net header first, so
- * checksum and segmentation offloads cross to the kernel untouched. Frames the kernel sends are read a burst at
- * a time (up to {@link #BURST} per duty cycle) and enter the bridge.
+ * A host TAP device as a port of a {@link Bridge}. Frames the bridge sends out are queued in a {@link TapWriteBatch}
+ * and written when the producer's batch ends (one io_uring submission for up to 64 frames), each a gather write
+ * straight from where it lies (a guest's buffers) with its virtio-net header first, so checksum and segmentation
+ * offloads cross to the kernel untouched. Frames the kernel sends are read a burst at a time (up to {@link #BURST}
+ * per duty cycle) and enter the bridge.
  *
  * <p>Link supervision: while the interface is down the kernel refuses writes (EIO): those frames are dropped and
  * counted, the descriptor is kept (closing it would destroy a TAP we created, and the interface may live in another
@@ -45,10 +46,8 @@ public final class TapBridgePort implements BridgeMember, DataPlane.Pollable, Au
     private final int index;
     private final boolean multiQueue;
     private final Arena arena = Arena.ofShared();
-    private final MemorySegment header = arena.allocate(TapDevice.VNET_HEADER_BYTES, 8);
     private final MemorySegment readBuffer = arena.allocate(TapDevice.VNET_HEADER_BYTES + MAX_FRAME_BYTES, 64);
-    private final MemorySegment linearBuffer = arena.allocate(MAX_FRAME_BYTES, 64);
-    private final IoVecArray iov = new IoVecArray(arena, 64);
+    private final TapWriteBatch writes;
     private final BufferTxFrame fromTap = new BufferTxFrame();
     private final AtomicCounter down;
     private final AtomicCounter droppedWhileDown;
@@ -75,6 +74,8 @@ public final class TapBridgePort implements BridgeMember, DataPlane.Pollable, Au
         this.log = log;
         this.maxFrameBytes = mtu + 18;
         this.tap = TapDevice.open(tapName, multiQueue);
+        this.writes = new TapWriteBatch(log, this::writeFailed);
+        this.writes.attach(tap);
         this.index = bridge.join(this, null);
         this.down = counters.counter("tap[" + tapName + "] went down", CounterType.PORT);
         this.droppedWhileDown = counters.counter("tap[" + tapName + "] drops: TAP down", CounterType.PORT);
@@ -118,38 +119,43 @@ public final class TapBridgePort implements BridgeMember, DataPlane.Pollable, Au
 
     @Override
     public boolean egress(final TxFrame frame) {
-        final TapDevice device = tap;
-        if (device == null) {
+        if (tap == null) {
             droppedWhileDown.incrementRelease();
             return false;
         }
-        frame.header().writeTo(header, 0, 0);
-        iov.set(0, header, 0, TapDevice.VNET_HEADER_BYTES);
-        int entries = 1;
-        if (frame.segmentCount() < iov.capacity()) {
-            for (int s = 0; s < frame.segmentCount(); s++) {
-                iov.set(entries++, frame.segmentBase(s), frame.segmentOffset(s), frame.segmentLength(s));
-            }
-        } else {
-            final long copied = frame.copyTo(0, linearBuffer, 0, frame.lengthBytes());
-            iov.set(entries++, linearBuffer, 0, copied);
+        final boolean accepted = writes.write(frame);
+        if (accepted && linkDown && !writes.batching()) {
+            linkUp();
         }
-        try {
-            final boolean written = device.write(iov, entries) != FileIo.WOULD_BLOCK;
-            if (linkDown) {
-                linkDown = false;
-                log.println("tap " + tapName + ": link up; forwarding again");
-            }
-            return written;
-        } catch (SysException e) {
-            failed(e);
-            droppedWhileDown.incrementRelease();
-            return false;
+        return accepted;
+    }
+
+    /** Writes the frames queued since the last flush; notices a link that came back. */
+    @Override
+    public void flush() {
+        if (writes.flush() > 0 && linkDown) {
+            linkUp();
         }
+    }
+
+    private void linkUp() {
+        linkDown = false;
+        log.println("tap " + tapName + ": link up; forwarding again");
+    }
+
+    private void writeFailed(final String call, final int errno) {
+        droppedWhileDown.incrementRelease();
+        failed(new SysException(call + " on tap " + tapName, errno));
+    }
+
+    /** @return true if writes are batched through io_uring (false: one writev per frame) */
+    public boolean batchingWrites() {
+        return writes.batching();
     }
 
     @Override
     public int poll() {
+        flush();
         final TapDevice device = tap;
         if (device == null) {
             reattachIfBack();
@@ -200,6 +206,7 @@ public final class TapBridgePort implements BridgeMember, DataPlane.Pollable, Au
             dataPlane.unwatchReadable(tap.fd());
             watching = false;
         }
+        writes.detach();
         tap.close();
         tap = null;
         linkDown = false;
@@ -219,6 +226,7 @@ public final class TapBridgePort implements BridgeMember, DataPlane.Pollable, Au
         }
         try {
             tap = TapDevice.open(tapName, multiQueue);
+            writes.attach(tap);
             if (offloads != 0) {
                 tap.setOffloads(offloads);
             }
@@ -247,6 +255,7 @@ public final class TapBridgePort implements BridgeMember, DataPlane.Pollable, Au
     /** Closes the TAP queue (a non-persistent TAP disappears). Call after the data plane stopped polling. */
     @Override
     public void close() {
+        writes.close();
         if (tap != null) {
             tap.close();
             tap = null;

@@ -15,11 +15,20 @@ public interface HostLink extends AutoCloseable {
     int HEADROOM_BYTES = 16;
 
     /**
-     * Writes one frame.
+     * Writes one frame, or queues it (copied) until {@link #flush}.
      *
      * @return false if the link refused it (down, full, gone)
      */
     boolean send(NetHeaderValues header, MemorySegment frame, long offset, int lengthBytes);
+
+    /** Writes what {@link #send} queued. */
+    default void flush() {
+    }
+
+    /** @return frames that were queued and then refused at {@link #flush} since the last call (counted once) */
+    default long takeRefused() {
+        return 0;
+    }
 
     /**
      * Reads one frame into {@code buffer} at {@code frameOffset} (at least {@link #HEADROOM_BYTES}, which the link

@@ -180,6 +180,18 @@ public final class NatGateway implements BridgeMember, DataPlane.Pollable, AutoC
         return true;
     }
 
+    /** Writes what the guests' batch queued on the host link (the bridge calls this when the batch ends). */
+    @Override
+    public void flush() {
+        if (hostSide != null) {
+            final HostLink link = hostSide.link();
+            link.flush();
+            for (long refused = link.takeRefused(); refused > 0; refused--) {
+                counters.drop(NatDrop.HOST_LINK_REFUSED);
+            }
+        }
+    }
+
     /** Sends waiting replies into the bridge, reads a burst from the host link, ages connections. */
     @Override
     public int poll() {
@@ -191,6 +203,7 @@ public final class NatGateway implements BridgeMember, DataPlane.Pollable, AutoC
             }
             work += hostSide.poll(now);
             work += replies.drainInto(bridge, index);
+            flush();
         }
         if (connections != null) {
             connections.expire(now, EXPIRY_BUDGET);

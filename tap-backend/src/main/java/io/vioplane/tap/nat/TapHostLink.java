@@ -6,16 +6,19 @@ import io.vioplane.platform.sys.FileIo;
 import io.vioplane.platform.sys.IoVecArray;
 import io.vioplane.platform.sys.SysException;
 import io.vioplane.tap.device.TapDevice;
+import io.vioplane.tap.device.TapWriteBatch;
 import io.vioplane.virtionet.NetHeaderValues;
+import io.vioplane.virtionet.port.BufferTxFrame;
 
 import java.io.PrintStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
- * A {@link TapDevice} as the NAT's host link: each frame is written with one gather write (its 12-byte
- * virtio-net header first, so checksum and segmentation offloads cross to the kernel untouched) and read with
- * its header in front, straight into the gateway's buffer. The kernel may send offloaded frames only as
+ * A {@link TapDevice} as the NAT's host link: frames are queued in a {@link TapWriteBatch} and written a batch at
+ * a time when the gateway flushes (each with its 12-byte virtio-net header first, so checksum and segmentation
+ * offloads cross to the kernel untouched), and read with their header in front, straight into the gateway's
+ * buffer. The kernel may send offloaded frames only as
  * {@code tunOffloads} allows (TUNSETOFFLOAD).
  *
  * <p>A link that is down refuses writes (EIO): the gateway counts those frames. A TAP deleted under the link is
@@ -26,8 +29,9 @@ public final class TapHostLink implements HostLink {
     private final String tapName;
     private final PrintStream log;
     private final Arena arena = Arena.ofShared();
-    private final MemorySegment header = arena.allocate(TapDevice.VNET_HEADER_BYTES, 8);
-    private final IoVecArray iov = new IoVecArray(arena, 2);
+    private final BufferTxFrame outgoing = new BufferTxFrame();
+    private final TapWriteBatch writes;
+    private long refused;
     private final IoVecArray readIov = new IoVecArray(arena, 1);
     private TapDevice tap;
     private boolean loggedDown;
@@ -53,26 +57,41 @@ public final class TapHostLink implements HostLink {
             arena.close();
             throw e;
         }
+        this.writes = new TapWriteBatch(log, this::writeFailed);
+        writes.attach(tap);
     }
 
     @Override
     public boolean send(final NetHeaderValues values, final MemorySegment frame, final long offset,
                         final int lengthBytes) {
-        final TapDevice device = tap;
-        if (device == null) {
+        if (tap == null) {
             return false;
         }
-        values.writeTo(header, 0, 0);
-        iov.set(0, header, 0, TapDevice.VNET_HEADER_BYTES);
-        iov.set(1, frame, offset, lengthBytes);
-        try {
-            final boolean written = device.write(iov, 2) != FileIo.WOULD_BLOCK;
+        outgoing.wrap(frame, offset, lengthBytes).headerHolder().copyFrom(values);
+        final boolean accepted = writes.write(outgoing);
+        if (accepted && !writes.batching()) {
             loggedDown = false;
-            return written;
-        } catch (SysException e) {
-            failed(e);
-            return false;
         }
+        return accepted;
+    }
+
+    @Override
+    public void flush() {
+        if (writes.flush() > 0) {
+            loggedDown = false;
+        }
+    }
+
+    @Override
+    public long takeRefused() {
+        final long taken = refused;
+        refused = 0;
+        return taken;
+    }
+
+    private void writeFailed(final String call, final int errno) {
+        refused++;
+        failed(new SysException(call + " on tap " + tapName, errno));
     }
 
     @Override
@@ -107,6 +126,7 @@ public final class TapHostLink implements HostLink {
             return;
         }
         log.println("nat host link " + tapName + ": gone (" + e.getMessage() + "); the host side stops");
+        writes.detach();
         tap.close();
         tap = null;
     }
@@ -127,6 +147,7 @@ public final class TapHostLink implements HostLink {
     /** Closes the TAP (a TAP this link created disappears). Call after the data plane stopped polling. */
     @Override
     public void close() {
+        writes.close();
         if (tap != null) {
             tap.close();
             tap = null;

@@ -40,6 +40,12 @@ final class ChainTxFrame implements TxFrame {
         return header;
     }
 
+    /** A transmit chain goes back to the guest when the engine publishes used buffers, after the port's flush. */
+    @Override
+    public boolean stableUntilFlush() {
+        return true;
+    }
+
     @Override
     public int lengthBytes() {
         return length;

@@ -10,13 +10,17 @@ package io.vioplane.virtionet.port;
 public interface NetPort {
     /**
      * Takes a frame the guest transmitted on {@code queuePair}. The frame is a view valid only during this
-     * call: copy what you keep.
+     * call (copy what you keep), unless {@link TxFrame#stableUntilFlush()} says its bytes stay in place until the
+     * next {@link #flush}.
      *
      * @return false if the port dropped the frame (it counts why)
      */
     boolean transmit(int queuePair, TxFrame frame);
 
-    /** Ends a batch of {@link #transmit} calls: a port that batches output writes it now. */
+    /**
+     * Ends a batch of {@link #transmit} calls: a port that batches output writes it now, before returning, for the
+     * frames' buffers go back to the guest right after.
+     */
     default void flush(final int queuePair) {
     }
 

@@ -6,10 +6,20 @@ import java.lang.foreign.MemorySegment;
 
 /**
  * A frame a guest transmitted, as a view over the guest's buffers (the chain's readable segments after the
- * virtio-net header). Valid only during {@link NetPort#transmit}: a port that keeps the frame copies it.
- * Every access is bounds-checked against guest memory.
+ * virtio-net header). Valid only during {@link NetPort#transmit}: a port that keeps the frame copies it, except
+ * that the segments of a frame that is {@link #stableUntilFlush() stable} may be handed to the kernel until the
+ * producer's flush. Every access is bounds-checked against guest memory.
  */
 public interface TxFrame {
+    /**
+     * @return true if the frame's segments stay mapped and are not given back to their owner until the producer
+     *     calls {@link NetPort#flush} (a guest's transmit chain: its buffers return to the guest only after the
+     *     flush), so a port may queue them for a batched write; false for a reused buffer
+     */
+    default boolean stableUntilFlush() {
+        return false;
+    }
+
     /** @return the frame's checked virtio-net header fields */
     NetHeaderValues header();
 

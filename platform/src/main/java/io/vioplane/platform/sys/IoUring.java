@@ -1,0 +1,289 @@
+package io.vioplane.platform.sys;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.VarHandle;
+import java.util.Objects;
+
+import static java.lang.foreign.ValueLayout.JAVA_BYTE;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT;
+
+/**
+ * An io_uring instance (Linux io_uring(7), io_uring_setup(2), io_uring_enter(2), io_uring_register(2); the
+ * structures of {@code <linux/io_uring.h>}) used one way: prepare a batch of reads or writes, submit them all and
+ * wait for their completions with one system call, then read the results. For devices whose reads and writes
+ * never sleep (a TAP), the kernel runs each operation during the submitting call, in order.
+ *
+ * <p>The submission queue's index array is set to the identity once, so preparing an operation writes only its
+ * 64-byte entry. Ring indices are published with release stores and read with acquire loads, as the kernel's
+ * side expects. One thread uses an instance; nothing allocates after {@link #open}.
+ */
+public final class IoUring implements AutoCloseable {
+    /** IORING_OP_WRITEV. */
+    public static final int OP_WRITEV = 2;
+    /** IORING_OP_READ. */
+    public static final int OP_READ = 22;
+    /** IORING_OP_WRITE. */
+    public static final int OP_WRITE = 23;
+
+    private static final long SYS_IO_URING_SETUP = 425;
+    private static final long SYS_IO_URING_ENTER = 426;
+    private static final long SYS_IO_URING_REGISTER = 427;
+    private static final int SETUP_COOP_TASKRUN = 1 << 8;
+    private static final int FEAT_SINGLE_MMAP = 1;
+    private static final int ENTER_GETEVENTS = 1;
+    private static final int REGISTER_FILES = 2;
+    private static final int UNREGISTER_FILES = 3;
+    private static final int SQE_FIXED_FILE = 1;
+    private static final long OFF_SQ_RING = 0;
+    private static final long OFF_CQ_RING = 0x8000000L;
+    private static final long OFF_SQES = 0x10000000L;
+    private static final int PARAMS_BYTES = 120;
+    private static final int SQE_BYTES = 64;
+    private static final int CQE_BYTES = 16;
+    private static final VarHandle INT = JAVA_INT.varHandle();
+
+    private final Arena arena = Arena.ofShared();
+    private final int ringFd;
+    private final int entries;
+    private final MemorySegment sqRing;
+    private final MemorySegment cqRing;
+    private final MemorySegment sqes;
+    private final long sqHeadOffset;
+    private final long sqTailOffset;
+    private final int sqMask;
+    private final long cqHeadOffset;
+    private final long cqTailOffset;
+    private final long cqesOffset;
+    private final int cqMask;
+    private final MemorySegment fileTable;
+    private int sqTail;
+    private int prepared;
+    private int inFlight;
+    private boolean fileRegistered;
+    private boolean closed;
+
+    private IoUring(final int ringFd, final MemorySegment params) {
+        this.ringFd = ringFd;
+        try {
+            entries = params.get(JAVA_INT, 0);
+            final int cqEntries = params.get(JAVA_INT, 4);
+            final int features = params.get(JAVA_INT, 20);
+            final long sqOff = 40;
+            final long cqOff = 80;
+            sqHeadOffset = Integer.toUnsignedLong(params.get(JAVA_INT, sqOff));
+            sqTailOffset = Integer.toUnsignedLong(params.get(JAVA_INT, sqOff + 4));
+            final long sqMaskOffset = Integer.toUnsignedLong(params.get(JAVA_INT, sqOff + 8));
+            final long sqArrayOffset = Integer.toUnsignedLong(params.get(JAVA_INT, sqOff + 24));
+            cqHeadOffset = Integer.toUnsignedLong(params.get(JAVA_INT, cqOff));
+            cqTailOffset = Integer.toUnsignedLong(params.get(JAVA_INT, cqOff + 4));
+            final long cqMaskOffset = Integer.toUnsignedLong(params.get(JAVA_INT, cqOff + 8));
+            cqesOffset = Integer.toUnsignedLong(params.get(JAVA_INT, cqOff + 20));
+            long sqBytes = sqArrayOffset + (long) entries * Integer.BYTES;
+            long cqBytes = cqesOffset + (long) cqEntries * CQE_BYTES;
+            final int rw = Mmap.PROT_READ | Mmap.PROT_WRITE;
+            final int flags = Mmap.MAP_SHARED | Mmap.MAP_POPULATE;
+            if ((features & FEAT_SINGLE_MMAP) != 0) {
+                sqBytes = Math.max(sqBytes, cqBytes);
+                sqRing = Mmap.map(ringFd, OFF_SQ_RING, sqBytes, rw, flags, arena);
+                cqRing = sqRing;
+            } else {
+                sqRing = Mmap.map(ringFd, OFF_SQ_RING, sqBytes, rw, flags, arena);
+                cqRing = Mmap.map(ringFd, OFF_CQ_RING, cqBytes, rw, flags, arena);
+            }
+            sqes = Mmap.map(ringFd, OFF_SQES, (long) entries * SQE_BYTES, rw, flags, arena);
+            sqMask = sqRing.get(JAVA_INT, sqMaskOffset);
+            cqMask = cqRing.get(JAVA_INT, cqMaskOffset);
+            for (int i = 0; i < entries; i++) {
+                sqRing.set(JAVA_INT, sqArrayOffset + (long) i * Integer.BYTES, i);
+            }
+            sqTail = (int) INT.getAcquire(sqRing, sqTailOffset);
+            fileTable = arena.allocate(JAVA_INT);
+        } catch (RuntimeException e) {
+            arena.close();
+            FileIo.close(ringFd);
+            throw e;
+        }
+    }
+
+    /**
+     * Creates an instance with room for {@code entries} operations in flight (rounded up to a power of two by the
+     * kernel).
+     *
+     * @throws SysException if the kernel has no io_uring or refuses it (ENOSYS, EPERM when
+     *                      {@code kernel.io_uring_disabled} forbids it, or a seccomp filter)
+     */
+    public static IoUring open(final int entries) {
+        if (entries < 1 || entries > 4096) {
+            throw new IllegalArgumentException("io_uring entries must be 1..4096: " + entries);
+        }
+        try (Arena setup = Arena.ofConfined()) {
+            final MemorySegment params = setup.allocate(PARAMS_BYTES, 8);
+            final Libc.Scratch scratch = Libc.scratch();
+            params.set(JAVA_INT, 8, SETUP_COOP_TASKRUN);
+            long fd = Libc.syscall(scratch.capture, SYS_IO_URING_SETUP, entries, params.address(), 0, 0, 0, 0);
+            if (fd < 0 && scratch.errno() == Errno.EINVAL) {
+                params.fill((byte) 0);
+                fd = Libc.syscall(scratch.capture, SYS_IO_URING_SETUP, entries, params.address(), 0, 0, 0, 0);
+            }
+            if (fd < 0) {
+                throw new SysException("io_uring_setup(" + entries + ")", scratch.errno());
+            }
+            return new IoUring((int) fd, params);
+        }
+    }
+
+    /** @return the number of operations that fit in one batch */
+    public int capacity() {
+        return entries;
+    }
+
+    /** @return operations prepared and not yet submitted */
+    public int prepared() {
+        return prepared;
+    }
+
+    /**
+     * Registers {@code fd} as fixed file 0 (replacing any earlier one), so operations on it skip the kernel's
+     * per-call file lookup. Call with nothing in flight.
+     */
+    public void registerFile(final int fd) {
+        unregisterFile();
+        final Libc.Scratch scratch = Libc.scratch();
+        fileTable.set(JAVA_INT, 0, fd);
+        if (Libc.syscall(scratch.capture, SYS_IO_URING_REGISTER, ringFd, REGISTER_FILES, fileTable.address(), 1, 0,
+                0) < 0) {
+            throw new SysException("io_uring_register(FILES, fd=" + fd + ")", scratch.errno());
+        }
+        fileRegistered = true;
+    }
+
+    /** Drops the registered file (the ring's reference to it goes; the caller's descriptor is untouched). */
+    public void unregisterFile() {
+        if (fileRegistered) {
+            Libc.syscall(Libc.scratch().capture, SYS_IO_URING_REGISTER, ringFd, UNREGISTER_FILES, 0, 0, 0, 0);
+            fileRegistered = false;
+        }
+    }
+
+    /**
+     * Prepares a gather write of {@code iovCount} iovec entries at {@code iovecs} to fixed file 0.
+     *
+     * @param userData returned with the operation's result
+     * @throws IllegalStateException if the batch is full or no file is registered
+     */
+    public void prepareWritev(final MemorySegment iovecs, final int iovCount, final long userData) {
+        prepare(OP_WRITEV, iovecs.address(), iovCount, userData);
+    }
+
+    /** Prepares a gather write of entries {@code first .. first+count-1} of {@code iov} to fixed file 0. */
+    public void prepareWritev(final IoVecArray iov, final int first, final int count, final long userData) {
+        Objects.checkFromIndexSize(first, count, iov.capacity());
+        prepare(OP_WRITEV, iov.segment().address() + (long) first * IoVecArray.ENTRY_BYTES, count, userData);
+    }
+
+    /** Prepares a write of {@code lengthBytes} from {@code buffer} (native) to fixed file 0. */
+    public void prepareWrite(final MemorySegment buffer, final int lengthBytes, final long userData) {
+        Objects.checkFromIndexSize(0, lengthBytes, buffer.byteSize());
+        prepare(OP_WRITE, buffer.address(), lengthBytes, userData);
+    }
+
+    /** Prepares a read of at most {@code lengthBytes} into {@code buffer} (native) from fixed file 0. */
+    public void prepareRead(final MemorySegment buffer, final int lengthBytes, final long userData) {
+        Objects.checkFromIndexSize(0, lengthBytes, buffer.byteSize());
+        prepare(OP_READ, buffer.address(), lengthBytes, userData);
+    }
+
+    private void prepare(final int opcode, final long address, final int length, final long userData) {
+        if (!fileRegistered) {
+            throw new IllegalStateException("io_uring: no file registered");
+        }
+        if (prepared + inFlight >= entries) {
+            throw new IllegalStateException("io_uring: batch full (" + entries + " operations)");
+        }
+        final long at = (long) (sqTail & sqMask) * SQE_BYTES;
+        sqes.set(JAVA_BYTE, at, (byte) opcode);
+        sqes.set(JAVA_BYTE, at + 1, (byte) SQE_FIXED_FILE);
+        sqes.set(JAVA_SHORT, at + 2, (short) 0);
+        sqes.set(JAVA_INT, at + 4, 0);
+        sqes.set(JAVA_LONG, at + 8, -1L);
+        sqes.set(JAVA_LONG, at + 16, address);
+        sqes.set(JAVA_INT, at + 24, length);
+        sqes.set(JAVA_INT, at + 28, 0);
+        sqes.set(JAVA_LONG, at + 32, userData);
+        sqes.set(JAVA_LONG, at + 40, 0L);
+        sqes.set(JAVA_LONG, at + 48, 0L);
+        sqes.set(JAVA_LONG, at + 56, 0L);
+        sqTail++;
+        prepared++;
+    }
+
+    /**
+     * Submits the prepared operations and waits until every operation in flight has completed: one
+     * io_uring_enter(2) call in the common case.
+     *
+     * @return the number of completions now ready for {@link #reap}
+     * @throws SysException if the kernel refuses the batch
+     */
+    public int submitAndWait() {
+        if (prepared == 0 && inFlight == 0) {
+            return 0;
+        }
+        INT.setRelease(sqRing, sqTailOffset, sqTail);
+        final Libc.Scratch scratch = Libc.scratch();
+        while (prepared > 0 || completionsReady() < inFlight) {
+            final long submitted = Libc.syscall(scratch.capture, SYS_IO_URING_ENTER, ringFd, prepared,
+                    prepared + inFlight, ENTER_GETEVENTS, 0, 0);
+            if (submitted < 0) {
+                final int errno = scratch.errno();
+                if (errno == Errno.EINTR || errno == Errno.EAGAIN || errno == Errno.EBUSY) {
+                    continue;
+                }
+                throw new SysException("io_uring_enter(" + prepared + ")", errno);
+            }
+            prepared -= (int) submitted;
+            inFlight += (int) submitted;
+        }
+        return completionsReady();
+    }
+
+    private int completionsReady() {
+        return (int) INT.getAcquire(cqRing, cqTailOffset) - (int) INT.getAcquire(cqRing, cqHeadOffset);
+    }
+
+    /**
+     * Takes up to {@code max} completions.
+     *
+     * @param userData receives each operation's user data
+     * @param results  receives each result: bytes transferred, or a negative errno
+     * @return how many were taken
+     */
+    public int reap(final long[] userData, final int[] results, final int max) {
+        int head = (int) INT.getAcquire(cqRing, cqHeadOffset);
+        final int tail = (int) INT.getAcquire(cqRing, cqTailOffset);
+        int taken = 0;
+        while (head != tail && taken < max) {
+            final long at = cqesOffset + (long) (head & cqMask) * CQE_BYTES;
+            userData[taken] = cqRing.get(JAVA_LONG, at);
+            results[taken] = cqRing.get(JAVA_INT, at + 8);
+            taken++;
+            head++;
+        }
+        INT.setRelease(cqRing, cqHeadOffset, head);
+        inFlight -= taken;
+        return taken;
+    }
+
+    /** Unmaps the rings and closes the instance; operations in flight finish or are cancelled by the kernel. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        arena.close();
+        FileIo.close(ringFd);
+    }
+}
