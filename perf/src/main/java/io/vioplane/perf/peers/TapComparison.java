@@ -21,8 +21,8 @@ import java.util.concurrent.TimeUnit;
  *   <li>from TAP: a one-thread UDP source in the namespace sends to a neighbour pinned behind the TAP; the
  *       back-end reads the TAP and delivers to the front-end (rxonly), measured at the front-end. Same two
  *       back-ends. The source shares the two cores with both busy-polling processes, which bounds this row.</li>
- *   <li>NAT vs bridge on the same flows: front-end txonly from 10.0.2.15 to the namespace's address, through
- *       vioplane's NAT (conntrack hit path) or bridged to the TAP's own MAC; to-TAP metric.</li>
+ *   <li>NAT vs bridge on the same flow: the same UDP flow reaches the namespace's address, translated by
+ *       vioplane's NAT (conntrack hit path) or bridged as it is; to-TAP metric.</li>
  *   <li>capture on vs off: vioplane's bridge with and without {@code --capture}; to-TAP metric.</li>
  * </ul>
  * Each comparison runs both sides alternately several times and reports the median of the run medians, their
@@ -82,7 +82,7 @@ public final class TapComparison {
         results.add(compare("from TAP: netns UDP source -> TAP -> back-end -> front-end",
                 "vioplane bridge", (ns, socket, tap) -> fromTap(vioplaneBridge(ns, socket, tap), ns, socket, tap),
                 "dpdk net_vhost+net_tap", (ns, socket, tap) -> fromTap(dpdkBridge(ns, socket, tap), ns, socket, tap)));
-        results.add(compare("same flow 10.0.2.15 -> netns: NAT vs bridge (kernel rx)",
+        results.add(compare("same flow on the TAP: NAT vs bridge (kernel rx)",
                 "vioplane NAT", (ns, socket, tap) -> routedToTap(vioplane(ns, socket, tap, List.of("--nat", tap,
                         "--nat-address", "10.61.0.2/24", "--nat-router", "10.61.0.1", "--static-addresses")), ns, socket,
                         tap, true),
@@ -162,7 +162,11 @@ public final class TapComparison {
         return transmitIntoTap(backEnd, socket, tap, List.of());
     }
 
-    /** Frames from 10.0.2.15 to the namespace's 10.61.0.1: to the NAT's gateway MAC, or bridged to the TAP's MAC. */
+    /**
+     * The same flow on the TAP's wire, 10.61.0.2 to the namespace's 10.61.0.1 (UDP, port 9), so the kernel does the same
+     * work for both sides: through the NAT, the front-end sends from 10.0.2.15 to the gateway's MAC and the NAT
+     * translates it onto 10.61.0.2; through the bridge, the front-end sends it as it appears on the wire.
+     */
     private double routedToTap(final BackEnd backEnd, final BenchNamespace namespace, final Path socket,
                                final String tap, final boolean nat) throws Exception {
         final String peerMac;
@@ -173,7 +177,8 @@ public final class TapComparison {
             backEnd.close();
             throw e;
         }
-        return transmitIntoTap(backEnd, socket, tap, List.of("--tx-ip=10.0.2.15,10.61.0.1", "--eth-peer=0," + peerMac));
+        return transmitIntoTap(backEnd, socket, tap, List.of("--tx-ip=" + (nat ? "10.0.2.15" : "10.61.0.2") + ",10.61.0.1",
+                "--eth-peer=0," + peerMac));
     }
 
     /** Front-end txonly for the run's length; the median of the TAP's per-second kernel rx counts. */
