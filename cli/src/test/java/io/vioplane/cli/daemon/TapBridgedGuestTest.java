@@ -23,7 +23,8 @@ import static org.junit.jupiter.api.Assertions.*;
  * Bridged mode end to end: a Linux guest under QEMU, served by the daemon over vhost-user and bridged onto a host
  * TAP that lives in a network namespace the test creates. The guest pings the namespace and runs iperf3 TCP
  * against a server there with checksum and segmentation offloads on; every frame is captured and the exported
- * pcap read back by tshark.
+ * pcap read back by tshark. The same guest with the offloads withheld runs iperf3 both ways too, so the
+ * throughput with and without them shows in the test output (figures, not assertions: this is a TCG guest).
  */
 @Tag("qemu")
 @Tag("netns")
@@ -54,8 +55,7 @@ class TapBridgedGuestTest {
             netns.tryExec("sysctl", "-qw", "net.ipv6.conf." + tapName + ".disable_ipv6=1");
             netns.exec("ip", "addr", "add", "10.55.0.1/24", "dev", tapName);
             netns.exec("ip", "link", "set", tapName, "up");
-            iperfServer = new ProcessBuilder(netns.commandLine("iperf3", "-s", "-1", "-B", "10.55.0.1"))
-                    .redirectErrorStream(true).redirectOutput(directory.resolve("iperf3-server.log").toFile()).start();
+            iperfServer = startIperfServer(netns, directory);
 
             guest.start();
             guest.awaitShell(BOOT);
@@ -70,6 +70,11 @@ class TapBridgedGuestTest {
             assertEquals(0, iperf.exitStatus(), "iperf3 TCP from the guest to the namespace:\n" + iperf.output());
             assertTrue(iperf.output().contains("receiver"), iperf.output());
             System.out.println("bridged guest iperf3 (TCP, offloads on):\n" + iperf.output() + "\n" + offloads);
+            iperfServer.waitFor();
+            iperfServer = startIperfServer(netns, directory);
+            final ShellResult reverse = guest.run("iperf3 -c 10.55.0.1 -t 3 -f m -R", COMMAND);
+            assertEquals(0, reverse.exitStatus(), "iperf3 TCP from the namespace to the guest:\n" + reverse.output());
+            System.out.println("bridged guest iperf3 -R (TCP into the guest, offloads on):\n" + reverse.output());
             assertNotEquals(0, daemon.dataPlane().call(() -> daemon.tapOffloads()),
                     "TUNSETOFFLOAD follows the guest's acked offloads");
         } finally {
@@ -84,5 +89,65 @@ class TapBridgedGuestTest {
             final String icmp = Commands.run("tshark", "-r", pcap.toString(), "-Y", "icmp", "-T", "fields", "-e", "ip.dst");
             assertTrue(icmp.contains("10.55.0.1") && icmp.contains("10.55.0.2"), "tshark sees the pings both ways:\n" + icmp);
         }
+    }
+
+    @Test
+    void aBridgedGuestWithoutOffloadsStillCarriesTcpBothWays(@TempDir final Path directory) throws Exception {
+        Requirements.requireTapAndNetns();
+        Requirements.requireCommand("iperf3", "iperf3");
+        QemuGuest.requireQemu();
+        LinuxGuestImage.requireInputs();
+        final String tapName = "vpo" + ProcessHandle.current().pid() % 10000;
+        final Path socket = directory.resolve("vm.sock");
+        final long features = VirtioNetFeature.all() & ~VirtioFeature.mask(VirtioNetFeature.MQ, VirtioNetFeature.CSUM,
+                VirtioNetFeature.HOST_TSO4, VirtioNetFeature.HOST_TSO6, VirtioNetFeature.GUEST_CSUM,
+                VirtioNetFeature.GUEST_TSO4, VirtioNetFeature.GUEST_TSO6);
+        final VhostUserNetDaemon.Config config = new VhostUserNetDaemon.Config(List.of(socket), false, 0600, 1,
+                VhostUserNetDaemon.PortKind.BRIDGE, new byte[] {0x52, 0x54, 0x00, 0x55, 0x00, 0x03}, 1500, features,
+                tapName, true, null, false, -1, null);
+        Process iperfServer = null;
+        try (Netns netns = Netns.create("nooffload");
+             VhostUserNetDaemon daemon = VhostUserNetDaemon.start(config, System.err);
+             QemuGuest guest = QemuGuest.builder(LinuxGuestImage.standard()).extraArguments(
+                     "-chardev", "socket,id=c0,path=" + socket, "-netdev", "vhost-user,id=n0,chardev=c0",
+                     "-device", "virtio-net-pci,netdev=n0,romfile=,vectors=0,mac=52:54:00:55:00:03").build()) {
+            netns.adopt(tapName);
+            netns.tryExec("sysctl", "-qw", "net.ipv6.conf." + tapName + ".disable_ipv6=1");
+            netns.exec("ip", "addr", "add", "10.55.0.1/24", "dev", tapName);
+            netns.exec("ip", "link", "set", tapName, "up");
+            iperfServer = startIperfServer(netns, directory);
+            guest.start();
+            guest.awaitShell(BOOT);
+            guest.runSuccessfully("ip link set eth0 up && ip addr add 10.55.0.3/24 dev eth0", COMMAND);
+            final ShellResult iperf = guest.run("iperf3 -c 10.55.0.1 -t 3 -f m", COMMAND);
+            assertEquals(0, iperf.exitStatus(), "iperf3 TCP from the guest:\n" + iperf.output());
+            System.out.println("bridged guest iperf3 (TCP, offloads off):\n" + iperf.output());
+            iperfServer.waitFor();
+            iperfServer = startIperfServer(netns, directory);
+            final ShellResult reverse = guest.run("iperf3 -c 10.55.0.1 -t 3 -f m -R", COMMAND);
+            assertEquals(0, reverse.exitStatus(), "iperf3 TCP into the guest:\n" + reverse.output());
+            System.out.println("bridged guest iperf3 -R (TCP into the guest, offloads off):\n" + reverse.output());
+            assertEquals(0, daemon.dataPlane().call(() -> daemon.tapOffloads()),
+                    "a guest without GUEST_CSUM gets no offloaded frames from the TAP");
+        } finally {
+            if (iperfServer != null) {
+                iperfServer.destroy();
+                iperfServer.waitFor();
+            }
+        }
+    }
+
+    private static Process startIperfServer(final Netns netns, final Path directory) throws Exception {
+        final Process server = new ProcessBuilder(netns.commandLine("iperf3", "-s", "-1", "-B", "10.55.0.1"))
+                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(
+                        directory.resolve("iperf3-server.log").toFile())).start();
+        final long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+        while (!netns.exec("ss", "-ltnH").contains("10.55.0.1:5201")) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("the iperf3 server did not listen");
+            }
+            Thread.sleep(20);
+        }
+        return server;
     }
 }

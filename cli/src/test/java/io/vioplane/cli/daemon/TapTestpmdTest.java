@@ -73,10 +73,15 @@ class TapTestpmdTest {
                 final long kernelSent = kernelCounter(netns, tap, "tx_packets") - kernelSentBefore;
                 Thread.sleep(500);
                 final TestpmdStats received = testpmd.stop();
-                System.out.printf("kernel -> TAP -> vioplane -> testpmd: kernel tx=%d, testpmd rx=%d%n", kernelSent,
-                        received.port(0).rxPackets());
+                final long delivered = daemon.dataPlane().call(() -> device.queueCounters(0).packets());
+                System.out.printf("kernel -> TAP -> vioplane -> testpmd: kernel tx=%d, vioplane delivered %d,"
+                        + " testpmd %s%n", kernelSent, delivered, received.port(0));
                 assertEquals(300, kernelSent, "the kernel sent the 300 echo requests into the TAP, nothing else");
-                assertEquals(kernelSent, received.port(0).rxPackets(), "testpmd received every one");
+                assertEquals(kernelSent, delivered, "vioplane delivered every one into testpmd's receive ring");
+                final long polled = received.port(0).rxPackets();
+                assertTrue(polled <= delivered && polled >= delivered - 3, "testpmd took them all, except that DPDK's"
+                        + " virtio receive ends a burst on a used-ring cache line and leaves up to 3 for the next"
+                        + " arrivals: " + polled + " of " + delivered);
             }
         }
     }
