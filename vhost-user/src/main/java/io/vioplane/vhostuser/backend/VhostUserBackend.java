@@ -618,8 +618,8 @@ public final class VhostUserBackend implements VhostUserHandler {
     }
 
     private void queueBroken(final int index, final RingViolation violation, final String detail) {
-        status = status | DeviceStatus.DEVICE_NEEDS_RESET;
         log(detail + " (the ring stops; the other rings go on)");
+        status = status | DeviceStatus.DEVICE_NEEDS_RESET;
         if (index >= 0 && index < vrings.length) {
             signalError(vrings[index]);
         }

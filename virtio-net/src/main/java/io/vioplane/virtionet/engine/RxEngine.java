@@ -59,6 +59,8 @@ public final class RxEngine extends QueueEngine implements RxDestination {
     private int segmentingLength;
     private int segmentsTotal;
     private int nextSegment;
+    /** Receive buffers that were available, and too few, when the last frame had to wait; -1 if none waits. */
+    private int buffersWhenShort = -1;
 
     RxEngine(final int queueIndex, final DeviceQueue queue, final Interrupt interrupt, final NetQueueCounters counters,
              final BrokenListener brokenListener, final NetPort port, final NetOffloads offloads, final RxFilter filter,
@@ -95,6 +97,25 @@ public final class RxEngine extends QueueEngine implements RxDestination {
     /** @return true if the engine waits for the guest to add receive buffers */
     boolean waitingForBuffers() {
         return enabled && port.hasPending(queuePair);
+    }
+
+    /**
+     * Before the data plane sleeps with a frame waiting: asks for the guest's next receive kick, counted from past
+     * the buffers that were too few for that frame (with EVENT_IDX the driver kicks only when it crosses that point).
+     *
+     * @return true if more buffers are there already (poll again); false if only the guest's kick brings progress
+     */
+    boolean armKicksForBuffers() {
+        if (buffersWhenShort <= 0) {
+            return armKicks();
+        }
+        int taken = 0;
+        while (taken < buffersWhenShort && queue.pop(chains[taken])) {
+            taken++;
+        }
+        final boolean more = armKicks();
+        giveBack(taken);
+        return more || queue.violation() != null;
     }
 
     @Override
@@ -190,6 +211,7 @@ public final class RxEngine extends QueueEngine implements RxDestination {
         final DescriptorChain chain = chains[0];
         if (!queue.pop(chain)) {
             counters.noReceiveBuffer.incrementRelease();
+            buffersWhenShort = 0;
             return 0;
         }
         if (chain.writableBytes() < total) {
@@ -197,6 +219,7 @@ public final class RxEngine extends QueueEngine implements RxDestination {
             counters.bufferTooSmall.incrementRelease();
             return -1;
         }
+        buffersWhenShort = -1;
         return 1;
     }
 
@@ -213,11 +236,13 @@ public final class RxEngine extends QueueEngine implements RxDestination {
             if (!queue.pop(chains[count])) {
                 giveBack(count);
                 counters.noReceiveBuffer.incrementRelease();
+                buffersWhenShort = count;
                 return 0;
             }
             room += chains[count].writableBytes();
             count++;
         }
+        buffersWhenShort = -1;
         return count;
     }
 

@@ -287,6 +287,7 @@ public final class VirtioNetDevice implements VirtioDevice, DataPlane.Pollable, 
             }
             final RxEngine receive = rx[pair];
             if (receive != null && pair < activePairs) {
+                receive.suppressKicks();
                 work += receive.process();
             }
         }
@@ -307,7 +308,7 @@ public final class VirtioNetDevice implements VirtioDevice, DataPlane.Pollable, 
                 idle = false;
             }
             final RxEngine receive = rx[pair];
-            if (receive != null && pair < activePairs && receive.waitingForBuffers() && receive.armKicks()) {
+            if (receive != null && pair < activePairs && receive.waitingForBuffers() && receive.armKicksForBuffers()) {
                 idle = false;
             }
         }

@@ -110,6 +110,28 @@ class VirtioNetDeviceTest {
         }
     }
 
+    @ParameterizedTest(name = "packed={0} eventIdx={1}")
+    @CsvSource({"false,false", "false,true", "true,false", "true,true"})
+    void asksForNoReceiveKicksWhileBusyAndForOneWhenAFrameWaitsForBuffers(final boolean packed, final boolean eventIdx) {
+        final long more = eventIdx ? VirtioFeature.bit(VirtioFeature.EVENT_IDX) : 0;
+        try (EchoPort echo = new EchoPort(1, 16);
+             TestNetGuest guest = new TestNetGuest(features(packed, true, more), echo, 64)) {
+            guest.device().poll();
+            guest.postReceiveBuffers(0, 1, 1024);
+            guest.rxQueue().needsKick();
+            guest.postReceiveBuffers(1, 1, 1024);
+            assertFalse(guest.rxQueue().needsKick(), "a polling device does not want a kick for every receive buffer");
+            guest.transmit(null, TestNetGuest.ethernetFrame(PEER_MAC, TestNetGuest.GUEST_MAC, 3000, 1), false);
+            guest.pollUntilIdle(10);
+            assertTrue(echo.hasPending(0), "12 + 3014 bytes do not fit two 1024-byte buffers: the frame waits");
+            assertTrue(guest.device().readyToPark(), "nothing to do until the guest adds buffers");
+            guest.postReceiveBuffers(2, 1, 1024);
+            assertTrue(guest.rxQueue().needsKick(), "a device waiting for receive buffers wants the kick");
+            guest.pollUntilIdle(10);
+            assertFalse(echo.hasPending(0));
+        }
+    }
+
     @Test
     void aFrameTooLargeForNonMergeableBuffersIsDroppedAndTheBufferKept() {
         try (EchoPort echo = new EchoPort(1, 16);
