@@ -122,13 +122,16 @@ class TapWriteBatchTest {
             netns.exec("sysctl", "-qw", "net.ipv6.conf." + name + ".disable_ipv6=1");
             netns.exec("ip", "link", "set", name, "up");
             final Path pcap = directory.resolve("written.pcap");
-            if (tshark) {
-                capture = new ProcessBuilder(netns.commandLine("tshark", "-q", "-i", name, "-c",
-                        Integer.toString(FRAMES), "-w", pcap.toString())).redirectErrorStream(true)
-                        .redirectOutput(directory.resolve("tshark.log").toFile()).start();
-                awaitCapturing(directory.resolve("tshark.log"));
-            }
+            final Path log = directory.resolve("tshark.log");
             batch.attach(tap);
+            int probesSeen = 0;
+            if (tshark) {
+                capture = new ProcessBuilder(netns.commandLine("tshark", "-l", "-P", "-i", name, "-f",
+                        "ether proto 0x88b5 or ether proto 0x88b6", "-w", pcap.toString())).redirectErrorStream(true)
+                        .redirectOutput(log.toFile()).start();
+                awaitCapturing(log);
+                probesSeen = awaitProbeCaptured(batch, arena, log);
+            }
             final long before = rxPackets(netns, name);
             final MemorySegment frames = arena.allocate(4096L * FRAMES);
             final StableFrame stable = new StableFrame();
@@ -156,8 +159,11 @@ class TapWriteBatchTest {
                 System.err.println("NOTE: io_uring unavailable; TapWriteBatch wrote one frame per writev");
             }
             if (capture != null) {
-                assertTrue(capture.waitFor(20, TimeUnit.SECONDS), "tshark saw all frames");
-                final String lengths = Commands.run("tshark", "-r", pcap.toString(), "-T", "fields", "-e", "frame.len");
+                assertTrue(awaitPacketLines(log, probesSeen + FRAMES), "tshark saw all frames:\n" + Files.readString(log));
+                capture.destroy();
+                assertTrue(capture.waitFor(20, TimeUnit.SECONDS), "tshark stopped");
+                final String lengths = Commands.run("tshark", "-r", pcap.toString(), "-Y", "eth.type == 0x88b5", "-T",
+                        "fields", "-e", "frame.len");
                 final List<Integer> seen = lengths.lines().map(String::trim).filter(l -> l.matches("\\d+"))
                         .map(Integer::parseInt).toList();
                 final List<Integer> expected = new ArrayList<>();
@@ -194,6 +200,50 @@ class TapWriteBatchTest {
             assertEquals(0, batch.flush());
             assertEquals(List.of(Errno.EIO, Errno.EIO, Errno.EIO), failures);
         }
+    }
+
+    /**
+     * tshark says "Capturing on" a moment before its socket sees frames: writes probe frames (EtherType 0x88B6) until
+     * one is captured.
+     *
+     * @return packets captured so far (the probes seen)
+     */
+    private static int awaitProbeCaptured(final TapWriteBatch batch, final Arena arena, final Path log) throws Exception {
+        final MemorySegment probe = arena.allocate(64);
+        fill(probe, 0);
+        probe.set(JAVA_BYTE, 13, (byte) 0xB6);
+        final BufferTxFrame frame = new BufferTxFrame();
+        for (int attempt = 0; attempt < 100; attempt++) {
+            frame.wrap(probe, 0, 60).headerHolder().clear();
+            batch.write(frame);
+            batch.flush();
+            if (awaitPacketLinesFor(log, 1, 200)) {
+                Thread.sleep(200);
+                return packetLines(log);
+            }
+        }
+        fail("tshark captured none of 100 probe frames:\n" + Files.readString(log));
+        return 0;
+    }
+
+    private static boolean awaitPacketLines(final Path log, final int count) throws Exception {
+        return awaitPacketLinesFor(log, count, 20_000);
+    }
+
+    private static boolean awaitPacketLinesFor(final Path log, final int count, final long timeoutMs) throws Exception {
+        final long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
+        do {
+            if (packetLines(log) >= count) {
+                return true;
+            }
+            Thread.sleep(20);
+        } while (System.nanoTime() < deadline);
+        return false;
+    }
+
+    /** @return the packet summary lines tshark printed (-P): lines starting with the packet number */
+    private static int packetLines(final Path log) throws Exception {
+        return (int) Files.readString(log).lines().filter(line -> line.matches("\\s*\\d+\\s+\\d+\\.\\d+.*")).count();
     }
 
     private static void awaitCapturing(final Path log) throws Exception {
