@@ -1,9 +1,6 @@
 package io.vioplane.vhostuser.transport;
 
-import io.netty.channel.IoEventLoop;
-import io.netty.channel.IoEventLoopGroup;
 import io.netty.util.concurrent.ScheduledFuture;
-import io.vioplane.platform.runtime.CountersFile;
 import io.vioplane.platform.sys.FileIo;
 import io.vioplane.platform.sys.SysException;
 import io.vioplane.platform.sys.UnixSockets;
@@ -12,7 +9,6 @@ import io.vioplane.vhostuser.protocol.VhostUserHandler;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 /**
@@ -25,34 +21,25 @@ import java.util.function.Supplier;
  * <p>The first failure of a series is logged; the next success is logged with the number of attempts it took.
  * Runs on a one-thread epoll event loop ({@link EventLoops}), its own unless one is given.
  */
-public final class VhostUserClient implements AutoCloseable {
+public final class VhostUserClient extends TransportEndpoint {
     /** Default delay before the first retry. */
     public static final long DEFAULT_INITIAL_BACKOFF_MS = 100;
     /** Default longest delay between attempts. */
     public static final long DEFAULT_MAX_BACKOFF_MS = 5_000;
 
-    private final TransportSettings settings;
     private final long initialBackoffMs;
     private final long maxBackoffMs;
-    private final IoEventLoopGroup group;
-    private final boolean ownsGroup;
-    private final IoEventLoop loop;
     private final AtomicLong attempts = new AtomicLong();
     private final AtomicLong connections = new AtomicLong();
     private long backoffMs;
     private long failuresInRow;
     private ScheduledFuture<?> retry;
-    private volatile VhostUserConnection active;
-    private volatile boolean closed;
 
     private VhostUserClient(final Builder builder) {
-        this.settings = builder.settings;
+        super(builder.settings, "vhost-user-client");
         this.initialBackoffMs = builder.initialBackoffMs;
         this.maxBackoffMs = builder.maxBackoffMs;
         this.backoffMs = initialBackoffMs;
-        this.ownsGroup = settings.eventLoopGroup == null;
-        this.group = ownsGroup ? EventLoops.newControlPlane("vhost-user-client") : settings.eventLoopGroup;
-        this.loop = group.next();
     }
 
     /**
@@ -63,19 +50,6 @@ public final class VhostUserClient implements AutoCloseable {
         return new Builder(new TransportSettings(socketPath, handlers));
     }
 
-    /** @return the socket path connected to */
-    public Path socketPath() {
-        return settings.socketPath;
-    }
-
-    /**
-     * @return the current connection, or null while disconnected (it turns null once the connection has closed
-     *     and its handler's {@code disconnected()} has returned)
-     */
-    public VhostUserConnection activeConnection() {
-        return active;
-    }
-
     /** @return connection attempts so far, successful or not */
     public long connectAttempts() {
         return attempts.get();
@@ -84,11 +58,6 @@ public final class VhostUserClient implements AutoCloseable {
     /** @return connections made so far */
     public long connections() {
         return connections.get();
-    }
-
-    /** @return the event loop the client and its connections run on */
-    public IoEventLoop eventLoop() {
-        return loop;
     }
 
     private void attempt() {
@@ -121,24 +90,12 @@ public final class VhostUserClient implements AutoCloseable {
                 + (failuresInRow > 0 ? " after " + (failuresInRow + 1) + " attempts" : ""));
         failuresInRow = 0;
         backoffMs = initialBackoffMs;
-        final VhostUserHandler handler;
-        try {
-            handler = settings.handlers.get();
-        } catch (RuntimeException e) {
-            settings.log.accept(description + ": no handler for the connection, closed it: " + e);
-            FileIo.closeQuietly(fd);
+        if (!serve(fd, description, this::connectionClosed)) {
             scheduleAttempt();
-            return;
-        }
-        final VhostUserConnection connection = VhostUserConnection.open(fd, description, handler, loop,
-                new ConnectionCounters(settings.countersFile, description), settings.log, this::connectionClosed);
-        if (connection.isOpen()) {
-            active = connection;
         }
     }
 
     private void connectionClosed() {
-        active = null;
         backoffMs = initialBackoffMs;
         scheduleAttempt();
     }
@@ -173,19 +130,21 @@ public final class VhostUserClient implements AutoCloseable {
         } catch (RuntimeException e) {
             settings.log.accept(settings.socketPath + ": event loop unavailable while closing: " + e);
         }
-        if (ownsGroup) {
-            EventLoops.shutdown(group);
-        }
+        shutdownOwnLoop();
     }
 
     /** How to run a client: back-off, event loop, counters, log. */
-    public static final class Builder {
-        private final TransportSettings settings;
+    public static final class Builder extends TransportBuilder<Builder> {
         private long initialBackoffMs = DEFAULT_INITIAL_BACKOFF_MS;
         private long maxBackoffMs = DEFAULT_MAX_BACKOFF_MS;
 
         private Builder(final TransportSettings settings) {
-            this.settings = settings;
+            super(settings);
+        }
+
+        @Override
+        Builder self() {
+            return this;
         }
 
         /** Sets the delay before the first retry (default 100 ms). */
@@ -203,24 +162,6 @@ public final class VhostUserClient implements AutoCloseable {
                 throw new IllegalArgumentException("maximum back-off must be at least 1 ms: " + delayMs);
             }
             this.maxBackoffMs = delayMs;
-            return this;
-        }
-
-        /** Runs on {@code eventLoopGroup} (not shut down by the client) instead of a loop of its own. */
-        public Builder eventLoopGroup(final IoEventLoopGroup eventLoopGroup) {
-            settings.eventLoopGroup = eventLoopGroup;
-            return this;
-        }
-
-        /** Publishes per-connection counters in {@code file}. */
-        public Builder counters(final CountersFile file) {
-            settings.countersFile = file;
-            return this;
-        }
-
-        /** Sends log lines to {@code sink} instead of standard error. */
-        public Builder log(final Consumer<String> sink) {
-            settings.log = sink;
             return this;
         }
 

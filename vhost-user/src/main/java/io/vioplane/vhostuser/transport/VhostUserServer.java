@@ -1,13 +1,10 @@
 package io.vioplane.vhostuser.transport;
 
 import io.netty.channel.IoEvent;
-import io.netty.channel.IoEventLoop;
-import io.netty.channel.IoEventLoopGroup;
 import io.netty.channel.IoRegistration;
 import io.netty.channel.epoll.EpollIoHandle;
 import io.netty.channel.epoll.EpollIoOps;
 import io.netty.channel.unix.FileDescriptor;
-import io.vioplane.platform.runtime.CountersFile;
 import io.vioplane.platform.sys.Errno;
 import io.vioplane.platform.sys.FileIo;
 import io.vioplane.platform.sys.SysException;
@@ -24,7 +21,6 @@ import java.nio.file.attribute.PosixFilePermission;
 import java.util.EnumSet;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 /**
@@ -43,30 +39,21 @@ import java.util.function.Supplier;
  * </ul>
  * Runs on a one-thread epoll event loop ({@link EventLoops}), its own unless one is given.
  */
-public final class VhostUserServer implements AutoCloseable {
+public final class VhostUserServer extends TransportEndpoint {
     /** The socket's default mode: read and write for the owner only. */
     public static final int DEFAULT_SOCKET_MODE = 0600;
     private static final int BACKLOG = 8;
 
-    private final TransportSettings settings;
     private final int socketMode;
-    private final IoEventLoopGroup group;
-    private final boolean ownsGroup;
-    private final IoEventLoop loop;
     private final Listener listener = new Listener();
     private final AtomicLong accepted = new AtomicLong();
     private final AtomicLong turnedAway = new AtomicLong();
     private int listenFd = -1;
     private IoRegistration listenRegistration;
-    private volatile VhostUserConnection active;
-    private volatile boolean closed;
 
     private VhostUserServer(final Builder builder) {
-        this.settings = builder.settings;
+        super(builder.settings, "vhost-user-server");
         this.socketMode = builder.socketMode;
-        this.ownsGroup = settings.eventLoopGroup == null;
-        this.group = ownsGroup ? EventLoops.newControlPlane("vhost-user-server") : settings.eventLoopGroup;
-        this.loop = group.next();
     }
 
     /**
@@ -77,19 +64,6 @@ public final class VhostUserServer implements AutoCloseable {
         return new Builder(new TransportSettings(socketPath, handlers));
     }
 
-    /** @return the socket's path */
-    public Path socketPath() {
-        return settings.socketPath;
-    }
-
-    /**
-     * @return the connected front-end's connection, or null while none is connected (it turns null once the
-     *     connection has closed and its handler's {@code disconnected()} has returned)
-     */
-    public VhostUserConnection activeConnection() {
-        return active;
-    }
-
     /** @return connections accepted and served */
     public long acceptedConnections() {
         return accepted.get();
@@ -98,11 +72,6 @@ public final class VhostUserServer implements AutoCloseable {
     /** @return connections closed at once because another front-end was connected */
     public long turnedAwayConnections() {
         return turnedAway.get();
-    }
-
-    /** @return the event loop the server and its connections run on */
-    public IoEventLoop eventLoop() {
-        return loop;
     }
 
     private void listen() {
@@ -157,27 +126,14 @@ public final class VhostUserServer implements AutoCloseable {
                 FileIo.closeQuietly(fd);
                 continue;
             }
-            serve(fd);
+            serveAccepted(fd);
         }
     }
 
-    private void serve(final int fd) {
-        final long number = accepted.incrementAndGet();
-        final String description = settings.socketPath + "#" + number;
-        final VhostUserHandler handler;
-        try {
-            handler = settings.handlers.get();
-        } catch (RuntimeException e) {
-            settings.log.accept(description + ": no handler for the connection, closed it: " + e);
-            FileIo.closeQuietly(fd);
-            return;
-        }
+    private void serveAccepted(final int fd) {
+        final String description = settings.socketPath + "#" + accepted.incrementAndGet();
         settings.log.accept(description + ": front-end connected");
-        final VhostUserConnection connection = VhostUserConnection.open(fd, description, handler, loop,
-                new ConnectionCounters(settings.countersFile, description), settings.log, () -> active = null);
-        if (connection.isOpen()) {
-            active = connection;
-        }
+        serve(fd, description, () -> { });
     }
 
     /** Closes the connection and the listening socket, removes the socket file, and stops its own event loop. */
@@ -197,9 +153,7 @@ public final class VhostUserServer implements AutoCloseable {
             FileIo.closeQuietly(listenFd);
         }
         deleteQuietly(settings.socketPath);
-        if (ownsGroup) {
-            EventLoops.shutdown(group);
-        }
+        shutdownOwnLoop();
     }
 
     private void closeInLoop() {
@@ -298,36 +252,22 @@ public final class VhostUserServer implements AutoCloseable {
     }
 
     /** How to run a server: socket mode, event loop, counters, log. */
-    public static final class Builder {
-        private final TransportSettings settings;
+    public static final class Builder extends TransportBuilder<Builder> {
         private int socketMode = DEFAULT_SOCKET_MODE;
 
         private Builder(final TransportSettings settings) {
-            this.settings = settings;
+            super(settings);
+        }
+
+        @Override
+        Builder self() {
+            return this;
         }
 
         /** Sets the socket file's mode (default 0600). */
         public Builder socketMode(final int mode) {
             permissions(mode);
             this.socketMode = mode;
-            return this;
-        }
-
-        /** Runs on {@code eventLoopGroup} (not shut down by the server) instead of a loop of its own. */
-        public Builder eventLoopGroup(final IoEventLoopGroup eventLoopGroup) {
-            settings.eventLoopGroup = eventLoopGroup;
-            return this;
-        }
-
-        /** Publishes per-connection counters in {@code file}. */
-        public Builder counters(final CountersFile file) {
-            settings.countersFile = file;
-            return this;
-        }
-
-        /** Sends log lines to {@code sink} instead of standard error. */
-        public Builder log(final Consumer<String> sink) {
-            settings.log = sink;
             return this;
         }
 
@@ -342,9 +282,7 @@ public final class VhostUserServer implements AutoCloseable {
             try {
                 server.listen();
             } catch (RuntimeException e) {
-                if (server.ownsGroup) {
-                    EventLoops.shutdown(server.group);
-                }
+                server.shutdownOwnLoop();
                 throw e;
             }
             return server;
