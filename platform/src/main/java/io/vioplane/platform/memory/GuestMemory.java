@@ -33,6 +33,8 @@ public final class GuestMemory implements DmaSpace, AutoCloseable {
     private final Arena arena;
     private final int[] ownedFds;
     private boolean closed;
+    /** The region the last lookup found: most accesses fall in the same one. A hint only, racy by design. */
+    private int lastHit;
 
     private GuestMemory(final GuestMemoryRegion[] regions, final Arena arena, final int[] ownedFds) {
         this.regions = regions;
@@ -84,6 +86,19 @@ public final class GuestMemory implements DmaSpace, AutoCloseable {
     }
 
     private int indexOf(final long gpa) {
+        final int hint = lastHit;
+        final GuestMemoryRegion hinted = regions[hint];
+        if (gpa >= hinted.gpa() && gpa < hinted.endGpa()) {
+            return hint;
+        }
+        final int found = search(gpa);
+        if (found >= 0) {
+            lastHit = found;
+        }
+        return found;
+    }
+
+    private int search(final long gpa) {
         int low = 0;
         int high = startGpas.length - 1;
         while (low <= high) {

@@ -35,6 +35,20 @@ class GuestMemoryTest {
     }
 
     @Test
+    void theLastRegionFoundNeverAnswersForAnAddressOutsideIt() {
+        try (GuestMemory memory = twoRegions()) {
+            for (int round = 0; round < 3; round++) {
+                assertEquals(HIGH_GPA, memory.regionAt(HIGH_GPA + HIGH_BYTES - 1).gpa());
+                assertNull(memory.regionAt(HIGH_GPA + HIGH_BYTES), "one past the hinted region's end");
+                assertNull(memory.regionAt(HIGH_GPA - 1), "just below the hinted region");
+                assertEquals(LOW_GPA, memory.regionAt(LOW_GPA).gpa());
+                assertNull(memory.regionAt(LOW_BYTES));
+                assertThrows(MemoryAccessException.class, () -> memory.getInt(LOW_BYTES));
+            }
+        }
+    }
+
+    @Test
     void valuesAreLittleEndianAndRoundTrip() {
         try (GuestMemory memory = twoRegions()) {
             memory.putLong(0x100, 0x0807060504030201L);

@@ -41,7 +41,8 @@ public final class EchoPort implements NetPort, AutoCloseable {
     private static void swapMacs(final MemorySegment frame, final long at) {
         final int destinationHigh = frame.get(ValueLayout.JAVA_INT_UNALIGNED, at);
         final short destinationLow = frame.get(ValueLayout.JAVA_SHORT_UNALIGNED, at + 4);
-        MemorySegment.copy(frame, at + 6, frame, at, 6);
+        frame.set(ValueLayout.JAVA_INT_UNALIGNED, at, frame.get(ValueLayout.JAVA_INT_UNALIGNED, at + 6));
+        frame.set(ValueLayout.JAVA_SHORT_UNALIGNED, at + 4, frame.get(ValueLayout.JAVA_SHORT_UNALIGNED, at + 10));
         frame.set(ValueLayout.JAVA_INT_UNALIGNED, at + 6, destinationHigh);
         frame.set(ValueLayout.JAVA_SHORT_UNALIGNED, at + 10, destinationLow);
     }
