@@ -106,7 +106,8 @@ final class BenchCommand implements Callable<Integer> {
             System.out.println();
             if (testpmd) {
                 System.out.println("vhost-user vs DPDK: same dpdk-testpmd virtio-user front-end (CPU 1), back-end on"
-                        + " CPU 0, " + runs + " run(s) of " + seconds + " s each, measured at the front-end"
+                        + " CPU 0, " + runs + " run(s) of " + seconds + " s each after "
+                        + VhostUserComparison.WARM_UP_SECONDS + " s warm-up, measured at the front-end"
                         + " (testpmd --stats-period 1)");
                 System.out.print(VhostUserComparison.format(new VhostUserComparison(root, work, runs, seconds).runAll()));
             } else {
@@ -121,7 +122,8 @@ final class BenchCommand implements Callable<Integer> {
                 System.out.println("TAP paths: skipped: creating TAPs and network namespaces needs root");
             } else {
                 System.out.println("TAP paths: each back-end in its own network namespace with its TAP, same front-end"
-                        + " and cores, " + runs + " run(s) of " + seconds + " s each");
+                        + " and cores, " + runs + " run(s) of " + seconds + " s each after "
+                        + VhostUserComparison.WARM_UP_SECONDS + " s warm-up");
                 System.out.print(TapComparison.format(new TapComparison(root, work, runs, seconds).runAll()));
             }
         }

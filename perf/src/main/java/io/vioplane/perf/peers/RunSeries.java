@@ -34,8 +34,12 @@ public record RunSeries(String label, double[] runMediansPps) {
                 : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
     }
 
-    /** @return the median of per-second samples, the first two (warm-up) dropped when there are more than three */
-    static double steadyMedian(final double[] perSecond) {
-        return median(perSecond.length > 3 ? Arrays.copyOfRange(perSecond, 2, perSecond.length) : perSecond);
+    /**
+     * @return the median of per-second samples, the first {@code warmUpSamples} dropped when more than one sample
+     *     would be left
+     */
+    static double steadyMedian(final double[] perSecond, final int warmUpSamples) {
+        return median(perSecond.length > warmUpSamples + 1
+                ? Arrays.copyOfRange(perSecond, warmUpSamples, perSecond.length) : perSecond);
     }
 }

@@ -187,7 +187,7 @@ public final class TapComparison {
         try (backEnd; Testpmd frontEnd = frontEnd(socket, ForwardMode.TXONLY, frontEndArguments)) {
             frontEnd.start();
             frontEnd.awaitOutput(Testpmd.FORWARDING_STARTED, 30_000);
-            final double[] perSecond = new double[secondsPerRun + 2];
+            final double[] perSecond = new double[secondsPerRun + VhostUserComparison.WARM_UP_SECONDS];
             InterfaceCounters previous = InterfaceCounters.read(backEnd.pid(), tap);
             long previousNs = System.nanoTime();
             for (int i = 0; i < perSecond.length; i++) {
@@ -199,7 +199,7 @@ public final class TapComparison {
                 previousNs = nowNs;
             }
             frontEnd.stop();
-            return RunSeries.steadyMedian(perSecond);
+            return RunSeries.steadyMedian(perSecond, VhostUserComparison.WARM_UP_SECONDS);
         }
     }
 
@@ -225,7 +225,7 @@ public final class TapComparison {
             frontEnd.awaitOutput(Testpmd.FORWARDING_STARTED, 30_000);
             final InterfaceCounters before = InterfaceCounters.read(backEnd.pid(), tap);
             final long startNs = System.nanoTime();
-            Thread.sleep(TimeUnit.SECONDS.toMillis(secondsPerRun + 2));
+            Thread.sleep(TimeUnit.SECONDS.toMillis(secondsPerRun + VhostUserComparison.WARM_UP_SECONDS));
             final InterfaceCounters after = InterfaceCounters.read(backEnd.pid(), tap);
             final double seconds = (System.nanoTime() - startNs) / 1e9;
             frontEnd.stop();
