@@ -212,8 +212,9 @@ class VhostUserBackendTest {
             echoFrames(frontEnd, 10);
             planDescriptorLoop(frontEnd);
             assertTrue(await(() -> device.queue(1) != null && device.queue(1).violation() != null), log());
-            assertTrue((frontEnd.control().getStatus() & DeviceStatus.DEVICE_NEEDS_RESET) != 0);
-            assertTrue(log().contains("guest driver broke queue 1"), log());
+            assertTrue(await(() -> (frontEnd.control().getStatus() & DeviceStatus.DEVICE_NEEDS_RESET) != 0),
+                    "the front-end reads DEVICE_NEEDS_RESET once the data plane has reported the broken ring");
+            assertTrue(log().contains("guest driver broke queue 1"), "logged before the status shows: " + log());
             assertNull(device.queue(0).violation(), "the receive ring is not affected");
         }
     }
