@@ -34,29 +34,16 @@ class TapBridgedGuestTest {
 
     @Test
     void aGuestBridgedOntoATapReachesTheNamespaceWithOffloads(@TempDir final Path directory) throws Exception {
-        Requirements.requireTapAndNetns();
-        Requirements.requireCommand("iperf3", "iperf3");
-        QemuGuest.requireQemu();
-        LinuxGuestImage.requireInputs();
+        requirePeers();
         final String tapName = "vpg" + ProcessHandle.current().pid() % 10000;
         final Path socket = directory.resolve("vm.sock");
         final Path journal = directory.resolve("capture");
         final long features = VirtioNetFeature.all() & ~VirtioFeature.bit(VirtioNetFeature.MQ);
-        final VhostUserNetDaemon.Config config = new VhostUserNetDaemon.Config(List.of(socket), false, 0600, 1,
-                VhostUserNetDaemon.PortKind.BRIDGE, new byte[] {0x52, 0x54, 0x00, 0x55, 0x00, 0x02}, 1500, features, tapName,
-                true, journal, false, -1, null);
-        Process iperfServer = null;
         try (Netns netns = Netns.create("bridged");
-             VhostUserNetDaemon daemon = VhostUserNetDaemon.start(config, System.err);
-             QemuGuest guest = QemuGuest.builder(LinuxGuestImage.standard()).extraArguments(
-                     "-chardev", "socket,id=c0,path=" + socket, "-netdev", "vhost-user,id=n0,chardev=c0",
-                     "-device", "virtio-net-pci,netdev=n0,romfile=,vectors=0,mac=52:54:00:55:00:02").build()) {
-            netns.adopt(tapName);
-            netns.tryExec("sysctl", "-qw", "net.ipv6.conf." + tapName + ".disable_ipv6=1");
-            netns.exec("ip", "addr", "add", "10.55.0.1/24", "dev", tapName);
-            netns.exec("ip", "link", "set", tapName, "up");
-            iperfServer = startIperfServer(netns, directory);
-
+             VhostUserNetDaemon daemon = VhostUserNetDaemon.start(bridged(socket, 0x02, features, tapName, journal),
+                     System.err);
+             QemuGuest guest = guestOn(socket, 0x02)) {
+            addressTap(netns, tapName);
             guest.start();
             guest.awaitShell(BOOT);
             guest.runSuccessfully("ip link set eth0 up && ip addr add 10.55.0.2/24 dev eth0", COMMAND);
@@ -66,22 +53,11 @@ class TapBridgedGuestTest {
 
             final String offloads = guest.runSuccessfully("ethtool -k eth0 2>/dev/null | grep -E"
                     + " 'tcp-segmentation-offload|tx-checksumming' || true", COMMAND).output();
-            final ShellResult iperf = guest.run("iperf3 -c 10.55.0.1 -t 3 -f m", COMMAND);
-            assertEquals(0, iperf.exitStatus(), "iperf3 TCP from the guest to the namespace:\n" + iperf.output());
+            final ShellResult iperf = iperfBothWays(guest, netns, directory, "offloads on");
             assertTrue(iperf.output().contains("receiver"), iperf.output());
-            System.out.println("bridged guest iperf3 (TCP, offloads on):\n" + iperf.output() + "\n" + offloads);
-            iperfServer.waitFor();
-            iperfServer = startIperfServer(netns, directory);
-            final ShellResult reverse = guest.run("iperf3 -c 10.55.0.1 -t 3 -f m -R", COMMAND);
-            assertEquals(0, reverse.exitStatus(), "iperf3 TCP from the namespace to the guest:\n" + reverse.output());
-            System.out.println("bridged guest iperf3 -R (TCP into the guest, offloads on):\n" + reverse.output());
+            System.out.println(offloads);
             assertNotEquals(0, daemon.dataPlane().call(() -> daemon.tapOffloads()),
                     "TUNSETOFFLOAD follows the guest's acked offloads");
-        } finally {
-            if (iperfServer != null) {
-                iperfServer.destroy();
-                iperfServer.waitFor();
-            }
         }
         final Path pcap = directory.resolve("bridged.pcap");
         assertTrue(PcapExporter.export(journal, pcap, PcapExporter.Format.PCAP, null) > 0);
@@ -93,47 +69,78 @@ class TapBridgedGuestTest {
 
     @Test
     void aBridgedGuestWithoutOffloadsStillCarriesTcpBothWays(@TempDir final Path directory) throws Exception {
-        Requirements.requireTapAndNetns();
-        Requirements.requireCommand("iperf3", "iperf3");
-        QemuGuest.requireQemu();
-        LinuxGuestImage.requireInputs();
+        requirePeers();
         final String tapName = "vpo" + ProcessHandle.current().pid() % 10000;
         final Path socket = directory.resolve("vm.sock");
         final long features = VirtioNetFeature.all() & ~VirtioFeature.mask(VirtioNetFeature.MQ, VirtioNetFeature.CSUM,
                 VirtioNetFeature.HOST_TSO4, VirtioNetFeature.HOST_TSO6, VirtioNetFeature.GUEST_CSUM,
                 VirtioNetFeature.GUEST_TSO4, VirtioNetFeature.GUEST_TSO6);
-        final VhostUserNetDaemon.Config config = new VhostUserNetDaemon.Config(List.of(socket), false, 0600, 1,
-                VhostUserNetDaemon.PortKind.BRIDGE, new byte[] {0x52, 0x54, 0x00, 0x55, 0x00, 0x03}, 1500, features,
-                tapName, true, null, false, -1, null);
-        Process iperfServer = null;
         try (Netns netns = Netns.create("nooffload");
-             VhostUserNetDaemon daemon = VhostUserNetDaemon.start(config, System.err);
-             QemuGuest guest = QemuGuest.builder(LinuxGuestImage.standard()).extraArguments(
-                     "-chardev", "socket,id=c0,path=" + socket, "-netdev", "vhost-user,id=n0,chardev=c0",
-                     "-device", "virtio-net-pci,netdev=n0,romfile=,vectors=0,mac=52:54:00:55:00:03").build()) {
-            netns.adopt(tapName);
-            netns.tryExec("sysctl", "-qw", "net.ipv6.conf." + tapName + ".disable_ipv6=1");
-            netns.exec("ip", "addr", "add", "10.55.0.1/24", "dev", tapName);
-            netns.exec("ip", "link", "set", tapName, "up");
-            iperfServer = startIperfServer(netns, directory);
+             VhostUserNetDaemon daemon = VhostUserNetDaemon.start(bridged(socket, 0x03, features, tapName, null),
+                     System.err);
+             QemuGuest guest = guestOn(socket, 0x03)) {
+            addressTap(netns, tapName);
             guest.start();
             guest.awaitShell(BOOT);
             guest.runSuccessfully("ip link set eth0 up && ip addr add 10.55.0.3/24 dev eth0", COMMAND);
-            final ShellResult iperf = guest.run("iperf3 -c 10.55.0.1 -t 3 -f m", COMMAND);
-            assertEquals(0, iperf.exitStatus(), "iperf3 TCP from the guest:\n" + iperf.output());
-            System.out.println("bridged guest iperf3 (TCP, offloads off):\n" + iperf.output());
-            iperfServer.waitFor();
-            iperfServer = startIperfServer(netns, directory);
-            final ShellResult reverse = guest.run("iperf3 -c 10.55.0.1 -t 3 -f m -R", COMMAND);
-            assertEquals(0, reverse.exitStatus(), "iperf3 TCP into the guest:\n" + reverse.output());
-            System.out.println("bridged guest iperf3 -R (TCP into the guest, offloads off):\n" + reverse.output());
+            iperfBothWays(guest, netns, directory, "offloads off");
             assertEquals(0, daemon.dataPlane().call(() -> daemon.tapOffloads()),
                     "a guest without GUEST_CSUM gets no offloaded frames from the TAP");
+        }
+    }
+
+    private static void requirePeers() {
+        Requirements.requireTapAndNetns();
+        Requirements.requireCommand("iperf3", "iperf3");
+        QemuGuest.requireQemu();
+        LinuxGuestImage.requireInputs();
+    }
+
+    /** A daemon bridging guest 52:54:00:55:00:{@code macLastByte} onto {@code tapName}, capturing if a journal is given. */
+    private static VhostUserNetDaemon.Config bridged(final Path socket, final int macLastByte, final long features,
+                                                     final String tapName, final Path journal) {
+        return new VhostUserNetDaemon.Config(List.of(socket), false, 0600, 1, VhostUserNetDaemon.PortKind.BRIDGE,
+                new byte[] {0x52, 0x54, 0x00, 0x55, 0x00, (byte) macLastByte}, 1500, features, tapName, true, journal,
+                false, -1, null);
+    }
+
+    private static QemuGuest guestOn(final Path socket, final int macLastByte) {
+        return QemuGuest.builder(LinuxGuestImage.standard()).extraArguments(
+                "-chardev", "socket,id=c0,path=" + socket, "-netdev", "vhost-user,id=n0,chardev=c0",
+                "-device", String.format("virtio-net-pci,netdev=n0,romfile=,vectors=0,mac=52:54:00:55:00:%02x",
+                        macLastByte)).build();
+    }
+
+    /** Moves the daemon's TAP into the namespace as 10.55.0.1/24, up, without IPv6 chatter. */
+    private static void addressTap(final Netns netns, final String tapName) {
+        netns.adopt(tapName);
+        netns.tryExec("sysctl", "-qw", "net.ipv6.conf." + tapName + ".disable_ipv6=1");
+        netns.exec("ip", "addr", "add", "10.55.0.1/24", "dev", tapName);
+        netns.exec("ip", "link", "set", tapName, "up");
+    }
+
+    /**
+     * iperf3 TCP from the guest to a server in the namespace, then from the namespace into the guest; both must
+     * succeed and their figures go to the test output.
+     *
+     * @return the guest-to-namespace run
+     */
+    private static ShellResult iperfBothWays(final QemuGuest guest, final Netns netns, final Path directory,
+                                             final String label) throws Exception {
+        Process server = startIperfServer(netns, directory);
+        try {
+            final ShellResult out = guest.run("iperf3 -c 10.55.0.1 -t 3 -f m", COMMAND);
+            assertEquals(0, out.exitStatus(), "iperf3 TCP from the guest to the namespace:\n" + out.output());
+            System.out.println("bridged guest iperf3 (TCP, " + label + "):\n" + out.output());
+            server.waitFor();
+            server = startIperfServer(netns, directory);
+            final ShellResult in = guest.run("iperf3 -c 10.55.0.1 -t 3 -f m -R", COMMAND);
+            assertEquals(0, in.exitStatus(), "iperf3 TCP from the namespace to the guest:\n" + in.output());
+            System.out.println("bridged guest iperf3 -R (TCP into the guest, " + label + "):\n" + in.output());
+            return out;
         } finally {
-            if (iperfServer != null) {
-                iperfServer.destroy();
-                iperfServer.waitFor();
-            }
+            server.destroy();
+            server.waitFor();
         }
     }
 

@@ -15,6 +15,13 @@ final class IcmpErrorTranslator {
     private final int hostAddress;
     /** The connection the last translated error belonged to. */
     private int entry;
+    /** The quoted datagram of the error being translated, as {@link #readQuoted} found it. */
+    private long inner;
+    private long innerL4;
+    private int innerSource;
+    private int innerDestination;
+    private int innerProtocol;
+    private int quotedBytes;
 
     IcmpErrorTranslator(final ConnectionTable connections, final int hostAddress) {
         this.connections = connections;
@@ -33,16 +40,10 @@ final class IcmpErrorTranslator {
      * @return null if translated, else why not
      */
     NatDrop inbound(final Ipv4Packet packet, final long nowNs) {
-        final MemorySegment frame = packet.frame;
-        final long inner = packet.l4 + IcmpHeader.BYTES;
-        final int innerHeaderBytes = quotedHeaderBytes(packet);
-        if (innerHeaderBytes < 0) {
+        if (!readQuoted(packet)) {
             return NatDrop.ICMP_ERROR_MALFORMED;
         }
-        final int innerSource = Wire.u32(frame, inner + Ipv4Header.SOURCE);
-        final int innerDestination = Wire.u32(frame, inner + Ipv4Header.DESTINATION);
-        final int innerProtocol = Wire.u8(frame, inner + Ipv4Header.PROTOCOL);
-        final long innerL4 = inner + innerHeaderBytes;
+        final MemorySegment frame = packet.frame;
         if (innerSource != hostAddress || packet.destination != hostAddress) {
             return NatDrop.ICMP_ERROR_UNMATCHED;
         }
@@ -60,7 +61,6 @@ final class IcmpErrorTranslator {
         }
         entry = found;
         final int guest = connections.guestAddress(found);
-        final int quotedBytes = packet.l4Bytes - IcmpHeader.BYTES - innerHeaderBytes;
         rewriteQuoted(frame, inner, innerL4, quotedBytes, innerProtocol, Ipv4Header.SOURCE, innerSource, guest,
                 sourcePortField(innerProtocol), connections.guestPort(found));
         rewriteOuter(packet, Ipv4Header.DESTINATION, guest);
@@ -75,16 +75,10 @@ final class IcmpErrorTranslator {
      * @return null if translated, else why not
      */
     NatDrop outbound(final Ipv4Packet packet, final long nowNs) {
-        final MemorySegment frame = packet.frame;
-        final long inner = packet.l4 + IcmpHeader.BYTES;
-        final int innerHeaderBytes = quotedHeaderBytes(packet);
-        if (innerHeaderBytes < 0) {
+        if (!readQuoted(packet)) {
             return NatDrop.ICMP_ERROR_MALFORMED;
         }
-        final int innerSource = Wire.u32(frame, inner + Ipv4Header.SOURCE);
-        final int innerDestination = Wire.u32(frame, inner + Ipv4Header.DESTINATION);
-        final int innerProtocol = Wire.u8(frame, inner + Ipv4Header.PROTOCOL);
-        final long innerL4 = inner + innerHeaderBytes;
+        final MemorySegment frame = packet.frame;
         if (innerDestination != packet.source
                 || innerProtocol != IpProtocol.TCP && innerProtocol != IpProtocol.UDP) {
             return NatDrop.ICMP_ERROR_UNMATCHED;
@@ -96,7 +90,6 @@ final class IcmpErrorTranslator {
             return NatDrop.ICMP_ERROR_UNMATCHED;
         }
         entry = found;
-        final int quotedBytes = packet.l4Bytes - IcmpHeader.BYTES - innerHeaderBytes;
         rewriteQuoted(frame, inner, innerL4, quotedBytes, innerProtocol, Ipv4Header.DESTINATION, innerDestination,
                 hostAddress, TcpHeader.DESTINATION_PORT, connections.hostPort(found));
         rewriteOuter(packet, Ipv4Header.SOURCE, hostAddress);
@@ -108,23 +101,34 @@ final class IcmpErrorTranslator {
         return protocol == IpProtocol.ICMP ? IcmpHeader.IDENTIFIER : TcpHeader.SOURCE_PORT;
     }
 
-    /** @return the quoted IP header's length if the error quotes a whole header and 8 bytes after it, else -1 */
-    private static int quotedHeaderBytes(final Ipv4Packet packet) {
+    /**
+     * Reads the quoted datagram's addresses, protocol and transport offset into this translator's fields.
+     *
+     * @return false unless the error quotes a whole, unfragmented IPv4 header and the 8 bytes after it
+     */
+    private boolean readQuoted(final Ipv4Packet packet) {
         final int shortest = IcmpHeader.BYTES + Ipv4Header.MIN_BYTES + IcmpHeader.QUOTED_DATA_BYTES;
         if (packet.isFragment() || packet.l4Bytes < shortest) {
-            return -1;
+            return false;
         }
-        final long inner = packet.l4 + IcmpHeader.BYTES;
-        final int versionAndLength = Wire.u8(packet.frame, inner + Ipv4Header.VERSION_IHL);
+        final MemorySegment frame = packet.frame;
+        final long quoted = packet.l4 + IcmpHeader.BYTES;
+        final int versionAndLength = Wire.u8(frame, quoted + Ipv4Header.VERSION_IHL);
         final int headerBytes = (versionAndLength & 0xF) * 4;
         if (versionAndLength >>> 4 != 4 || headerBytes < Ipv4Header.MIN_BYTES
                 || IcmpHeader.BYTES + headerBytes + IcmpHeader.QUOTED_DATA_BYTES > packet.l4Bytes) {
-            return -1;
+            return false;
         }
-        if ((Wire.u16(packet.frame, inner + Ipv4Header.FLAGS_FRAGMENT) & Ipv4Header.FRAGMENT_OFFSET_MASK) != 0) {
-            return -1;
+        if ((Wire.u16(frame, quoted + Ipv4Header.FLAGS_FRAGMENT) & Ipv4Header.FRAGMENT_OFFSET_MASK) != 0) {
+            return false;
         }
-        return headerBytes;
+        inner = quoted;
+        innerL4 = quoted + headerBytes;
+        innerSource = Wire.u32(frame, quoted + Ipv4Header.SOURCE);
+        innerDestination = Wire.u32(frame, quoted + Ipv4Header.DESTINATION);
+        innerProtocol = Wire.u8(frame, quoted + Ipv4Header.PROTOCOL);
+        quotedBytes = packet.l4Bytes - IcmpHeader.BYTES - headerBytes;
+        return true;
     }
 
     private static void rewriteQuoted(final MemorySegment frame, final long inner, final long innerL4,
