@@ -76,6 +76,8 @@ public final class VhostUserBackend implements VhostUserHandler {
     private volatile int status;
     private boolean warnedUnsealed;
     private boolean registered;
+    private long withheldProtocolFeatures;
+    private MessageRecorder recorder;
 
     /**
      * @param device    the device type served
@@ -106,7 +108,7 @@ public final class VhostUserBackend implements VhostUserHandler {
 
     /** @return the protocol features offered */
     public long offeredProtocolFeatures() {
-        return BACKEND_PROTOCOL_FEATURES | device.deviceProtocolFeatures();
+        return (BACKEND_PROTOCOL_FEATURES | device.deviceProtocolFeatures()) & ~withheldProtocolFeatures;
     }
 
     /** @return the virtio features offered, with vhost-user's protocol-features bit */
@@ -117,6 +119,9 @@ public final class VhostUserBackend implements VhostUserHandler {
     @Override
     public void connected(final VhostUserConnection connection) {
         log("front-end connected");
+        if (recorder != null) {
+            recorder.connected();
+        }
         if (!registered) {
             dataPlane.add(device.pollable());
             registered = true;
@@ -128,8 +133,44 @@ public final class VhostUserBackend implements VhostUserHandler {
         return VirtioFeature.has(protocolFeatures, ProtocolFeature.REPLY_ACK);
     }
 
+    /**
+     * Withholds protocol features from the offer (the daemon's {@code --disable-protocol-feature}).
+     *
+     * @return this back-end
+     */
+    public VhostUserBackend withholdProtocolFeatures(final long mask) {
+        this.withheldProtocolFeatures = mask;
+        return this;
+    }
+
+    /**
+     * Records every request and its outcome (the daemon's {@code --record-protocol}).
+     *
+     * @return this back-end
+     */
+    public VhostUserBackend recordTo(final MessageRecorder messageRecorder) {
+        this.recorder = messageRecorder;
+        return this;
+    }
+
     @Override
     public void handle(final VhostUserMessage request, final ReplyWriter reply) {
+        final MessageRecorder recording = recorder;
+        if (recording == null) {
+            dispatch(request, reply);
+            return;
+        }
+        final int fdCount = request.fdCount();
+        try {
+            dispatch(request, reply);
+            recording.record(request, fdCount, null);
+        } catch (RuntimeException e) {
+            recording.record(request, fdCount, String.valueOf(e.getMessage()));
+            throw e;
+        }
+    }
+
+    private void dispatch(final VhostUserMessage request, final ReplyWriter reply) {
         switch (request.request()) {
             case VhostUserRequest.GET_FEATURES -> reply.u64(offeredFeatures());
             case VhostUserRequest.SET_FEATURES -> setFeatures(request.u64());
@@ -257,6 +298,11 @@ public final class VhostUserBackend implements VhostUserHandler {
     }
 
     private void addMemoryRegion(final VhostUserMessage request) {
+        if (frontEndMemory.addReference(request.singleRegionGpa(), request.singleRegionSize(),
+                request.singleRegionUserAddr(), request.singleRegionMmapOffset())) {
+            FileIo.closeQuietly(request.takeFd(0));
+            return;
+        }
         final GuestMemory fresh;
         try {
             fresh = frontEndMemory.add(request.singleRegionGpa(), request.singleRegionSize(),
@@ -268,6 +314,10 @@ public final class VhostUserBackend implements VhostUserHandler {
     }
 
     private void removeMemoryRegion(final VhostUserMessage request) {
+        if (frontEndMemory.dropSharedReference(request.singleRegionGpa(), request.singleRegionSize(),
+                request.singleRegionUserAddr())) {
+            return;
+        }
         final GuestMemory fresh;
         try {
             fresh = frontEndMemory.remove(request.singleRegionGpa(), request.singleRegionSize(),
