@@ -25,7 +25,8 @@ import static org.junit.jupiter.api.Assertions.*;
  * A Linux guest under QEMU whose virtio-net device has several queue pairs, served by the daemon over vhost-user
  * and bridged onto a TAP in a namespace, with QEMU's memory slots (CONFIGURE_MEM_SLOTS: one ADD_MEM_REG stream per
  * queue pair's vhost device on the one connection) offered or withheld (SET_MEM_TABLE). The guest changes its
- * queue pairs with {@code ethtool -L} several times, pinging and running parallel TCP flows after each change;
+ * queue pairs with {@code ethtool -L} several times, pinging and running 32 parallel TCP flows after each change
+ * (that no flow lands on a given queue of four has a chance of (3/4)^33);
  * after the last change every queue pair carried frames both ways (per-queue counters). QEMU's requests are
  * recorded by the daemon; none may have been refused.
  */
@@ -69,7 +70,7 @@ class MultiqueueGuestTest {
                 final ShellResult ping = guest.run("ping -c 3 -W 10 10.57.0.1", COMMAND);
                 assertEquals(0, ping.exitStatus(), "with " + combined + " queue pairs the guest pings the namespace:\n"
                         + ping.output() + "\n--- daemon recording tail ---\n" + tail(recording));
-                GuestNetwork.iperfToNamespace(guest, netns, directory, "10.57.0.1", "-P 8 -t 2");
+                GuestNetwork.iperfToNamespace(guest, netns, directory, "10.57.0.1", "-P 32 -t 2");
             }
             final long[][] after = snapshot(device, pairs);
             for (int pair = 0; pair < pairs; pair++) {
@@ -81,6 +82,7 @@ class MultiqueueGuestTest {
             System.out.println(pairs + " queue pairs, memory slots " + slots + ", frames per queue in the last phase: "
                     + describe(before, after));
         }
+        ProtocolRecordings.keep(recording, "qemu-multiqueue-" + pairs + "-pairs-slots-" + slots);
         final String recorded = Files.readString(recording);
         assertFalse(recorded.contains("refused"), "the daemon refused a request QEMU sent:\n" + recorded);
         assertEquals(slots.equals("on"), recorded.contains("ADD_MEM_REG"), "QEMU used memory slots only when offered");

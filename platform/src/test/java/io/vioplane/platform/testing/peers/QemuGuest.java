@@ -312,6 +312,12 @@ public final class QemuGuest implements AutoCloseable {
             return this;
         }
 
+        /** Opens QEMU's machine protocol on Unix socket {@code socket} (a server; see {@link Qmp#connect}). */
+        public Builder qmpSocket(final java.nio.file.Path socket) {
+            extraArguments.addAll(List.of("-qmp", "unix:" + socket + ",server=on,wait=off"));
+            return this;
+        }
+
         /** Appends {@code arguments} to the kernel command line (after {@code console=ttyS0 panic=-1}). */
         public Builder kernelArguments(final String... arguments) {
             kernelArguments.addAll(List.of(arguments));
