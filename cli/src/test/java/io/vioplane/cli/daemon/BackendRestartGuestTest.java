@@ -58,14 +58,14 @@ class BackendRestartGuestTest {
                 try (DaemonProcess second = DaemonProcess.start(netns, daemonArguments)) {
                     assertTrue(second.await("front-end connected", COMMAND.toMillis()).isPresent(),
                             "QEMU connects to the restarted daemon:\n" + second.output());
-                    final ShellResult back = guest.run("for i in $(seq 1 90); do ping -c 1 -W 1 10.59.0.1 >/dev/null"
-                            + " && exit 0; done; exit 1", COMMAND);
+                    final ShellResult back = guest.run("(for i in $(seq 1 90); do ping -c 1 -W 1 10.59.0.1 >/dev/null"
+                            + " && exit 0; done; exit 1)", COMMAND);
                     assertEquals(0, back.exitStatus(), "the guest's network came back:\n" + second.output());
                     final ShellResult ping = guest.runSuccessfully("ping -c 5 -W 5 10.59.0.1", COMMAND);
                     assertTrue(ping.output().contains("5 packets received"), ping.output());
                     assertTrue(uptime(guest) > uptimeBefore, "the same guest runs on: it was not rebooted");
                     assertTrue(guest.isAlive());
-                    guest.runSuccessfully("kill $(pidof ping) 2>/dev/null; true", COMMAND);
+                    guest.runSuccessfully("kill -INT $(pidof ping) 2>/dev/null; true", COMMAND);
                 }
             }
         }

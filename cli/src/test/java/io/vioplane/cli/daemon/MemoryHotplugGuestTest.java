@@ -80,9 +80,8 @@ class MemoryHotplugGuestTest {
                 qmp.execute("{\"execute\": \"object-del\", \"arguments\": {\"id\": \"mem-dimm2\"}}");
                 GuestNetwork.iperfToNamespace(guest, netns, directory, "10.58.0.1", "-P 4 -t 2");
             }
-            guest.runSuccessfully("kill %1 2>/dev/null; kill $(pidof ping) 2>/dev/null; sleep 1; tail -3 /tmp/ping.log",
+            final ShellResult pinged = guest.runSuccessfully("kill -INT $(pidof ping); sleep 1; tail -3 /tmp/ping.log",
                     COMMAND);
-            final ShellResult pinged = guest.runSuccessfully("tail -3 /tmp/ping.log", COMMAND);
             assertTrue(pinged.output().contains("packets received"), pinged.output());
             assertFalse(pinged.output().contains(" 0 packets received"), "the background ping got answers:\n"
                     + pinged.output());
@@ -93,10 +92,10 @@ class MemoryHotplugGuestTest {
         assertFalse(recorded.contains("refused"), "the daemon refused a request QEMU sent:\n" + recorded);
         if (slots.equals("on")) {
             assertTrue(recorded.contains("REM_MEM_REG"), "the removed DIMM's region was removed:\n" + recorded);
-            assertTrue(recorded.lines().filter(line -> line.startsWith("ADD_MEM_REG")).count() >= 6,
+            assertTrue(recorded.lines().filter(line -> line.contains(" ADD_MEM_REG ")).count() >= 6,
                     "boot memory and two DIMMs, added by each of the two vhost devices");
         } else {
-            assertTrue(recorded.lines().filter(line -> line.startsWith("SET_MEM_TABLE")).count() >= 3,
+            assertTrue(recorded.lines().filter(line -> line.contains(" SET_MEM_TABLE ")).count() >= 3,
                     "whole tables: at boot, with each DIMM, and without the removed one");
         }
     }
@@ -108,11 +107,11 @@ class MemoryHotplugGuestTest {
                 + id + "\", \"size\": 268435456, \"share\": true}}");
         qmp.execute("{\"execute\": \"device_add\", \"arguments\": {\"driver\": \"pc-dimm\", \"id\": \"" + id
                 + "\", \"memdev\": \"mem-" + id + "\"}}");
-        final ShellResult onlined = guest.run("for i in $(seq 1 100); do " + BLOCKS + " > /tmp/after;"
+        final ShellResult onlined = guest.run("(for i in $(seq 1 100); do " + BLOCKS + " > /tmp/after;"
                 + " [ \"$(wc -l < /tmp/after)\" -gt " + before.strip().lines().count() + " ] && break; sleep 0.2; done;"
                 + " echo '" + before.strip().replace("\n", "' '") + "' | tr ' ' '\\n' > /tmp/before;"
                 + " n=0; for b in $(cat /tmp/after); do grep -qx \"$b\" /tmp/before && continue;"
-                + " echo " + state + " > $b/state || exit 1; n=$((n+1)); done; echo onlined $n", COMMAND);
+                + " echo " + state + " > $b/state || exit 1; n=$((n+1)); done; echo onlined $n)", COMMAND);
         assertEquals(0, onlined.exitStatus(), "the guest onlines " + id + ":\n" + onlined.output());
         assertFalse(onlined.output().contains("onlined 0"), "the guest saw new memory blocks for " + id + ":\n"
                 + onlined.output());

@@ -20,6 +20,11 @@ import java.util.List;
 public final class FrontEndMemory implements AutoCloseable {
     /** Memory slots offered to the front-end (GET_MAX_MEM_SLOTS). */
     public static final int MAX_SLOTS = 32;
+    /**
+     * How many times one region may be added without being removed: one per vhost device of the front-end, and
+     * QEMU has at most one per queue pair (vhost-user allows 256 vrings, so 128 pairs) plus the control queue.
+     */
+    public static final int MAX_REFERENCES = 256;
 
     /**
      * One region as the front-end described it.
@@ -119,11 +124,16 @@ public final class FrontEndMemory implements AutoCloseable {
      * by another of the front-end's vhost devices). The caller closes the descriptor that came with it.
      *
      * @return true if such a region exists (its reference count went up), false if {@link #add} must decide
+     * @throws IllegalArgumentException if it was added {@link #MAX_REFERENCES} times already
      */
     public boolean addReference(final long gpa, final long sizeBytes, final long userAddr, final long mmapOffset) {
         for (int i = 0; i < regions.size(); i++) {
             final Region region = regions.get(i);
             if (region.isSameAs(gpa, sizeBytes, userAddr) && region.mmapOffset() == mmapOffset) {
+                if (references.get(i) >= MAX_REFERENCES) {
+                    throw new IllegalArgumentException("memory region at gpa 0x" + Long.toHexString(gpa)
+                            + " added " + MAX_REFERENCES + " times without being removed");
+                }
                 references.set(i, references.get(i) + 1);
                 return true;
             }

@@ -14,8 +14,9 @@ import java.nio.file.StandardOpenOption;
 import java.util.HexFormat;
 
 /**
- * Records every request a front-end sends to one back-end, and what the back-end did with it, as one text line
- * per request: {@code NAME flags=0xF fds=N payload=HEX -> ok|refused}. A recording made against a real front-end
+ * Records every request front-ends send to the daemon's back-ends, and what each back-end did with it, as one text
+ * line per request: {@code cK NAME flags=0xF fds=N payload=HEX -> ok|refused: why}, where {@code K} numbers the
+ * connection (a line {@code # connected cK} starts each; connections of several sockets interleave). A recording made against a real front-end
  * (QEMU, DPDK) is replayed by the project's tests with fresh descriptors in place of the ones that came with it,
  * so the sequences that the real peers send stay accepted. The daemon writes one with
  * {@code --record-protocol FILE}; the control-plane thread writes it, never the data plane.
@@ -24,6 +25,7 @@ public final class MessageRecorder implements AutoCloseable {
     private static final HexFormat HEX = HexFormat.of();
 
     private final Writer out;
+    private int connections;
 
     private MessageRecorder(final Writer out) {
         this.out = out;
@@ -39,15 +41,22 @@ public final class MessageRecorder implements AutoCloseable {
         }
     }
 
-    /** Marks the start of a front-end's connection, so a replay can tell connections apart. */
-    public synchronized void connected() {
-        write("# connected\n");
+    /**
+     * Marks the start of a front-end's connection, so a replay can tell connections apart.
+     *
+     * @return the connection's number, for {@link #record}
+     */
+    public synchronized int connected() {
+        final int connection = ++connections;
+        write("# connected c" + connection + "\n");
+        return connection;
     }
 
     /** Records {@code request}, the descriptors that came with it, and its outcome ({@code null}: accepted; otherwise why it was refused). */
-    public synchronized void record(final VhostUserMessage request, final int fdCount, final String refusal) {
+    public synchronized void record(final int connection, final VhostUserMessage request, final int fdCount,
+                                    final String refusal) {
         final byte[] payload = request.payload().toArray(ValueLayout.JAVA_BYTE);
-        write(VhostUserRequest.name(request.request()) + " flags=0x" + Integer.toHexString(request.flags()) + " fds="
+        write("c" + connection + " " + VhostUserRequest.name(request.request()) + " flags=0x" + Integer.toHexString(request.flags()) + " fds="
                 + fdCount + " payload=" + HEX.formatHex(payload) + " -> "
                 + (refusal == null ? "ok" : "refused: " + refusal.replace('\n', ' ')) + "\n");
     }

@@ -78,6 +78,7 @@ public final class VhostUserBackend implements VhostUserHandler {
     private boolean registered;
     private long withheldProtocolFeatures;
     private MessageRecorder recorder;
+    private int recordedConnection;
 
     /**
      * @param device    the device type served
@@ -120,7 +121,7 @@ public final class VhostUserBackend implements VhostUserHandler {
     public void connected(final VhostUserConnection connection) {
         log("front-end connected");
         if (recorder != null) {
-            recorder.connected();
+            recordedConnection = recorder.connected();
         }
         if (!registered) {
             dataPlane.add(device.pollable());
@@ -163,9 +164,9 @@ public final class VhostUserBackend implements VhostUserHandler {
         final int fdCount = request.fdCount();
         try {
             dispatch(request, reply);
-            recording.record(request, fdCount, null);
+            recording.record(recordedConnection, request, fdCount, null);
         } catch (RuntimeException e) {
-            recording.record(request, fdCount, String.valueOf(e.getMessage()));
+            recording.record(recordedConnection, request, fdCount, String.valueOf(e.getMessage()));
             throw e;
         }
     }
@@ -298,8 +299,14 @@ public final class VhostUserBackend implements VhostUserHandler {
     }
 
     private void addMemoryRegion(final VhostUserMessage request) {
-        if (frontEndMemory.addReference(request.singleRegionGpa(), request.singleRegionSize(),
-                request.singleRegionUserAddr(), request.singleRegionMmapOffset())) {
+        final boolean repeated;
+        try {
+            repeated = frontEndMemory.addReference(request.singleRegionGpa(), request.singleRegionSize(),
+                    request.singleRegionUserAddr(), request.singleRegionMmapOffset());
+        } catch (RuntimeException e) {
+            throw refuse("memory region refused: " + e.getMessage());
+        }
+        if (repeated) {
             FileIo.closeQuietly(request.takeFd(0));
             return;
         }

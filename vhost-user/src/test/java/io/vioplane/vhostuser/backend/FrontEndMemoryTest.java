@@ -98,4 +98,14 @@ class FrontEndMemoryTest {
         assertEquals(-1, table.gpaOf(0x7e00_0000_0000L, 64), "the dimm's user addresses no longer translate");
         assertEquals(2, table.referencesAt(0));
     }
+
+    @Test
+    void refusesARegionAddedMoreTimesThanAFrontEndHasVhostDevices() {
+        keep(table.add(0, 4 * MIB, 0x7f00_0000_0000L, 0, MemFd.create("a", 4 * MIB)));
+        for (int i = 1; i < FrontEndMemory.MAX_REFERENCES; i++) {
+            assertTrue(table.addReference(0, 4 * MIB, 0x7f00_0000_0000L, 0));
+        }
+        assertThrows(IllegalArgumentException.class, () -> table.addReference(0, 4 * MIB, 0x7f00_0000_0000L, 0));
+        assertEquals(FrontEndMemory.MAX_REFERENCES, table.referencesAt(0));
+    }
 }

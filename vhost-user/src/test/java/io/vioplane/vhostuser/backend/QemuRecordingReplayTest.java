@@ -161,26 +161,22 @@ class QemuRecordingReplayTest {
         return ByteBuffer.wrap(payload).order(ByteOrder.LITTLE_ENDIAN).getLong(0);
     }
 
+    /** @return each connection's requests in the order they came, connections in the order they began */
     static List<List<Recorded>> parse(final Path recording) {
-        final List<List<Recorded>> connections = new ArrayList<>();
+        final java.util.Map<String, List<Recorded>> connections = new java.util.LinkedHashMap<>();
         try (InputStream in = Files.newInputStream(recording)) {
             for (String line : new String(in.readAllBytes(), StandardCharsets.US_ASCII).split("\n")) {
-                if (line.isBlank()) {
-                    continue;
+                if (line.startsWith("# connected ")) {
+                    connections.put(line.substring("# connected ".length()), new ArrayList<>());
+                } else if (!line.isBlank()) {
+                    final int space = line.indexOf(' ');
+                    connections.get(line.substring(0, space)).add(parseLine(line.substring(space + 1)));
                 }
-                if (line.startsWith("# connected")) {
-                    connections.add(new ArrayList<>());
-                    continue;
-                }
-                if (connections.isEmpty()) {
-                    connections.add(new ArrayList<>());
-                }
-                connections.getLast().add(parseLine(line));
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        return connections;
+        return new ArrayList<>(connections.values());
     }
 
     private static Recorded parseLine(final String line) {
