@@ -1,6 +1,8 @@
 package io.vioplane.cli.daemon;
 
 import io.vioplane.platform.testing.Netns;
+import io.vioplane.platform.testing.Requirements;
+import io.vioplane.platform.testing.peers.LinuxGuestImage;
 import io.vioplane.platform.testing.peers.QemuGuest;
 import io.vioplane.platform.testing.peers.ShellResult;
 
@@ -15,6 +17,15 @@ final class GuestNetwork {
     private static final Duration IPERF = Duration.ofSeconds(90);
 
     private GuestNetwork() {
+    }
+
+    /** Skips (fails under VIOPLANE_REQUIRE_PEERS) unless a QEMU guest with iperf3 and ethtool can go onto a TAP. */
+    static void requireGuestOnTapPeers() {
+        Requirements.requireTapAndNetns();
+        Requirements.requireCommand("iperf3", "iperf3");
+        Requirements.requireCommand("ethtool", "ethtool");
+        QemuGuest.requireQemu();
+        LinuxGuestImage.requireInputs();
     }
 
     /** Moves the daemon's TAP into the namespace with {@code addressWithLength} (e.g. 10.55.0.1/24), up, no IPv6. */

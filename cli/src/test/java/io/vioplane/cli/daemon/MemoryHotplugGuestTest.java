@@ -1,7 +1,6 @@
 package io.vioplane.cli.daemon;
 
 import io.vioplane.platform.testing.Netns;
-import io.vioplane.platform.testing.Requirements;
 import io.vioplane.platform.testing.peers.LinuxGuestImage;
 import io.vioplane.platform.testing.peers.QemuGuest;
 import io.vioplane.platform.testing.peers.Qmp;
@@ -41,7 +40,7 @@ class MemoryHotplugGuestTest {
     @ValueSource(strings = {"on", "off"})
     void memoryAddedAndRemovedUnderTrafficIsServed(final String slots, @TempDir final Path directory)
             throws Exception {
-        requirePeers();
+        GuestNetwork.requireGuestOnTapPeers();
         final String tapName = "vph" + ProcessHandle.current().pid() % 10000 + slots.charAt(1);
         final Path socket = directory.resolve("vm.sock");
         final Path qmpSocket = directory.resolve("qmp.sock");
@@ -120,13 +119,5 @@ class MemoryHotplugGuestTest {
     private static String normalZoneFree(final QemuGuest guest) {
         return guest.runSuccessfully("awk '/^Node .* zone/ {z=$4} z==\"Normal\" && $1==\"pages\" && $2==\"free\""
                 + " {print $3; exit}' /proc/zoneinfo", COMMAND).output().strip();
-    }
-
-    private static void requirePeers() {
-        Requirements.requireTapAndNetns();
-        Requirements.requireCommand("iperf3", "iperf3");
-        Requirements.requireCommand("ethtool", "ethtool");
-        QemuGuest.requireQemu();
-        LinuxGuestImage.requireInputs();
     }
 }

@@ -1,7 +1,6 @@
 package io.vioplane.cli.daemon;
 
 import io.vioplane.platform.testing.Netns;
-import io.vioplane.platform.testing.Requirements;
 import io.vioplane.platform.testing.peers.LinuxGuestImage;
 import io.vioplane.platform.testing.peers.QemuGuest;
 import io.vioplane.platform.testing.peers.ShellResult;
@@ -40,7 +39,7 @@ class MultiqueueGuestTest {
     @CsvSource({"2, on", "2, off", "4, on", "4, off"})
     void aMultiqueueGuestUsesEveryQueuePairAsItChangesThem(final int pairs, final String slots,
                                                            @TempDir final Path directory) throws Exception {
-        requirePeers();
+        GuestNetwork.requireGuestOnTapPeers();
         final String tapName = "vpm" + ProcessHandle.current().pid() % 10000 + pairs + slots.charAt(1);
         final Path socket = directory.resolve("vm.sock");
         final Path recording = directory.resolve("qemu.rec");
@@ -122,13 +121,5 @@ class MultiqueueGuestTest {
         } catch (java.io.IOException e) {
             return "(no recording: " + e.getMessage() + ")";
         }
-    }
-
-    private static void requirePeers() {
-        Requirements.requireTapAndNetns();
-        Requirements.requireCommand("iperf3", "iperf3");
-        Requirements.requireCommand("ethtool", "ethtool");
-        QemuGuest.requireQemu();
-        LinuxGuestImage.requireInputs();
     }
 }
