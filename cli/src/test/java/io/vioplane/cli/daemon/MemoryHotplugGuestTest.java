@@ -102,8 +102,8 @@ class MemoryHotplugGuestTest {
     /** Adds a 256 MiB memfd DIMM through QMP and onlines its new memory blocks in the guest as {@code state}. */
     private static void plug(final QemuGuest guest, final Qmp qmp, final String id, final String state) {
         final String before = guest.runSuccessfully(BLOCKS, COMMAND).output();
-        qmp.execute("{\"execute\": \"object-add\", \"arguments\": {\"qom-type\": \"memory-backend-memfd\", \"id\": \"mem-"
-                + id + "\", \"size\": 268435456, \"share\": true}}");
+        qmp.execute("{\"execute\": \"object-add\", \"arguments\": {\"qom-type\": \"memory-backend-memfd\","
+                + " \"id\": \"mem-" + id + "\", \"size\": 268435456, \"share\": true}}");
         qmp.execute("{\"execute\": \"device_add\", \"arguments\": {\"driver\": \"pc-dimm\", \"id\": \"" + id
                 + "\", \"memdev\": \"mem-" + id + "\"}}");
         final ShellResult onlined = guest.run("(for i in $(seq 1 100); do " + BLOCKS + " > /tmp/after;"

@@ -13,9 +13,10 @@ import java.lang.foreign.ValueLayout;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-/** A multi-queue guest's port spreads flows over the receive pairs the guest uses, and loses nothing when it uses fewer. */
+/** A multi-queue guest's port spreads flows over the receive pairs it uses, and loses nothing when it uses fewer. */
 class GuestBridgePortSteeringTest {
-    private static final ValueLayout.OfShort BE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+    private static final ValueLayout.OfShort BE_SHORT =
+            ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
     private static final ValueLayout.OfInt BE_INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
 
     private final Arena arena = Arena.ofConfined();

@@ -16,9 +16,9 @@ import java.util.HexFormat;
 /**
  * Records every request front-ends send to the daemon's back-ends, and what each back-end did with it, as one text
  * line per request: {@code cK NAME flags=0xF fds=N payload=HEX -> ok|refused: why}, where {@code K} numbers the
- * connection (a line {@code # connected cK} starts each; connections of several sockets interleave). A recording made against a real front-end
- * (QEMU, DPDK) is replayed by the project's tests with fresh descriptors in place of the ones that came with it,
- * so the sequences that the real peers send stay accepted. The daemon writes one with
+ * connection (a line {@code # connected cK} starts each; connections of several sockets interleave). A recording
+ * made against a real front-end (QEMU, DPDK) is replayed by the project's tests with fresh descriptors in place of
+ * the ones that came with it, so the sequences that the real peers send stay accepted. The daemon writes one with
  * {@code --record-protocol FILE}; the control-plane thread writes it, never the data plane.
  */
 public final class MessageRecorder implements AutoCloseable {
@@ -52,13 +52,16 @@ public final class MessageRecorder implements AutoCloseable {
         return connection;
     }
 
-    /** Records {@code request}, the descriptors that came with it, and its outcome ({@code null}: accepted; otherwise why it was refused). */
+    /**
+     * Records {@code request} of connection {@code connection}, the number of descriptors that came with it, and
+     * its outcome: {@code refusal} null if it was accepted, else why it was refused.
+     */
     public synchronized void record(final int connection, final VhostUserMessage request, final int fdCount,
                                     final String refusal) {
         final byte[] payload = request.payload().toArray(ValueLayout.JAVA_BYTE);
-        write("c" + connection + " " + VhostUserRequest.name(request.request()) + " flags=0x" + Integer.toHexString(request.flags()) + " fds="
-                + fdCount + " payload=" + HEX.formatHex(payload) + " -> "
-                + (refusal == null ? "ok" : "refused: " + refusal.replace('\n', ' ')) + "\n");
+        write("c" + connection + " " + VhostUserRequest.name(request.request()) + " flags=0x"
+                + Integer.toHexString(request.flags()) + " fds=" + fdCount + " payload=" + HEX.formatHex(payload)
+                + " -> " + (refusal == null ? "ok" : "refused: " + refusal.replace('\n', ' ')) + "\n");
     }
 
     private void write(final String line) {

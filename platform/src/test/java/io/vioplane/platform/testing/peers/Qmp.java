@@ -28,7 +28,8 @@ public final class Qmp implements AutoCloseable {
 
     private Qmp(final SocketChannel channel) {
         this.channel = channel;
-        this.lines = new BufferedReader(new InputStreamReader(Channels.newInputStream(channel), StandardCharsets.UTF_8));
+        this.lines = new BufferedReader(new InputStreamReader(Channels.newInputStream(channel),
+                StandardCharsets.UTF_8));
     }
 
     /**
