@@ -1,5 +1,7 @@
 package io.vioplane.tap.bridge;
 
+import io.vioplane.platform.runtime.CounterKind;
+import io.vioplane.platform.runtime.CounterSet;
 import io.vioplane.platform.runtime.CounterType;
 import io.vioplane.platform.runtime.Counters;
 import io.vioplane.platform.runtime.DataPlane;
@@ -11,7 +13,6 @@ import io.vioplane.tap.device.TapWriteBatch;
 import io.vioplane.virtionet.NetHeaderValues;
 import io.vioplane.virtionet.port.BufferTxFrame;
 import io.vioplane.virtionet.port.TxFrame;
-import org.agrona.concurrent.status.AtomicCounter;
 
 import java.io.PrintStream;
 import java.lang.foreign.Arena;
@@ -49,9 +50,7 @@ public final class TapBridgePort implements BridgeMember, DataPlane.Pollable, Au
     private final MemorySegment readBuffer = arena.allocate(TapDevice.VNET_HEADER_BYTES + MAX_FRAME_BYTES, 64);
     private final TapWriteBatch writes;
     private final BufferTxFrame fromTap = new BufferTxFrame();
-    private final AtomicCounter down;
-    private final AtomicCounter droppedWhileDown;
-    private final AtomicCounter readErrors;
+    private final CounterSet<LinkCounter> counters;
     private TapDevice tap;
     private boolean linkDown;
     private int offloads;
@@ -77,9 +76,7 @@ public final class TapBridgePort implements BridgeMember, DataPlane.Pollable, Au
         this.writes = new TapWriteBatch(log, this::writeFailed);
         this.writes.attach(tap);
         this.index = bridge.join(this, null);
-        this.down = counters.counter("tap[" + tapName + "] went down", CounterType.PORT);
-        this.droppedWhileDown = counters.counter("tap[" + tapName + "] drops: TAP down", CounterType.PORT);
-        this.readErrors = counters.counter("tap[" + tapName + "] read errors", CounterType.PORT);
+        this.counters = new CounterSet<>(counters, LinkCounter.class, "tap[" + tapName + "]", CounterType.PORT);
     }
 
     /** @return the port's index in the bridge */
@@ -89,7 +86,7 @@ public final class TapBridgePort implements BridgeMember, DataPlane.Pollable, Au
 
     /** @return frames dropped because the TAP was down or gone */
     public long droppedWhileDown() {
-        return droppedWhileDown.get();
+        return counters.get(LinkCounter.DROPPED_WHILE_DOWN);
     }
 
     /** @return true while the TAP is attached and its link carried the last frame written */
@@ -120,7 +117,7 @@ public final class TapBridgePort implements BridgeMember, DataPlane.Pollable, Au
     @Override
     public boolean egress(final TxFrame frame) {
         if (tap == null) {
-            droppedWhileDown.incrementRelease();
+            counters.increment(LinkCounter.DROPPED_WHILE_DOWN);
             return false;
         }
         final boolean accepted = writes.write(frame);
@@ -144,7 +141,7 @@ public final class TapBridgePort implements BridgeMember, DataPlane.Pollable, Au
     }
 
     private void writeFailed(final String call, final int errno) {
-        droppedWhileDown.incrementRelease();
+        counters.increment(LinkCounter.DROPPED_WHILE_DOWN);
         failed(new SysException(call + " on tap " + tapName, errno));
     }
 
@@ -171,7 +168,7 @@ public final class TapBridgePort implements BridgeMember, DataPlane.Pollable, Au
             try {
                 n = device.read(readBuffer, readBuffer.byteSize());
             } catch (SysException e) {
-                readErrors.incrementRelease();
+                counters.increment(LinkCounter.READ_ERRORS);
                 failed(e);
                 return frames;
             }
@@ -181,7 +178,7 @@ public final class TapBridgePort implements BridgeMember, DataPlane.Pollable, Au
             fromTap.wrap(readBuffer, TapDevice.VNET_HEADER_BYTES, (int) (n - TapDevice.VNET_HEADER_BYTES));
             final NetHeaderValues values = fromTap.headerHolder().readFrom(readBuffer, 0);
             if (values.needsChecksum() && values.checksumStart() + values.checksumOffset() + 2L > fromTap.lengthBytes()) {
-                readErrors.incrementRelease();
+                counters.increment(LinkCounter.READ_ERRORS);
                 continue;
             }
             bridge.forward(index, fromTap);
@@ -194,7 +191,7 @@ public final class TapBridgePort implements BridgeMember, DataPlane.Pollable, Au
         if (e.errno() == Errno.EIO || e.errno() == Errno.EAGAIN) {
             if (!linkDown) {
                 linkDown = true;
-                down.incrementRelease();
+                counters.increment(LinkCounter.WENT_DOWN);
                 log.println("tap " + tapName + ": link down; frames toward it are dropped until it is up");
             }
             return;
@@ -210,7 +207,7 @@ public final class TapBridgePort implements BridgeMember, DataPlane.Pollable, Au
         tap.close();
         tap = null;
         linkDown = false;
-        down.incrementRelease();
+        counters.increment(LinkCounter.WENT_DOWN);
         nextCheckNs = System.nanoTime() + RECHECK_NS;
         log.println("tap " + tapName + ": gone (" + e.getMessage() + "); waiting for an interface of that name");
     }
@@ -261,5 +258,24 @@ public final class TapBridgePort implements BridgeMember, DataPlane.Pollable, Au
             tap = null;
         }
         arena.close();
+        counters.close();
+    }
+
+    /** What the port counts about its TAP's link. */
+    enum LinkCounter implements CounterKind {
+        WENT_DOWN("went down"),
+        DROPPED_WHILE_DOWN("drops: TAP down"),
+        READ_ERRORS("read errors");
+
+        private final String label;
+
+        LinkCounter(final String label) {
+            this.label = label;
+        }
+
+        @Override
+        public String label() {
+            return label;
+        }
     }
 }
