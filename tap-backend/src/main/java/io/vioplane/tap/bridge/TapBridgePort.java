@@ -5,6 +5,7 @@ import io.vioplane.platform.runtime.CounterSet;
 import io.vioplane.platform.runtime.CounterType;
 import io.vioplane.platform.runtime.Counters;
 import io.vioplane.platform.runtime.DataPlane;
+import io.vioplane.platform.runtime.ErrorLog;
 import io.vioplane.platform.sys.Errno;
 import io.vioplane.platform.sys.FileIo;
 import io.vioplane.platform.sys.SysException;
@@ -14,7 +15,6 @@ import io.vioplane.virtionet.NetHeaderValues;
 import io.vioplane.virtionet.port.BufferTxFrame;
 import io.vioplane.virtionet.port.TxFrame;
 
-import java.io.PrintStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
@@ -42,7 +42,7 @@ public final class TapBridgePort implements BridgeMember, DataPlane.Pollable, Au
     private final String tapName;
     private final Bridge bridge;
     private final DataPlane dataPlane;
-    private final PrintStream log;
+    private final ErrorLog log;
     private final int maxFrameBytes;
     private final int index;
     private final boolean multiQueue;
@@ -65,7 +65,7 @@ public final class TapBridgePort implements BridgeMember, DataPlane.Pollable, Au
      * @param log       where link changes are logged
      */
     public TapBridgePort(final String tapName, final boolean multiQueue, final Bridge bridge, final int mtu,
-                         final Counters counters, final DataPlane dataPlane, final PrintStream log) {
+                         final Counters counters, final DataPlane dataPlane, final ErrorLog log) {
         this.tapName = tapName;
         this.multiQueue = multiQueue;
         this.bridge = bridge;
@@ -104,7 +104,7 @@ public final class TapBridgePort implements BridgeMember, DataPlane.Pollable, Au
             try {
                 tap.setOffloads(tunFlags);
             } catch (SysException e) {
-                log.println("tap " + tapName + ": offloads 0x" + Integer.toHexString(tunFlags) + " refused: " + e.getMessage());
+                log.failure("tap " + tapName + ": offloads 0x" + Integer.toHexString(tunFlags) + " refused: " + e.getMessage());
             }
         }
     }
@@ -137,7 +137,7 @@ public final class TapBridgePort implements BridgeMember, DataPlane.Pollable, Au
 
     private void linkUp() {
         linkDown = false;
-        log.println("tap " + tapName + ": link up; forwarding again");
+        log.info("tap " + tapName + ": link up; forwarding again");
     }
 
     private void writeFailed(final String call, final int errno) {
@@ -192,7 +192,7 @@ public final class TapBridgePort implements BridgeMember, DataPlane.Pollable, Au
             if (!linkDown) {
                 linkDown = true;
                 counters.increment(LinkCounter.WENT_DOWN);
-                log.println("tap " + tapName + ": link down; frames toward it are dropped until it is up");
+                log.info("tap " + tapName + ": link down; frames toward it are dropped until it is up");
             }
             return;
         }
@@ -209,7 +209,7 @@ public final class TapBridgePort implements BridgeMember, DataPlane.Pollable, Au
         linkDown = false;
         counters.increment(LinkCounter.WENT_DOWN);
         nextCheckNs = System.nanoTime() + RECHECK_NS;
-        log.println("tap " + tapName + ": gone (" + e.getMessage() + "); waiting for an interface of that name");
+        log.info("tap " + tapName + ": gone (" + e.getMessage() + "); waiting for an interface of that name");
     }
 
     private void reattachIfBack() {
@@ -227,7 +227,7 @@ public final class TapBridgePort implements BridgeMember, DataPlane.Pollable, Au
             if (offloads != 0) {
                 tap.setOffloads(offloads);
             }
-            log.println("tap " + tapName + ": back; attached again");
+            log.info("tap " + tapName + ": back; attached again");
         } catch (RuntimeException e) {
             tap = null;
         }
