@@ -119,7 +119,6 @@ public final class VhostUserNetDaemon implements AutoCloseable {
     }
 
     private final Config config;
-    private final PrintStream log;
     private final CountersFile countersFile;
     private final Counters counters;
     private final ErrorLog errorLog;
@@ -136,10 +135,9 @@ public final class VhostUserNetDaemon implements AutoCloseable {
 
     private VhostUserNetDaemon(final Config config, final PrintStream log) {
         this.config = config;
-        this.log = log;
         this.countersFile = CountersFile.create("vioplane vhost-user-net " + config.socketPaths());
         this.counters = Counters.in(countersFile);
-        this.errorLog = ErrorLog.in(countersFile);
+        this.errorLog = ErrorLog.in(countersFile, log);
         this.dataPlane = new DataPlane("vioplane-dataplane", config.busyPoll(), config.dataPlaneCpu(), errorLog);
         this.controlPlane = EventLoops.newControlPlane("vioplane-control");
     }
@@ -171,16 +169,16 @@ public final class VhostUserNetDaemon implements AutoCloseable {
             bridge = Bridge.create("br0", counters);
             if (config.tapName() != null) {
                 tap = new TapBridgePort(config.tapName(), config.queuePairs() > 1, bridge, config.mtu(), counters,
-                        dataPlane, log);
+                        dataPlane, errorLog);
                 closing.add(tap);
                 dataPlane.add(tap);
-                log.println("vioplane: bridging onto TAP " + config.tapName());
+                errorLog.info("vioplane: bridging onto TAP " + config.tapName());
             }
             if (config.gateway() != null) {
-                gateway = NatGateway.open("gw", config.gateway(), bridge, counters, dataPlane, log);
+                gateway = NatGateway.open("gw", config.gateway(), bridge, counters, dataPlane, errorLog);
                 closing.add(gateway);
                 dataPlane.add(gateway);
-                log.println("vioplane: " + describe(config.gateway()));
+                errorLog.info("vioplane: " + describe(config.gateway()));
             }
         }
     }
@@ -219,7 +217,7 @@ public final class VhostUserNetDaemon implements AutoCloseable {
         if (config.protocolRecording() != null) {
             recorder = MessageRecorder.appendingTo(config.protocolRecording());
             closing.add(recorder);
-            log.println("vioplane: recording every front-end request into " + config.protocolRecording());
+            errorLog.info("vioplane: recording every front-end request into " + config.protocolRecording());
         }
         for (int i = 0; i < config.socketPaths().size(); i++) {
             final Path path = config.socketPaths().get(i);
@@ -233,18 +231,18 @@ public final class VhostUserNetDaemon implements AutoCloseable {
                 device.setFeaturesListener(features -> updateTapOffloads());
             }
             final NetVhostUserDevice vhostDevice = new NetVhostUserDevice(device);
-            final Supplier<VhostUserBackend> backends = () -> new VhostUserBackend(vhostDevice, dataPlane, log)
+            final Supplier<VhostUserBackend> backends = () -> new VhostUserBackend(vhostDevice, dataPlane, errorLog)
                     .withholdProtocolFeatures(config.withheldProtocolFeatures()).recordTo(recorder);
             final AutoCloseable endpoint;
             if (config.client()) {
                 endpoint = VhostUserClient.builder(path, backends::get)
-                        .eventLoopGroup(controlPlane).counters(countersFile).log(log::println).start();
-                log.println("vioplane: connecting to " + path + " (client mode)");
+                        .eventLoopGroup(controlPlane).counters(countersFile).log(errorLog).start();
+                errorLog.info("vioplane: connecting to " + path + " (client mode)");
             } else {
                 endpoint = VhostUserServer.builder(path, backends::get)
                         .eventLoopGroup(controlPlane).socketMode(config.socketMode()).counters(countersFile)
-                        .log(log::println).start();
-                log.println("vioplane: listening on " + path);
+                        .log(errorLog).start();
+                errorLog.info("vioplane: listening on " + path);
             }
             endpoints.add(endpoint);
             closing.add(endpoint);
@@ -342,7 +340,7 @@ public final class VhostUserNetDaemon implements AutoCloseable {
         try {
             resource.close();
         } catch (Exception e) {
-            log.println("vioplane: while closing " + resource + ": " + e);
+            errorLog.failure("vioplane: while closing " + resource + ": " + e);
         }
     }
 }

@@ -2,6 +2,7 @@ package io.vioplane.vhostuser.backend;
 
 import io.vioplane.platform.runtime.Counters;
 import io.vioplane.platform.runtime.DataPlane;
+import io.vioplane.platform.runtime.ErrorLog;
 import io.vioplane.platform.sys.EventFd;
 import io.vioplane.platform.sys.FileIo;
 import io.vioplane.platform.sys.MemFd;
@@ -76,7 +77,7 @@ class QemuRecordingReplayTest {
             throws IOException {
         final List<List<Recorded>> connections = parse(recording);
         final ByteArrayOutputStream logged = new ByteArrayOutputStream();
-        final PrintStream log = new PrintStream(logged, true, StandardCharsets.UTF_8);
+        final ErrorLog log = ErrorLog.printingTo(new PrintStream(logged, true, StandardCharsets.UTF_8));
         final DataPlane dataPlane = new DataPlane("replay-dataplane", false, Throwable::printStackTrace);
         final IoEventLoopGroup controlPlane = EventLoops.newControlPlane("replay-control");
         final EchoPort echo = new EchoPort(4, 256);
@@ -86,7 +87,7 @@ class QemuRecordingReplayTest {
         final Path socket = directory.resolve("replay.sock");
         final VhostUserServer server = VhostUserServer.builder(socket,
                 () -> new VhostUserBackend(vhostDevice, dataPlane, log)).eventLoopGroup(controlPlane)
-                .log(log::println).start();
+                .log(log).start();
         try {
             for (List<Recorded> connection : connections) {
                 replay(socket, connection, logged);
