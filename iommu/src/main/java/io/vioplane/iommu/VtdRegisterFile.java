@@ -18,8 +18,9 @@ import io.vioplane.platform.irq.MsiMessage;
  * bits (TE, QIE, IRE, CFI) back with at most one of them changed or one one-shot command (SRTP, SIRTP, SFL, WBF)
  * set. A write that changes several is refused and counted, not half-done.
  *
- * <p>Fault recording (section 7.2.1): a fault goes to the register FSTS.FRI names, FRI advances; if that register
- * still holds an unserviced fault (F = 1), or PFO is already set, the fault is lost and PFO set. A fault event is
+ * <p>Fault recording (section 7.2.1): faults go to the recording registers in turn (wrapping); FSTS.FRI names the
+ * register of the first pending fault, latched when PPF goes from 0 to 1. If the next register still holds an
+ * unserviced fault (F = 1), or PFO is already set, the fault is lost and PFO set. A fault event is
  * sent (FEADDR/FEDATA) only when no fault condition (PPF, PFO, IQE) was already pending; with FECTL.IM set it
  * stays pending (IP) until software unmasks it.
  */
@@ -134,6 +135,7 @@ public final class VtdRegisterFile {
     private long invalidateAddress;
     private long iotlbCommand;
     private int nextFaultRecord;
+    private int firstPendingFaultRecord;
 
     VtdRegisterFile(final VtdUnit unit, final VtdConfig config) {
         this.unit = unit;
@@ -410,7 +412,7 @@ public final class VtdRegisterFile {
                 break;
             }
         }
-        return faultStatus | ppf | nextFaultRecord << 8;
+        return faultStatus | ppf | firstPendingFaultRecord << 8;
     }
 
     private void clearFaultStatus(final int value) {
@@ -479,6 +481,9 @@ public final class VtdRegisterFile {
             faultStatus |= FSTS_PFO;
             raiseFaultEvent(before);
             return false;
+        }
+        if ((before & FSTS_PPF) == 0) {
+            firstPendingFaultRecord = nextFaultRecord;
         }
         this.faultInfo[nextFaultRecord] = faultInfo;
         faultHigh[nextFaultRecord] = FRCD_F | (read ? FRCD_T : 0) | (long) reason.code() << 32 | sourceId & 0xFFFF;
