@@ -250,6 +250,53 @@ public final class VtdFixture implements AutoCloseable {
         return new long[] {5 | 1 << 5 | (interrupt ? 1 << 4 : 0) | (long) statusData << 32, statusGpa};
     }
 
+    /**
+     * Builds an interrupt remapping table of 2^(sizeField + 1) entries (one 4 KiB page holds 256), latches it
+     * (SIRTP) and enables interrupt remapping.
+     *
+     * @param extendedDestinations IRTA.EIME (x2APIC destinations)
+     * @return the table's gpa
+     */
+    public long enableInterruptRemapping(final int sizeField, final boolean extendedDestinations) {
+        final long table = allocatePage();
+        for (int page = 1; page < (2 << sizeField) / 256; page++) {
+            allocatePage();
+        }
+        unit.registers().write(VtdRegisterFile.IRTA, 8, table | (extendedDestinations ? 1 << 11 : 0) | sizeField);
+        command(VtdRegisterFile.GCMD_SIRTP, true);
+        command(VtdRegisterFile.GCMD_IRE, true);
+        return table;
+    }
+
+    /** @return a remapped-format IRTE's low quadword: present, fixed, physical, edge, xAPIC destination */
+    public static long remappedIrteLow(final int vector, final int apicId) {
+        return 1 | (long) vector << 16 | (long) apicId << 40;
+    }
+
+    /** @return an IRTE's high quadword with source validation {@code svt}, qualifier {@code sq} and {@code sid} */
+    public static long irteHigh(final int sourceId, final int sq, final int svt) {
+        return sourceId & 0xFFFF | (long) sq << 16 | (long) svt << 18;
+    }
+
+    /** @return a posted-format IRTE: present, IM = 1, {@code vector}, descriptor at {@code descriptorGpa} */
+    public static long[] postedIrte(final int vector, final long descriptorGpa, final boolean urgent,
+                                    final long high) {
+        final long lo = 1 | 1 << 15 | (urgent ? 1 << 14 : 0) | (long) vector << 16 | (descriptorGpa >>> 6) << 38;
+        return new long[] {lo, high | (descriptorGpa >>> 32) << 32};
+    }
+
+    /** @return a remappable-format MSI for {@code handle} without subhandle */
+    public static MsiMessage remappable(final int handle) {
+        return new MsiMessage(MsiMessage.INTERRUPT_WINDOW_BASE | (long) (handle & 0x7FFF) << 5 | 1 << 4
+                | (long) (handle >>> 15 & 1) << 2, 0);
+    }
+
+    /** @return a remappable-format MSI with SHV set: the entry is {@code handle + subhandle} */
+    public static MsiMessage remappable(final int handle, final int data) {
+        final MsiMessage base = remappable(handle);
+        return new MsiMessage(base.address() | 1 << 3, data);
+    }
+
     @Override
     public void close() {
         unit.close();
