@@ -195,7 +195,7 @@ public final class VtdRegisterFile {
     }
 
     private boolean validAccess(final int offset, final int sizeBytes) {
-        if ((sizeBytes == 4 || sizeBytes == 8) && offset >= 0 && offset + sizeBytes <= sizeBytes()
+        if ((sizeBytes == 4 || sizeBytes == 8) && offset >= 0 && offset <= sizeBytes() - sizeBytes
                 && (offset & (sizeBytes - 1)) == 0) {
             return true;
         }

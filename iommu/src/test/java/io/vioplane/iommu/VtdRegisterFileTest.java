@@ -139,6 +139,13 @@ class VtdRegisterFileTest {
     }
 
     @Test
+    void anOffsetNearIntegerMaxDoesNotWrapTheBoundsCheck() {
+        registers.write(Integer.MAX_VALUE - 3, 4, -1L);
+        assertEquals(0, registers.read(Integer.MAX_VALUE - 7, 8));
+        assertEquals(2, vtd.unit.count(IommuCounter.REGISTER_MISUSE));
+    }
+
+    @Test
     void registerBasedInvalidationReportsTheGranularityItPerformed() {
         registers.write(CCMD, 8, 1L << 63 | 1L << 61);
         assertEquals(1L << 61 | 1L << 59, registers.read(CCMD, 8), "ICC clear, CAIG = CIRG = global");
