@@ -2,8 +2,6 @@ package io.vioplane.iommu;
 
 import org.agrona.collections.Int2ObjectHashMap;
 
-import java.util.Iterator;
-
 /**
  * The context cache: validated context entries by source ID (VT-d 3.x section 6.2.1), kept until a
  * context-cache invalidation removes them (section 6.5.1.1, 6.5.2.1). Only present, valid entries are cached
@@ -28,42 +26,23 @@ public final class ContextCache {
         entries.put(entry.sourceId(), entry);
     }
 
-    /** Global invalidation. @return how many entries were removed */
-    public int invalidateAll() {
-        final int removed = entries.size();
+    /** Global invalidation. */
+    public void invalidateAll() {
         entries.clear();
-        return removed;
     }
 
-    /** Domain-selective invalidation. @return how many entries were removed */
-    public int invalidateDomain(final int domainId) {
-        int removed = 0;
-        for (final Iterator<ContextEntry> it = entries.values().iterator(); it.hasNext(); ) {
-            if (it.next().domainId() == domainId) {
-                it.remove();
-                removed++;
-            }
-        }
-        return removed;
+    /** Domain-selective invalidation: forgets the entries of {@code domainId}. */
+    public void invalidateDomain(final int domainId) {
+        entries.values().removeIf(entry -> entry.domainId() == domainId);
     }
 
     /**
      * Device-selective invalidation of the entries whose source ID matches {@code sourceId} once the function
      * bits that {@code functionMask} names are ignored (FM: 0 none, 1 bit 2, 2 bits 2..1, 3 bits 2..0), whatever
      * their domain (removing more than asked is always safe).
-     *
-     * @return how many entries were removed
      */
-    public int invalidateDevice(final int sourceId, final int functionMask) {
+    public void invalidateDevice(final int sourceId, final int functionMask) {
         final int ignored = (1 << functionMask) - 1 << (3 - functionMask);
-        int removed = 0;
-        for (final Iterator<ContextEntry> it = entries.values().iterator(); it.hasNext(); ) {
-            final ContextEntry entry = it.next();
-            if ((entry.sourceId() & ~ignored) == (sourceId & ~ignored)) {
-                it.remove();
-                removed++;
-            }
-        }
-        return removed;
+        entries.values().removeIf(entry -> (entry.sourceId() & ~ignored) == (sourceId & ~ignored));
     }
 }

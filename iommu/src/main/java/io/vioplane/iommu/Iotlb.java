@@ -2,8 +2,6 @@ package io.vioplane.iommu;
 
 import org.agrona.collections.Long2ObjectHashMap;
 
-import java.util.Iterator;
-
 /**
  * The IOTLB: leaf translations tagged by domain (VT-d 3.x section 6.2.2), kept until an invalidation removes
  * them (section 6.5). Entries of 4 KiB, 2 MiB and 1 GiB pages live in one map keyed by domain, page size and page
@@ -40,43 +38,24 @@ public final class Iotlb {
         entries.put(key(entry.domainId(), entry.pageShift(), entry.iovaBase()), entry);
     }
 
-    /** Global invalidation: forgets every translation. @return how many were removed */
-    public int invalidateAll() {
-        final int removed = entries.size();
+    /** Global invalidation: forgets every translation. */
+    public void invalidateAll() {
         entries.clear();
-        return removed;
     }
 
-    /** Domain-selective invalidation. @return how many were removed */
-    public int invalidateDomain(final int domainId) {
-        int removed = 0;
-        for (final Iterator<IotlbEntry> it = entries.values().iterator(); it.hasNext(); ) {
-            if (it.next().domainId() == domainId) {
-                it.remove();
-                removed++;
-            }
-        }
-        return removed;
+    /** Domain-selective invalidation: forgets the translations of {@code domainId}. */
+    public void invalidateDomain(final int domainId) {
+        entries.values().removeIf(entry -> entry.domainId() == domainId);
     }
 
     /**
      * Page-selective invalidation: forgets the domain's translations overlapping the naturally aligned range of
      * 2^addressMask pages that contains {@code iova}.
-     *
-     * @return how many were removed
      */
-    public int invalidatePages(final int domainId, final long iova, final int addressMask) {
+    public void invalidatePages(final int domainId, final long iova, final int addressMask) {
         final int sizeShift = 12 + addressMask;
         final long firstIova = iova & -(1L << sizeShift);
-        int removed = 0;
-        for (final Iterator<IotlbEntry> it = entries.values().iterator(); it.hasNext(); ) {
-            final IotlbEntry entry = it.next();
-            if (entry.domainId() == domainId && entry.overlaps(firstIova, sizeShift)) {
-                it.remove();
-                removed++;
-            }
-        }
-        return removed;
+        entries.values().removeIf(entry -> entry.domainId() == domainId && entry.overlaps(firstIova, sizeShift));
     }
 
     /** @return how many translations are cached */
