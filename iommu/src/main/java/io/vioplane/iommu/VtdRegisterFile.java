@@ -11,7 +11,8 @@ import io.vioplane.platform.irq.MsiMessage;
  *   0x00 VER      0x08 CAP      0x10 ECAP     0x18 GCMD (wo)  0x1C GSTS     0x20 RTADDR   0x28 CCMD
  *   0x34 FSTS     0x38 FECTL    0x3C FEDATA   0x40 FEADDR     0x44 FEUADDR
  *   0x80 IQH      0x88 IQT      0x90 IQA      0x9C ICS        0xA0 IECTL    0xA4 IEDATA   0xA8 IEADDR  0xAC IEUADDR
- *   0xB8 IRTA     0xF0 IVA      0xF8 IOTLB    0x220 + 16 i    fault recording register i (lo: fault info, hi: F T FR SID)
+ *   0xB8 IRTA     0xF0 IVA      0xF8 IOTLB
+ *   0x220 + 16 i  fault recording register i (lo: fault info; hi: F 63, T 62, FR 39..32, SID 15..0)
  * </pre>
  *
  * <p>GCMD follows the spec's one-command-at-a-time protocol (section 11.4.4): software writes GSTS's persistent

@@ -10,6 +10,10 @@ import org.junit.jupiter.api.Test;
 
 import java.lang.foreign.MemorySegment;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -67,8 +71,8 @@ class IommuDmaSpaceTest {
         assertFalse(nic.resolve(0x1FF0, 0x20, AccessMode.READ, new DmaRange()));
         final byte[] text = "split across two pages!".getBytes(StandardCharsets.US_ASCII);
         nic.writeBytes(0x1FF8, text);
-        assertArrayEquals(java.util.Arrays.copyOf(text, 8), vtd.memory.readBytes(0x9FF8, 8));
-        assertArrayEquals(java.util.Arrays.copyOfRange(text, 8, text.length), vtd.memory.readBytes(0x5000,
+        assertArrayEquals(Arrays.copyOf(text, 8), vtd.memory.readBytes(0x9FF8, 8));
+        assertArrayEquals(Arrays.copyOfRange(text, 8, text.length), vtd.memory.readBytes(0x5000,
                 text.length - 8));
         assertArrayEquals(text, nic.readBytes(0x1FF8, text.length));
     }
@@ -147,5 +151,44 @@ class IommuDmaSpaceTest {
         assertEquals(1, nic.getLong(0x1000));
         vtd.command(VtdRegisterFile.GCMD_TE, false);
         assertEquals(2, nic.getLong(0x1000));
+    }
+
+    @Test
+    void aDeviceThreadSeesTheNewMappingOnceTheInvalidationCompleted() throws InterruptedException {
+        vtd.attach(NIC, 1, 4);
+        final long leaf = vtd.map(NIC, 0x1000, 0x5000);
+        vtd.enableTranslation();
+        vtd.enableQueue(0);
+        vtd.memory.putLong(0x5000, 1);
+        vtd.memory.putLong(0x6000, 2);
+        final AtomicBoolean invalidated = new AtomicBoolean();
+        final AtomicLong staleAfterInvalidation = new AtomicLong();
+        final CountDownLatch running = new CountDownLatch(1);
+        final Thread device = new Thread(() -> {
+            final DmaSpace space = vtd.unit.dmaSpace(NIC);
+            long newReads = 0;
+            while (newReads < 100_000) {
+                final boolean after = invalidated.get();
+                final long value = space.getLong(0x1000);
+                running.countDown();
+                if (after) {
+                    newReads++;
+                    if (value != 2) {
+                        staleAfterInvalidation.incrementAndGet();
+                    }
+                }
+            }
+        });
+        device.start();
+        running.await();
+        vtd.memory.putLong(leaf, 0x6000 | 3);
+        final long[] page = VtdFixture.iotlbPages(1, 0x1000, 0);
+        final long[] wait = VtdFixture.waitWithStatus(0x8000, 1, false);
+        vtd.queue(page[0], page[1], wait[0], wait[1]);
+        assertEquals(1, vtd.memory.getInt(0x8000), "the wait descriptor completed");
+        invalidated.set(true);
+        device.join(60_000);
+        assertFalse(device.isAlive());
+        assertEquals(0, staleAfterInvalidation.get());
     }
 }
