@@ -4,6 +4,7 @@ import io.vioplane.e1000.E1000Counter;
 import io.vioplane.e1000.E1000Device;
 import io.vioplane.platform.memory.GuestMemory;
 import io.vioplane.platform.runtime.CounterSet;
+import io.vioplane.virtionet.port.NetPort;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -37,15 +38,22 @@ public final class E1000TestDriver implements AutoCloseable {
     public static final int RX_BUFFER_BYTES = 0x4000;
 
     private final GuestMemory memory = GuestMemory.ofMemFd(MEMORY_GPA, MEMORY_BYTES);
-    private final CapturePort port = new CapturePort();
+    private final CapturePort port;
     private final ManualClock clock = new ManualClock();
     private final List<Boolean> lineChanges = new ArrayList<>();
     private final E1000Device device;
     private int txTail;
     private int rxNext;
 
+    /** A driver whose device transmits to, and receives from, a {@link CapturePort}. */
     public E1000TestDriver() {
-        device = new E1000Device(memory, port, lineChanges::add, clock, Frames.DEVICE_MAC,
+        this(new CapturePort());
+    }
+
+    /** A driver whose device is attached to {@code netPort} ({@link #port()} is then null unless it captures). */
+    public E1000TestDriver(final NetPort netPort) {
+        port = netPort instanceof CapturePort capture ? capture : null;
+        device = new E1000Device(memory, netPort, lineChanges::add, clock, Frames.DEVICE_MAC,
             CounterSet.unpublished(E1000Counter.class));
     }
 
