@@ -67,6 +67,7 @@ final class TransmitPath implements AutoCloseable {
     private final TransmitContext checksumContext = new TransmitContext();
     private final TransmitContext segmentationContext = new TransmitContext();
 
+    private boolean busy;
     private int size;
     private int descriptors;
     private boolean dropping;
@@ -95,11 +96,23 @@ final class TransmitPath implements AutoCloseable {
         return values[offset >>> 2];
     }
 
-    /** Transmits what the guest queued between TDH and TDT (a TDT or TCTL write). */
+    /**
+     * Transmits what the guest queued between TDH and TDT (a TDT or TCTL write). Not re-entrant: a register write
+     * made while a kick runs (from an interrupt-line or port callback) is picked up by the next kick.
+     */
     void kick() {
-        if ((reg(TCTL) & TCTL_EN) == 0) {
+        if ((reg(TCTL) & TCTL_EN) == 0 || busy) {
             return;
         }
+        busy = true;
+        try {
+            transmitQueued();
+        } finally {
+            busy = false;
+        }
+    }
+
+    private void transmitQueued() {
         final int tail = reg(TDT);
         int head = reg(TDH);
         if (head == tail || !ring.map(reg(TDBAL), reg(TDBAH), reg(TDLEN), head, tail)) {

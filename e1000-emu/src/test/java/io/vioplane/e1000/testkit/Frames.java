@@ -1,5 +1,7 @@
 package io.vioplane.e1000.testkit;
 
+import io.vioplane.platform.testing.ReferenceChecksum;
+
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
@@ -51,17 +53,7 @@ public final class Frames {
 
     /** @return the folded one's-complement sum of {@code length} bytes from {@code offset} plus {@code initial} */
     public static int sum(final byte[] data, final int offset, final int length, final long initial) {
-        long sum = initial;
-        for (int i = 0; i + 1 < length; i += 2) {
-            sum += ((data[offset + i] & 0xFF) << 8) | (data[offset + i + 1] & 0xFF);
-        }
-        if ((length & 1) != 0) {
-            sum += (data[offset + length - 1] & 0xFF) << 8;
-        }
-        while ((sum >>> 16) != 0) {
-            sum = (sum & 0xFFFF) + (sum >>> 16);
-        }
-        return (int) sum;
+        return ReferenceChecksum.sum(data, offset, length, initial);
     }
 
     /** @return true if the IPv4 header checksum of the frame verifies */
