@@ -8,10 +8,9 @@ import io.vioplane.platform.sys.FileIo;
 import io.vioplane.vhostuser.protocol.ProtocolFeature;
 import io.vioplane.vhostuser.protocol.ReplyWriter;
 import io.vioplane.vhostuser.protocol.VhostUserException;
-import io.vioplane.vhostuser.protocol.VhostUserHandler;
 import io.vioplane.vhostuser.protocol.VhostUserMessage;
 import io.vioplane.vhostuser.protocol.VhostUserRequest;
-import io.vioplane.vhostuser.transport.VhostUserConnection;
+import io.vioplane.vhostuser.transport.VhostUserHandler;
 import io.vioplane.vring.DeviceQueue;
 import io.vioplane.vring.DirtyPageLog;
 import io.vioplane.vring.QueueConfig;
@@ -113,17 +112,12 @@ public final class VhostUserBackend implements VhostUserHandler {
     }
 
     @Override
-    public void connected(final VhostUserConnection connection) {
+    public void connected() {
         log("front-end connected");
         if (!registered) {
             dataPlane.add(device.pollable());
             registered = true;
         }
-    }
-
-    @Override
-    public boolean replyAckNegotiated() {
-        return VirtioFeature.has(protocolFeatures, ProtocolFeature.REPLY_ACK);
     }
 
     @Override

@@ -4,7 +4,6 @@ import io.netty.util.concurrent.ScheduledFuture;
 import io.vioplane.platform.sys.FileIo;
 import io.vioplane.platform.sys.SysException;
 import io.vioplane.platform.sys.UnixSockets;
-import io.vioplane.vhostuser.protocol.VhostUserHandler;
 
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;

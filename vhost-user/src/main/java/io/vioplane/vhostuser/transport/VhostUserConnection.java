@@ -12,10 +12,11 @@ import io.vioplane.platform.sys.FileIo;
 import io.vioplane.platform.sys.ReceivedFds;
 import io.vioplane.platform.sys.SysException;
 import io.vioplane.platform.sys.UnixSockets;
+import io.vioplane.vhostuser.protocol.FailureReport;
+import io.vioplane.vhostuser.protocol.ProtocolFeature;
 import io.vioplane.vhostuser.protocol.Rejection;
 import io.vioplane.vhostuser.protocol.Validator;
 import io.vioplane.vhostuser.protocol.VhostUserException;
-import io.vioplane.vhostuser.protocol.VhostUserHandler;
 import io.vioplane.vhostuser.protocol.VhostUserHeader;
 import io.vioplane.vhostuser.protocol.VhostUserMessage;
 import io.vioplane.vhostuser.protocol.VhostUserRequest;
@@ -61,7 +62,7 @@ import static io.vioplane.vhostuser.transport.ConnectionCounters.Kind;
  */
 public final class VhostUserConnection implements AutoCloseable {
     /** The u64 sent to report that a request failed. */
-    public static final long FAILURE_STATUS = 1;
+    public static final long FAILURE_STATUS = FailureReport.FAILURE_STATUS;
     /** Failure lines one connection logs before it only counts. */
     static final int LOGGED_FAILURES = 32;
     private static final int MESSAGES_PER_WAKEUP = 64;
@@ -98,11 +99,13 @@ public final class VhostUserConnection implements AutoCloseable {
     private String closeRequested;
     private volatile boolean open = true;
     private int failuresLogged;
+    private boolean replyAck;
 
     private VhostUserConnection(final int socketFd, final String description, final VhostUserHandler handler,
                                 final IoEventLoop eventLoop, final ConnectionCounters counters,
-                                final ErrorLog log, final Runnable onClosed) {
+                                final ErrorLog log, final boolean replyAckFromStart, final Runnable onClosed) {
         this.socketFd = socketFd;
+        this.replyAck = replyAckFromStart;
         this.description = description;
         this.handler = handler;
         this.eventLoop = eventLoop;
@@ -121,13 +124,14 @@ public final class VhostUserConnection implements AutoCloseable {
      * Takes over a connected, non-blocking socket: registers it on {@code eventLoop}, tells the handler, and starts
      * reading. Call on {@code eventLoop}. If anything fails the socket is closed and {@code onClosed} runs.
      *
-     * @param onClosed runs on the event loop once the connection has closed
+     * @param replyAckFromStart as if SET_PROTOCOL_FEATURES with REPLY_ACK had come (transport tests)
+     * @param onClosed          runs on the event loop once the connection has closed
      */
     static VhostUserConnection open(final int socketFd, final String description, final VhostUserHandler handler,
                                     final IoEventLoop eventLoop, final ConnectionCounters counters,
-                                    final ErrorLog log, final Runnable onClosed) {
+                                    final ErrorLog log, final boolean replyAckFromStart, final Runnable onClosed) {
         final VhostUserConnection connection = new VhostUserConnection(socketFd, description, handler, eventLoop,
-                counters, log, onClosed);
+                counters, log, replyAckFromStart, onClosed);
         connection.start();
         return connection;
     }
@@ -136,7 +140,7 @@ public final class VhostUserConnection implements AutoCloseable {
         try {
             registration = EventLoops.registerInLoop(eventLoop, socketHandle);
             handlerConnected = true;
-            handler.connected(this);
+            handler.connected();
             registration.submit(EpollIoOps.EPOLLIN);
         } catch (Throwable t) {
             rethrowIfFatal(t);
@@ -347,6 +351,9 @@ public final class VhostUserConnection implements AutoCloseable {
         if (closeRequested != null) {
             return;
         }
+        if (requestId == VhostUserRequest.SET_PROTOCOL_FEATURES) {
+            replyAck = ProtocolFeature.has(message.u64(), ProtocolFeature.REPLY_ACK);
+        }
         if (VhostUserRequest.hasExplicitReply(requestId)) {
             if (!reply.written()) {
                 handlerBug("the handler wrote no reply to " + message + ", which needs one");
@@ -355,7 +362,7 @@ public final class VhostUserConnection implements AutoCloseable {
             send();
         } else if (reply.written()) {
             handlerBug("the handler wrote a reply body to " + message + ", which has none");
-        } else if (message.needsReply() && handler.replyAckNegotiated()) {
+        } else if (message.needsReply() && replyAck) {
             reply.status(0);
             send();
         }
@@ -378,35 +385,21 @@ public final class VhostUserConnection implements AutoCloseable {
     private void refuse(final String why, final boolean byHandler, final boolean close) {
         logFailure(why);
         final int requestId = message.request();
-        final boolean explicit = VhostUserRequest.hasExplicitReply(requestId);
-        boolean reported = false;
-        if (requestId == VhostUserRequest.GET_CONFIG) {
-            reply.discard();
-            reply.empty();
-            reported = true;
-        } else if (VhostUserRequest.hasStatusReply(requestId)
-                || (!explicit && message.needsReply() && replyAckNegotiated())) {
-            reply.status(FAILURE_STATUS);
-            reported = true;
+        final FailureReport report = FailureReport.of(requestId, message.needsReply(), replyAck);
+        switch (report) {
+            case EMPTY_BODY -> {
+                reply.discard();
+                reply.empty();
+            }
+            case STATUS -> reply.status(FAILURE_STATUS);
+            case NONE -> { }
         }
-        if (reported) {
+        if (report.reported()) {
             counters.increment(Kind.FAILURE_REPLIES);
             send();
         }
-        final boolean frontEndWaits = explicit && !reported;
-        if (close || frontEndWaits || (!byHandler && !reported)) {
+        if (report.closes(requestId, byHandler, close)) {
             requestClose(why);
-        }
-    }
-
-    private boolean replyAckNegotiated() {
-        try {
-            return handler.replyAckNegotiated();
-        } catch (Throwable t) {
-            rethrowIfFatal(t);
-            counters.increment(Kind.HANDLER_ERRORS);
-            requestClose("the handler failed in replyAckNegotiated: " + t);
-            return false;
         }
     }
 

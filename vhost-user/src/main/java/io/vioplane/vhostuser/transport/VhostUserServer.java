@@ -9,7 +9,6 @@ import io.vioplane.platform.sys.Errno;
 import io.vioplane.platform.sys.FileIo;
 import io.vioplane.platform.sys.SysException;
 import io.vioplane.platform.sys.UnixSockets;
-import io.vioplane.vhostuser.protocol.VhostUserHandler;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
