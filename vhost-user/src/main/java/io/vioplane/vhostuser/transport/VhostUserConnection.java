@@ -11,7 +11,6 @@ import io.vioplane.platform.runtime.ErrorLog;
 import io.vioplane.platform.sys.FileIo;
 import io.vioplane.platform.sys.ReceivedFds;
 import io.vioplane.platform.sys.SysException;
-import io.vioplane.platform.sys.UnixSockets;
 import io.vioplane.vhostuser.protocol.FailureReport;
 import io.vioplane.vhostuser.protocol.ProtocolFeature;
 import io.vioplane.vhostuser.protocol.Rejection;
@@ -66,7 +65,6 @@ public final class VhostUserConnection implements AutoCloseable {
     /** Failure lines one connection logs before it only counts. */
     static final int LOGGED_FAILURES = 32;
     private static final int MESSAGES_PER_WAKEUP = 64;
-    private static final long RECEIVE_FAILED = -2;
 
     private final int socketFd;
     private final String description;
@@ -77,22 +75,12 @@ public final class VhostUserConnection implements AutoCloseable {
     private final Runnable onClosed;
     private final SocketHandle socketHandle;
 
-    private final MemorySegment header;
-    private final MemorySegment payload;
-    private final ReceivedFds fds = new ReceivedFds();
+    private final MessageFramer framer;
     private final VhostUserMessage message = new VhostUserMessage();
     private final Validator validator = new Validator();
     private final ReplyBuffer reply;
 
     private IoRegistration registration;
-    private int headerBytesRead;
-    private int payloadBytes = -1;
-    private int payloadBytesRead;
-    private int request;
-    private int flags;
-    private int pendingOffset;
-    private int pendingLength;
-    private boolean pendingFdSent;
     private boolean waitingForWrite;
     private boolean dispatching;
     private boolean handlerConnected;
@@ -114,8 +102,7 @@ public final class VhostUserConnection implements AutoCloseable {
         this.onClosed = onClosed;
         this.socketHandle = new SocketHandle(socketFd);
         final Arena arena = Arena.ofAuto();
-        this.header = arena.allocate(VhostUserHeader.HEADER_BYTES, 8);
-        this.payload = arena.allocate(VhostUserHeader.MAX_PAYLOAD_BYTES, 8);
+        this.framer = new MessageFramer(socketFd, arena);
         this.reply = new ReplyBuffer(
                 arena.allocate(VhostUserHeader.HEADER_BYTES + VhostUserHeader.MAX_PAYLOAD_BYTES, 8));
     }
@@ -207,7 +194,7 @@ public final class VhostUserConnection implements AutoCloseable {
             return;
         }
         try {
-            if (pendingLength > 0) {
+            if (framer.sending()) {
                 flush();
             } else {
                 onReadable();
@@ -221,7 +208,7 @@ public final class VhostUserConnection implements AutoCloseable {
     }
 
     private void onReadable() {
-        for (int i = 0; i < MESSAGES_PER_WAKEUP && closeRequested == null && pendingLength == 0; i++) {
+        for (int i = 0; i < MESSAGES_PER_WAKEUP && closeRequested == null && !framer.sending(); i++) {
             if (!receiveMessage()) {
                 return;
             }
@@ -229,76 +216,17 @@ public final class VhostUserConnection implements AutoCloseable {
         }
     }
 
-    /** @return true when a whole message is in the buffers */
+    /** @return true when a whole message is in the framer's buffers */
     private boolean receiveMessage() {
-        while (payloadBytes < 0) {
-            final long n = receive(headerBytesRead == 0 ? header : header.asSlice(headerBytesRead),
-                    VhostUserHeader.HEADER_BYTES - headerBytesRead);
-            if (n <= 0) {
-                return false;
+        return switch (framer.receive()) {
+            case MessageFramer.MESSAGE -> true;
+            case MessageFramer.CLOSED -> {
+                requestClose("the front-end closed the connection");
+                yield false;
             }
-            headerBytesRead += (int) n;
-            if (headerBytesRead == VhostUserHeader.HEADER_BYTES && !acceptHeader()) {
-                return false;
-            }
-        }
-        while (payloadBytesRead < payloadBytes) {
-            final long n = receive(payloadBytesRead == 0 ? payload : payload.asSlice(payloadBytesRead),
-                    payloadBytes - payloadBytesRead);
-            if (n <= 0) {
-                return false;
-            }
-            payloadBytesRead += (int) n;
-        }
-        return true;
-    }
-
-    private boolean acceptHeader() {
-        request = VhostUserHeader.request(header);
-        flags = VhostUserHeader.flags(header);
-        final long size = VhostUserHeader.size(header);
-        if (!VhostUserHeader.hasVersion1(flags)) {
-            return framingError(VhostUserRequest.name(request) + " with flags 0x" + Integer.toHexString(flags)
-                    + ": protocol version " + (flags & VhostUserHeader.VERSION_MASK) + ", not 1");
-        }
-        if (size > VhostUserHeader.MAX_PAYLOAD_BYTES) {
-            return framingError(VhostUserRequest.name(request) + " announces a payload of " + size
-                    + " bytes; at most " + VhostUserHeader.MAX_PAYLOAD_BYTES);
-        }
-        payloadBytes = (int) size;
-        payloadBytesRead = 0;
-        return true;
-    }
-
-    /** @return bytes read, 0 on would-block, {@link #RECEIVE_FAILED} after end-of-file or an error (close requested) */
-    private long receive(final MemorySegment into, final int lengthBytes) {
-        final long n;
-        try {
-            n = UnixSockets.receive(socketFd, into, lengthBytes, fds, UnixSockets.MSG_DONTWAIT);
-        } catch (SysException e) {
-            framingError("receive failed: " + e.getMessage());
-            return RECEIVE_FAILED;
-        }
-        if (n == FileIo.WOULD_BLOCK) {
-            return 0;
-        }
-        if (n == 0) {
-            endOfFile();
-            return RECEIVE_FAILED;
-        }
-        return n;
-    }
-
-    private void endOfFile() {
-        if (payloadBytes < 0 && headerBytesRead == 0 && fds.count() == 0) {
-            requestClose("the front-end closed the connection");
-        } else if (payloadBytes < 0) {
-            framingError("end of file after " + headerBytesRead + " of " + VhostUserHeader.HEADER_BYTES
-                    + " header bytes");
-        } else {
-            framingError("end of file after " + payloadBytesRead + " of " + payloadBytes + " payload bytes of "
-                    + VhostUserRequest.name(request));
-        }
+            case MessageFramer.BROKEN -> framingError(framer.failure());
+            default -> false;
+        };
     }
 
     private boolean framingError(final String why) {
@@ -308,12 +236,9 @@ public final class VhostUserConnection implements AutoCloseable {
     }
 
     private void dispatch() {
-        final int size = payloadBytes;
-        headerBytesRead = 0;
-        payloadBytes = -1;
-        payloadBytesRead = 0;
-        message.wrap(request, flags, size, payload, fds);
-        reply.begin(request);
+        final ReceivedFds fds = framer.fds();
+        message.wrap(framer.request(), framer.flags(), framer.payloadBytes(), framer.payload(), fds);
+        reply.begin(framer.request());
         counters.increment(Kind.MESSAGES);
         try {
             final Rejection rejection = validator.validate(message);
@@ -404,36 +329,26 @@ public final class VhostUserConnection implements AutoCloseable {
     }
 
     private void send() {
-        pendingLength = reply.seal();
-        pendingOffset = 0;
-        pendingFdSent = false;
+        framer.beginSend(reply.segment(), reply.seal(), reply.fds(), reply.fdCount());
         counters.increment(Kind.REPLIES);
         flush();
     }
 
     private void flush() {
-        while (pendingLength > 0) {
-            final MemorySegment data = pendingOffset == 0 ? reply.segment() : reply.segment().asSlice(pendingOffset);
-            final long n;
-            try {
-                n = UnixSockets.send(socketFd, data, pendingLength, reply.fds(), pendingFdSent ? 0 : reply.fdCount(),
-                        UnixSockets.MSG_DONTWAIT);
-            } catch (SysException e) {
-                pendingLength = 0;
-                counters.increment(Kind.FRAMING_ERRORS);
-                requestClose("cannot send the reply to " + VhostUserRequest.name(request) + ": " + e.getMessage());
-                return;
+        final boolean sent;
+        try {
+            sent = framer.continueSend();
+        } catch (SysException e) {
+            counters.increment(Kind.FRAMING_ERRORS);
+            requestClose("cannot send the reply to " + VhostUserRequest.name(framer.request()) + ": " + e.getMessage());
+            return;
+        }
+        if (!sent) {
+            if (!waitingForWrite) {
+                waitingForWrite = true;
+                registration.submit(EpollIoOps.EPOLLOUT);
             }
-            if (n == FileIo.WOULD_BLOCK) {
-                if (!waitingForWrite) {
-                    waitingForWrite = true;
-                    registration.submit(EpollIoOps.EPOLLOUT);
-                }
-                return;
-            }
-            pendingFdSent = true;
-            pendingOffset += (int) n;
-            pendingLength -= (int) n;
+            return;
         }
         if (waitingForWrite) {
             waitingForWrite = false;
@@ -470,7 +385,7 @@ public final class VhostUserConnection implements AutoCloseable {
             rethrowIfFatal(t);
         }
         FileIo.closeQuietly(socketFd);
-        fds.closeAll();
+        framer.fds().closeAll();
         try {
             if (handlerConnected) {
                 handler.disconnected();
