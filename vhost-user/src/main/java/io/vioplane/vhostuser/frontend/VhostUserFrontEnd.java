@@ -39,8 +39,6 @@ public final class VhostUserFrontEnd implements AutoCloseable {
         }
     }
 
-    /** vhost-user's VHOST_USER_F_PROTOCOL_FEATURES bit. */
-    public static final int F_PROTOCOL_FEATURES = 30;
     private static final long REPLY_TIMEOUT_MS = 10_000;
 
     private final int fd;
@@ -156,7 +154,7 @@ public final class VhostUserFrontEnd implements AutoCloseable {
         final long protocol = protocolOffered & (wantedProtocol | (1L << ProtocolFeature.REPLY_ACK));
         request(VhostUserRequest.SET_PROTOCOL_FEATURES, u64(protocol));
         replyAck = (protocol & (1L << ProtocolFeature.REPLY_ACK)) != 0;
-        final long features = offered & (wanted | (1L << F_PROTOCOL_FEATURES));
+        final long features = offered & (wanted | (1L << ProtocolFeature.VIRTIO_F_PROTOCOL_FEATURES));
         request(VhostUserRequest.SET_FEATURES, u64(features));
         return features;
     }
