@@ -1,5 +1,10 @@
 package io.vioplane.tap.nat;
 
+import io.vioplane.platform.packet.Checksums;
+import io.vioplane.platform.packet.Ethernet;
+import io.vioplane.platform.packet.Ipv4Address;
+import io.vioplane.platform.packet.MacAddress;
+
 import java.nio.ByteBuffer;
 import java.util.Arrays;
 
