@@ -4,7 +4,7 @@ import io.vioplane.platform.memory.GuestMemory;
 import io.vioplane.platform.runtime.DataPlane;
 import io.vioplane.platform.runtime.ErrorLog;
 import io.vioplane.platform.sys.EventFd;
-import io.vioplane.platform.sys.FileIo;
+import io.vioplane.platform.sys.OwnedFd;
 import io.vioplane.vhostuser.protocol.ProtocolFeature;
 import io.vioplane.vhostuser.protocol.ReplyWriter;
 import io.vioplane.vhostuser.protocol.VhostUserException;
@@ -61,7 +61,7 @@ public final class VhostUserBackend implements VhostUserHandler {
     private GuestMemory guestMemory;
     private DirtyLogArea dirtyLog;
     private EventFd logEventFd;
-    private int backendChannelFd = -1;
+    private OwnedFd backendChannel;
     private boolean owned;
     private boolean featuresSet;
     private long features;
@@ -485,8 +485,10 @@ public final class VhostUserBackend implements VhostUserHandler {
         if (request.fdCount() != 1) {
             throw refuse("SET_BACKEND_REQ_FD without a socket");
         }
-        FileIo.closeQuietly(backendChannelFd);
-        backendChannelFd = request.takeFd(0);
+        if (backendChannel != null) {
+            backendChannel.close();
+        }
+        backendChannel = OwnedFd.adopt(request.takeFd(0));
     }
 
     private void setStatus(final long value) {
@@ -580,8 +582,10 @@ public final class VhostUserBackend implements VhostUserHandler {
             logEventFd.close();
             logEventFd = null;
         }
-        FileIo.closeQuietly(backendChannelFd);
-        backendChannelFd = -1;
+        if (backendChannel != null) {
+            backendChannel.close();
+            backendChannel = null;
+        }
         if (registered) {
             dataPlane.remove(device.pollable());
             registered = false;

@@ -4,6 +4,7 @@ import io.vioplane.platform.memory.GuestMemory;
 import io.vioplane.platform.memory.GuestMemoryRegion;
 import io.vioplane.platform.sys.EventFd;
 import io.vioplane.platform.sys.FileIo;
+import io.vioplane.platform.sys.OwnedFd;
 import io.vioplane.platform.sys.SysException;
 import io.vioplane.platform.sys.UnixSockets;
 import io.vioplane.vhostuser.protocol.ProtocolFeature;
@@ -56,12 +57,10 @@ public final class VhostUserFrontEnd implements AutoCloseable {
     public static VhostUserFrontEnd connect(final Path path, final long timeoutMs) {
         final long deadline = System.nanoTime() + timeoutMs * 1_000_000;
         while (true) {
-            final int socket = UnixSockets.socket(false);
-            try {
-                UnixSockets.connect(socket, path.toString());
-                return new VhostUserFrontEnd(socket);
+            try (OwnedFd socket = OwnedFd.adopt(UnixSockets.socket(false))) {
+                UnixSockets.connect(socket.fd(), path.toString());
+                return new VhostUserFrontEnd(socket.release());
             } catch (SysException e) {
-                FileIo.closeQuietly(socket);
                 if (System.nanoTime() > deadline) {
                     throw e;
                 }
