@@ -18,7 +18,8 @@ package io.vioplane.vmx.exit;
  * @param accessSizeBytes        access size in bytes, 0 when the exit is not an access
  * @param accessWrite            the guest wrote (OUT, MMIO store)
  * @param accessValue            the value written, little-endian, for a write
- * @param detail                 backend detail: KVM's internal-error suberror, the hardware entry-failure reason
+ * @param detail                 backend detail: KVM's internal-error suberror, the hardware entry-failure reason,
+ *                               the repeat count of an I/O exit
  */
 public record VmExit(int reason, boolean entryFailure, long qualification, long gpa, int instructionLengthBytes,
                      long accessAddress, int accessSizeBytes, boolean accessWrite, long accessValue, long detail) {
@@ -55,8 +56,8 @@ public record VmExit(int reason, boolean entryFailure, long qualification, long 
     public String describe() {
         final String name = ExitReason.name(reason);
         final String access = accessSizeBytes == 0 ? ""
-                : String.format(" %s %d bytes at 0x%x%s", accessWrite ? "write" : "read", accessSizeBytes, accessAddress,
-                        accessWrite ? String.format(" value 0x%x", accessValue) : "");
+                : String.format(" %s %d bytes at 0x%x%s", accessWrite ? "write" : "read", accessSizeBytes,
+                        accessAddress, accessWrite ? String.format(" value 0x%x", accessValue) : "");
         return (entryFailure ? "VM-entry failure " : "") + name + " (" + reason + ")" + access
                 + (detail != 0 ? String.format(" detail 0x%x", detail) : "");
     }

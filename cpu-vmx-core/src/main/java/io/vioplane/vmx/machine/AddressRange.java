@@ -11,7 +11,8 @@ public record AddressRange(long start, long lengthBytes, String owner) {
             throw new IllegalArgumentException(owner + ": range length must be positive: " + lengthBytes);
         }
         if (Long.compareUnsigned(start + lengthBytes, start) < 0 && start + lengthBytes != 0) {
-            throw new IllegalArgumentException(owner + ": range wraps: 0x" + Long.toHexString(start) + "+" + lengthBytes);
+            throw new IllegalArgumentException(owner + ": range wraps: 0x" + Long.toHexString(start) + "+"
+                    + lengthBytes);
         }
     }
 

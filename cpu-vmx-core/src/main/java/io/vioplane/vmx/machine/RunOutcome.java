@@ -21,7 +21,7 @@ public record RunOutcome(Ending ending, int exitStatus, String result, VmExit fa
         GUEST_EXIT,
         /** The guest halted (HLT exit) without an exit status. */
         HALTED,
-        /** The guest did something the VMM refuses: triple fault, unclaimed access, entry failure, emulation failure. */
+        /** The guest did what the VMM refuses: triple fault, unclaimed access, entry failure, emulation failure. */
         FAULT,
         /** The guest did not exit within the watchdog's limit. */
         WATCHDOG

@@ -1,0 +1,41 @@
+package io.vioplane.vmx;
+
+import io.vioplane.platform.runtime.Counters;
+import io.vioplane.vmx.cpu.BootCpuState;
+import io.vioplane.vmx.loader.ElfImage;
+import io.vioplane.vmx.loader.ImageLoader;
+import io.vioplane.vmx.machine.Machine;
+import io.vioplane.vmx.machine.RunOutcome;
+import io.vioplane.vmx.machine.VcpuBackend;
+
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.time.Duration;
+
+/**
+ * Runs one guest image from start to end: reads and checks the ELF, builds a {@link Machine} of the given size,
+ * places the image, runs it and tears everything down. What {@code vioplane run} and the guest tests use.
+ *
+ * @param memoryBytes guest RAM from GPA 0
+ * @param console     where the guest's console lines go
+ * @param watchdog    how long the guest may go without a VM exit
+ */
+public record GuestRun(long memoryBytes, Counters counters, PrintStream console, Duration watchdog) {
+
+    /**
+     * @throws io.vioplane.vmx.loader.ImageException naming {@code image} when the image is refused
+     */
+    public RunOutcome run(final Path image, final VcpuBackend backend) {
+        final ElfImage elf = ImageLoader.read(image);
+        try (Machine machine = new Machine(image.getFileName().toString(), memoryBytes, backend, counters, console,
+                watchdog)) {
+            final BootCpuState boot;
+            try {
+                boot = ImageLoader.load(elf, machine.memory(), machine.guestRing());
+            } catch (io.vioplane.vmx.loader.ImageException e) {
+                throw new io.vioplane.vmx.loader.ImageException(image + ": " + e.getMessage());
+            }
+            return machine.run(boot, memoryBytes);
+        }
+    }
+}

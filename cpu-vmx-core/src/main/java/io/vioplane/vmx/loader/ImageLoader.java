@@ -1,0 +1,69 @@
+package io.vioplane.vmx.loader;
+
+import io.vioplane.platform.memory.GuestMemory;
+import io.vioplane.platform.memory.GuestMemoryRegion;
+import io.vioplane.vmx.cpu.BootCpuState;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * Places an {@link ElfImage} in guest memory and builds the {@link BootTables} it starts with. Each segment must
+ * lie wholly inside one RAM region, at or above {@link BootTables#IMAGE_MIN_GPA} and below the 4 GiB the page
+ * tables map; otherwise the image is refused before anything is written.
+ */
+public final class ImageLoader {
+    private ImageLoader() {
+    }
+
+    /**
+     * Reads and parses the image at {@code path}.
+     *
+     * @throws ImageException whose message names the file and the reason
+     */
+    public static ElfImage read(final Path path) {
+        final byte[] file;
+        try {
+            file = Files.readAllBytes(path);
+        } catch (IOException e) {
+            throw new ImageException(path + ": cannot read: " + e.getMessage());
+        }
+        try {
+            return ElfImage.parse(file);
+        } catch (ImageException e) {
+            throw new ImageException(path + ": " + e.getMessage());
+        }
+    }
+
+    /**
+     * Copies the segments into {@code memory} (zero-filling beyond each one's file bytes), writes the boot tables,
+     * and returns the CPU state that enters the image at privilege {@code ring}.
+     *
+     * @throws ImageException if a segment lies outside guest RAM or over the boot area
+     */
+    public static BootCpuState load(final ElfImage image, final GuestMemory memory, final int ring) {
+        for (ElfImage.Segment segment : image.segments()) {
+            checkPlacement(segment, memory);
+        }
+        for (ElfImage.Segment segment : image.segments()) {
+            memory.writeBytes(segment.gpa(), image.fileBytes(segment));
+            final long zeroBytes = segment.memoryBytes() - segment.fileBytes();
+            memory.writeBytes(segment.gpa() + segment.fileBytes(), new byte[(int) zeroBytes]);
+        }
+        return BootTables.write(memory, image.entryGva(), ring);
+    }
+
+    private static void checkPlacement(final ElfImage.Segment segment, final GuestMemory memory) {
+        if (segment.gpa() < BootTables.IMAGE_MIN_GPA) {
+            throw new ImageException(String.format("segment at 0x%x lies below 0x%x, in the boot area", segment.gpa(),
+                    BootTables.IMAGE_MIN_GPA));
+        }
+        final GuestMemoryRegion region = memory.regionAt(segment.gpa());
+        if (region == null || segment.endGpa() > region.endGpa() || segment.endGpa() > BootTables.MAPPED_BYTES
+                || segment.memoryBytes() > Integer.MAX_VALUE) {
+            throw new ImageException(String.format("segment [0x%x, 0x%x) lies outside guest memory (%d MiB)",
+                    segment.gpa(), segment.endGpa(), memory.totalBytes() >> 20));
+        }
+    }
+}
