@@ -1,0 +1,171 @@
+package io.vioplane.vmx.machine;
+
+import io.vioplane.platform.runtime.Counters;
+import io.vioplane.vmx.cpu.BootCpuState;
+import io.vioplane.vmx.exit.ExitReason;
+import io.vioplane.vmx.exit.VmExit;
+import io.vioplane.vmx.loader.BootTables;
+import io.vioplane.vmx.testkit.GuestImages;
+import io.vioplane.vmx.testkit.ScriptedVcpu;
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The machine's run loop over a scripted vCPU: dispatch, counters, faults, watchdog, teardown. */
+class MachineTest {
+    private static final long MEMORY_BYTES = 8L << 20;
+    private static final long DEBUG = DebugDevice.GPA;
+
+    private final Counters counters = Counters.inMemory(64);
+    private final ByteArrayOutputStream consoleBytes = new ByteArrayOutputStream();
+    private final PrintStream console = new PrintStream(consoleBytes, true, StandardCharsets.US_ASCII);
+
+    private Machine machine(final ScriptedVcpu vcpu) {
+        return new Machine("test", MEMORY_BYTES, vcpu, counters, console, Duration.ofSeconds(30));
+    }
+
+    private static BootCpuState boot(final Machine machine) {
+        return BootTables.write(machine.memory(), BootTables.IMAGE_MIN_GPA, 3);
+    }
+
+    private static List<VmExit> consoleLine(final String text) {
+        final List<VmExit> exits = new ArrayList<>();
+        for (byte b : (text + "\n").getBytes(StandardCharsets.US_ASCII)) {
+            exits.add(VmExit.mmio(DEBUG + DebugDevice.CONSOLE_BYTE, 1, true, b));
+        }
+        return exits;
+    }
+
+    @Test
+    void runsAGuestThatPrintsReportsAResultAndExits() {
+        final List<VmExit> exits = new ArrayList<>(consoleLine("hi"));
+        exits.add(VmExit.mmio(DEBUG + DebugDevice.MAGIC, 4, false, 0));
+        exits.add(VmExit.mmio(DEBUG + DebugDevice.BUFFER_GPA, 8, true, 0x200000));
+        exits.add(VmExit.mmio(DEBUG + DebugDevice.RESULT_WRITE, 4, true, 7));
+        exits.add(VmExit.mmio(DEBUG + DebugDevice.EXIT, 4, true, 0));
+        final ScriptedVcpu vcpu = new ScriptedVcpu(exits);
+        try (Machine machine = machine(vcpu)) {
+            machine.memory().writeBytes(0x200000, "answer=42".getBytes(StandardCharsets.US_ASCII));
+            final RunOutcome outcome = machine.run(boot(machine), MEMORY_BYTES);
+            assertEquals(RunOutcome.Ending.GUEST_EXIT, outcome.ending());
+            assertTrue(outcome.succeeded());
+            assertEquals("answer=", outcome.result());
+            assertEquals("hi" + System.lineSeparator(), consoleBytes.toString(StandardCharsets.US_ASCII));
+            assertEquals(List.of((long) DebugDevice.MAGIC_VALUE), vcpu.completedReads());
+            assertEquals(7L, outcome.exitsByReason().get(ExitReason.EPT_VIOLATION));
+            assertEquals(7L, machine.counters().exits(ExitReason.EPT_VIOLATION));
+        }
+        assertTrue(vcpu.closed());
+    }
+
+    @Test
+    void publishesExitCountersByVmxReason() {
+        final ScriptedVcpu vcpu = new ScriptedVcpu(List.of(VmExit.mmio(DEBUG + DebugDevice.EXIT, 4, true, 3)));
+        try (Machine machine = machine(vcpu)) {
+            final RunOutcome outcome = machine.run(boot(machine), 0);
+            assertEquals(3, outcome.exitStatus());
+            final List<String> labels = new ArrayList<>();
+            counters.reader().forEach((id, type, key, label) -> labels.add(label + "=" + counters.reader()
+                    .getCounterValue(id)));
+            assertTrue(labels.contains("vmx exit ept-violation (48) vm=test=1"), labels.toString());
+        }
+    }
+
+    @Test
+    void stopsAGuestThatWritesWhereNoDeviceIs() {
+        final ScriptedVcpu vcpu = new ScriptedVcpu(List.of(VmExit.mmio(0xC000_0000L, 4, true, 0xDEADBEEFL)));
+        try (Machine machine = machine(vcpu)) {
+            final RunOutcome outcome = machine.run(boot(machine), 0);
+            assertEquals(RunOutcome.Ending.FAULT, outcome.ending());
+            assertEquals(ExitReason.EPT_VIOLATION, outcome.fault().reason());
+            assertTrue(outcome.message().contains("unclaimed-mmio") && outcome.message().contains("0xc0000000"),
+                    outcome.message());
+            assertEquals(1, machine.counters().faults("unclaimed-mmio"));
+        }
+    }
+
+    @Test
+    void stopsAGuestThatStraddlesTheEndOfADeviceRange() {
+        final ScriptedVcpu vcpu = new ScriptedVcpu(List.of(
+                VmExit.mmio(DEBUG + DebugDevice.SIZE_BYTES - 4, 8, true, 0)));
+        try (Machine machine = machine(vcpu)) {
+            assertEquals(RunOutcome.Ending.FAULT, machine.run(boot(machine), 0).ending());
+        }
+    }
+
+    @Test
+    void reportsTripleFaultByReason() {
+        final ScriptedVcpu vcpu = new ScriptedVcpu(List.of(VmExit.of(ExitReason.TRIPLE_FAULT)));
+        try (Machine machine = machine(vcpu)) {
+            final RunOutcome outcome = machine.run(boot(machine), 0);
+            assertEquals(RunOutcome.Ending.FAULT, outcome.ending());
+            assertTrue(outcome.message().contains("triple-fault (2)"), outcome.message());
+            assertEquals(1L, outcome.exitsByReason().get(ExitReason.TRIPLE_FAULT));
+        }
+    }
+
+    @Test
+    void refusesStringIoItCannotEmulate() {
+        final VmExit repOutsb = new VmExit(ExitReason.IO_INSTRUCTION, false, 0, 0, 0, 0xE9, 1, true, 'x', 16);
+        try (Machine machine = machine(new ScriptedVcpu(List.of(repOutsb)))) {
+            machine.ports().register(new AddressRange(0xE9, 1, "console port"), new NullDevice());
+            final RunOutcome outcome = machine.run(boot(machine), 0);
+            assertTrue(outcome.message().contains("string-io"), outcome.message());
+        }
+    }
+
+    @Test
+    void watchdogStopsAGuestThatNeverExits() {
+        final ScriptedVcpu vcpu = new ScriptedVcpu(consoleLine("spinning"));
+        try (Machine machine = new Machine("spin", MEMORY_BYTES, vcpu, counters, console, Duration.ofMillis(200))) {
+            final RunOutcome outcome = machine.run(boot(machine), 0);
+            assertEquals(RunOutcome.Ending.WATCHDOG, outcome.ending());
+            assertNull(outcome.fault());
+            assertTrue(outcome.message().contains("watchdog"), outcome.message());
+            assertEquals(1, machine.counters().faults("watchdog"));
+        }
+    }
+
+    @Test
+    void rejectsOverlappingDevicesWhenTheMachineStarts() {
+        try (Machine machine = machine(new ScriptedVcpu(List.of()))) {
+            machine.mmio().register(new AddressRange(DebugDevice.GPA + 0x800, 0x1000, "evil device"), new NullDevice());
+            final IllegalStateException error = assertThrows(IllegalStateException.class,
+                    () -> machine.run(boot(machine), 0));
+            assertTrue(error.getMessage().contains("debug device") && error.getMessage().contains("evil device"),
+                    error.getMessage());
+        }
+    }
+
+    @Test
+    void leavesNoDescriptorOpen() throws Exception {
+        final int before = GuestImages.openDescriptors();
+        for (int i = 0; i < 5; i++) {
+            try (Machine machine = machine(new ScriptedVcpu(List.of(VmExit.of(ExitReason.TRIPLE_FAULT))))) {
+                machine.run(boot(machine), 0);
+            }
+        }
+        assertEquals(before, GuestImages.openDescriptors());
+    }
+
+    private static final class NullDevice implements BusDevice {
+        @Override
+        public long read(final long offset, final int sizeBytes) {
+            return -1;
+        }
+
+        @Override
+        public void write(final long offset, final int sizeBytes, final long value) {
+        }
+    }
+}
