@@ -6,7 +6,9 @@ import io.vioplane.platform.sys.Kvm;
 import io.vioplane.vmx.GuestRun;
 import io.vioplane.vmx.exit.ExitReason;
 import io.vioplane.vmx.kvm.KvmBackend;
+import io.vioplane.vmx.loader.ElfImage;
 import io.vioplane.vmx.loader.ImageException;
+import io.vioplane.vmx.loader.ImageLoader;
 import io.vioplane.vmx.machine.RunOutcome;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -59,14 +61,21 @@ final class RunCommand implements Callable<Integer> {
             System.err.println("vioplane run: unknown device(s) " + devices + ": no attachable devices exist yet");
             return EXIT_USAGE;
         }
+        final ElfImage elf;
+        try {
+            elf = ImageLoader.read(image);
+        } catch (ImageException e) {
+            System.err.println("vioplane run: " + e.getMessage());
+            return EXIT_USAGE;
+        }
         if (!Kvm.available()) {
-            System.err.println("vioplane run: " + Kvm.DEVICE + " is missing or not accessible: cannot run guests here");
+            System.err.println("vioplane run: " + Kvm.DEVICE + " is missing or not accessible: cannot run " + image);
             return EXIT_USAGE;
         }
         try (CountersFile countersFile = CountersFile.create("vioplane run " + image)) {
             final GuestRun run = new GuestRun(memoryBytes, Counters.in(countersFile), out,
                     Duration.ofSeconds(watchdogSeconds));
-            final RunOutcome outcome = run.run(image, new KvmBackend());
+            final RunOutcome outcome = run.run(elf, image, new KvmBackend());
             print(outcome, out);
             return outcome.succeeded() ? 0 : EXIT_GUEST_FAILED;
         } catch (ImageException e) {

@@ -3,6 +3,7 @@ package io.vioplane.vmx;
 import io.vioplane.platform.runtime.Counters;
 import io.vioplane.vmx.cpu.BootCpuState;
 import io.vioplane.vmx.loader.ElfImage;
+import io.vioplane.vmx.loader.ImageException;
 import io.vioplane.vmx.loader.ImageLoader;
 import io.vioplane.vmx.machine.Machine;
 import io.vioplane.vmx.machine.RunOutcome;
@@ -23,17 +24,26 @@ import java.time.Duration;
 public record GuestRun(long memoryBytes, Counters counters, PrintStream console, Duration watchdog) {
 
     /**
-     * @throws io.vioplane.vmx.loader.ImageException naming {@code image} when the image is refused
+     * @throws ImageException naming {@code image} when the image is refused
      */
     public RunOutcome run(final Path image, final VcpuBackend backend) {
-        final ElfImage elf = ImageLoader.read(image);
+        return run(ImageLoader.read(image), image, backend);
+    }
+
+    /**
+     * Runs an image already read with {@link ImageLoader#read}.
+     *
+     * @param image names the image in errors and counters
+     * @throws ImageException naming {@code image} when a segment does not fit the machine's memory
+     */
+    public RunOutcome run(final ElfImage elf, final Path image, final VcpuBackend backend) {
         try (Machine machine = new Machine(image.getFileName().toString(), memoryBytes, backend, counters, console,
                 watchdog)) {
             final BootCpuState boot;
             try {
                 boot = ImageLoader.load(elf, machine.memory(), machine.guestRing());
-            } catch (io.vioplane.vmx.loader.ImageException e) {
-                throw new io.vioplane.vmx.loader.ImageException(image + ": " + e.getMessage());
+            } catch (ImageException e) {
+                throw new ImageException(image + ": " + e.getMessage());
             }
             return machine.run(boot, memoryBytes);
         }

@@ -6,6 +6,7 @@ import io.vioplane.vmx.cpu.BootCpuState;
 
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 
 /**
@@ -26,8 +27,10 @@ public final class ImageLoader {
         final byte[] file;
         try {
             file = Files.readAllBytes(path);
+        } catch (NoSuchFileException e) {
+            throw new ImageException(path + ": no such file");
         } catch (IOException e) {
-            throw new ImageException(path + ": cannot read: " + e.getMessage());
+            throw new ImageException(path + ": cannot read: " + e);
         }
         try {
             return ElfImage.parse(file);
