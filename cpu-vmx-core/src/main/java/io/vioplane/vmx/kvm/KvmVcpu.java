@@ -26,7 +26,7 @@ import java.lang.foreign.ValueLayout;
  * descriptor and kvm_run mapping and releases both on {@link #close()}.
  */
 public final class KvmVcpu implements Vcpu {
-    private static final int CPUID_ENTRIES = 128;
+    private static final int CPUID_ENTRIES = 256;
     private static final int CPUID_ENTRY_BYTES = 40;
 
     private final int fd;
