@@ -47,6 +47,13 @@ class KvmGuestTest {
     }
 
     @Test
+    void pciScanFindsTheHostBridgeThroughEcam() {
+        final RunOutcome outcome = run.run(GuestImages.require("pci_scan"), new KvmBackend());
+        assertTrue(outcome.succeeded(), outcome.message() + "\n" + console());
+        assertEquals("pci functions=1 first=" + 0x00081B36L, outcome.result());
+    }
+
+    @Test
     void tripleFaultIsReportedAsReasonTwo() {
         final RunOutcome outcome = run.run(GuestImages.require("triple_fault"), new KvmBackend());
         assertEquals(RunOutcome.Ending.FAULT, outcome.ending(), outcome.message());

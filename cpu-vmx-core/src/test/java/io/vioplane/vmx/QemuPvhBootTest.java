@@ -54,6 +54,17 @@ class QemuPvhBootTest {
     }
 
     @Test
+    void qemuEnumeratesQ35ThroughEcamWithTheSameImage() throws Exception {
+        final Boot boot = boot(GuestImages.require("pci_scan"));
+        assertTrue(boot.console().contains("pci 00:0.0 ids 0x0000000029c08086 class 0x0000000000060000"),
+                boot.console());
+        assertTrue(boot.console().contains("pci 00:31.2 ids 0x0000000029228086 class 0x0000000000010601 caps 5 18"),
+                "the AHCI controller's capability list: MSI (5), SATA (0x12)\n" + boot.console());
+        assertTrue(boot.console().contains("RESULT: pci functions=4 first=" + 0x29c08086L + "\n"), boot.console());
+        assertEquals(1, boot.exitCode());
+    }
+
+    @Test
     void qemuStopsAtTheTripleFaultOfTheSameImage() throws Exception {
         final Boot boot = boot(GuestImages.require("triple_fault"));
         assertTrue(boot.console().contains("about to execute ud2"), boot.console());

@@ -12,7 +12,7 @@ import java.time.Duration;
 
 /**
  * A one-vCPU virtual machine: guest RAM from GPA 0, an MMIO bus and a port-I/O bus devices claim ranges of, the
- * {@link DebugDevice}, and the run loop that hands each VT-x exit (Intel SDM Vol. 3, chapter 28) to the device
+ * {@link DebugDevice}, a PCI host bridge ({@link PciPlatform}), and the run loop that hands each VT-x exit (Intel SDM Vol. 3, chapter 28) to the device
  * that claims the access, counts it by basic reason ({@link ExitCounters}) and ends the run when the guest is
  * done, faults, or stays quiet longer than the {@link Watchdog} allows.
  *
@@ -31,6 +31,7 @@ public final class Machine implements AutoCloseable {
     private final Bus ports = new Bus("port I/O");
     private final ExitCounters counters;
     private final DebugDevice debug;
+    private final PciPlatform pci;
     private final VcpuBackend backend;
     private final long watchdogNs;
     private Vcpu vcpu;
@@ -49,6 +50,12 @@ public final class Machine implements AutoCloseable {
         this.counters = new ExitCounters(counters, name);
         this.debug = new DebugDevice(memory, console, this.counters);
         mmio.register(new AddressRange(DebugDevice.GPA, DebugDevice.SIZE_BYTES, "debug device"), debug);
+        this.pci = new PciPlatform(mmio, ports, this.counters);
+    }
+
+    /** @return the PCI host bridge and BAR window, for devices to plug into before {@link #run} */
+    public PciPlatform pci() {
+        return pci;
     }
 
     /** @return guest RAM */

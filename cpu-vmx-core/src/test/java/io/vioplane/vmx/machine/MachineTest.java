@@ -137,6 +137,22 @@ class MachineTest {
     }
 
     @Test
+    void pciConfigSpaceAnswersThroughEcamAndCf8() {
+        final long ecam = io.vioplane.platform.pci.PciHostBridge.ECAM_GPA;
+        final ScriptedVcpu vcpu = new ScriptedVcpu(List.of(
+                VmExit.mmio(ecam, 4, false, 0),
+                VmExit.mmio(ecam + (5 << 15), 4, false, 0),
+                VmExit.io(0xCF8, 4, true, 0x8000_0000L),
+                VmExit.io(0xCFC, 2, false, 0),
+                VmExit.mmio(DEBUG + DebugDevice.EXIT, 4, true, 0)));
+        try (Machine machine = machine(vcpu)) {
+            assertTrue(machine.run(boot(machine), 0).succeeded());
+            assertEquals(List.of(0x00081B36L, 0xFFFFFFFFL, 0x1B36L), vcpu.completedReads());
+            assertEquals(2L, machine.counters().exits(ExitReason.IO_INSTRUCTION));
+        }
+    }
+
+    @Test
     void rejectsOverlappingDevicesWhenTheMachineStarts() {
         try (Machine machine = machine(new ScriptedVcpu(List.of()))) {
             machine.mmio().register(new AddressRange(DebugDevice.GPA + 0x800, 0x1000, "evil device"), new NullDevice());
