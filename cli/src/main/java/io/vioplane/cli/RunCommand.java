@@ -2,6 +2,7 @@ package io.vioplane.cli;
 
 import io.vioplane.platform.runtime.Counters;
 import io.vioplane.platform.runtime.CountersFile;
+import io.vioplane.platform.runtime.ErrorLog;
 import io.vioplane.platform.sys.Kvm;
 import io.vioplane.vmx.GuestRun;
 import io.vioplane.vmx.exit.ExitReason;
@@ -73,8 +74,8 @@ final class RunCommand implements Callable<Integer> {
             return EXIT_USAGE;
         }
         try (CountersFile countersFile = CountersFile.create("vioplane run " + image)) {
-            final GuestRun run = new GuestRun(memoryBytes, Counters.in(countersFile), out,
-                    Duration.ofSeconds(watchdogSeconds));
+            final GuestRun run = new GuestRun(memoryBytes, Counters.in(countersFile), out::println,
+                    ErrorLog.in(countersFile, System.err), Duration.ofSeconds(watchdogSeconds));
             final RunOutcome outcome = run.run(elf, image, new KvmBackend());
             print(outcome, out);
             return outcome.succeeded() ? 0 : EXIT_GUEST_FAILED;
@@ -90,7 +91,8 @@ final class RunCommand implements Callable<Integer> {
         final long total = outcome.totalExits();
         out.printf("VM exits: %d in %.3f s%n", total, outcome.elapsedNs() / 1e9);
         for (Map.Entry<Integer, Long> entry : outcome.exitsByReason().entrySet()) {
-            out.printf(Locale.ROOT, "  %6d  %-28s %10d  %5.1f%%%n", entry.getKey(), ExitReason.name(entry.getKey()),
+            final String name = entry.getKey() < 0 ? "other reasons" : ExitReason.name(entry.getKey());
+            out.printf(Locale.ROOT, "  %6d  %-28s %10d  %5.1f%%%n", entry.getKey(), name,
                     entry.getValue(), total == 0 ? 0.0 : 100.0 * entry.getValue() / total);
         }
     }

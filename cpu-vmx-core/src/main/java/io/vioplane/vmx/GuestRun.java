@@ -1,15 +1,16 @@
 package io.vioplane.vmx;
 
 import io.vioplane.platform.runtime.Counters;
+import io.vioplane.platform.runtime.ErrorLog;
 import io.vioplane.vmx.cpu.BootCpuState;
 import io.vioplane.vmx.loader.ElfImage;
 import io.vioplane.vmx.loader.ImageException;
 import io.vioplane.vmx.loader.ImageLoader;
+import io.vioplane.vmx.machine.GuestConsole;
 import io.vioplane.vmx.machine.Machine;
 import io.vioplane.vmx.machine.RunOutcome;
 import io.vioplane.vmx.machine.VcpuBackend;
 
-import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Duration;
 
@@ -19,9 +20,10 @@ import java.time.Duration;
  *
  * @param memoryBytes guest RAM from GPA 0
  * @param console     where the guest's console lines go
+ * @param log         the process's log: how each run ended
  * @param watchdog    how long the guest may go without a VM exit
  */
-public record GuestRun(long memoryBytes, Counters counters, PrintStream console, Duration watchdog) {
+public record GuestRun(long memoryBytes, Counters counters, GuestConsole console, ErrorLog log, Duration watchdog) {
 
     /**
      * @throws ImageException naming {@code image} when the image is refused
@@ -38,7 +40,7 @@ public record GuestRun(long memoryBytes, Counters counters, PrintStream console,
      */
     public RunOutcome run(final ElfImage elf, final Path image, final VcpuBackend backend) {
         try (Machine machine = new Machine(image.getFileName().toString(), memoryBytes, backend, counters, console,
-                watchdog)) {
+                log, watchdog)) {
             final BootCpuState boot;
             try {
                 boot = ImageLoader.load(elf, machine.memory(), machine.guestRing());

@@ -1,6 +1,7 @@
 package io.vioplane.vmx;
 
 import io.vioplane.platform.runtime.Counters;
+import io.vioplane.platform.runtime.ErrorLog;
 import io.vioplane.platform.testing.Requirements;
 import io.vioplane.vmx.exit.ExitReason;
 import io.vioplane.vmx.kvm.KvmBackend;
@@ -9,10 +10,9 @@ import io.vioplane.vmx.testkit.GuestImages;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -24,9 +24,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class KvmGuestTest {
     private static final long MEMORY_BYTES = 64L << 20;
 
-    private final ByteArrayOutputStream consoleBytes = new ByteArrayOutputStream();
-    private final GuestRun run = new GuestRun(MEMORY_BYTES, Counters.inMemory(64),
-            new PrintStream(consoleBytes, true, StandardCharsets.US_ASCII), Duration.ofSeconds(2));
+    private final List<String> consoleLines = new ArrayList<>();
+    private final GuestRun run = new GuestRun(MEMORY_BYTES, Counters.inMemory(128), consoleLines::add,
+            ErrorLog.printingTo(System.err), Duration.ofSeconds(2));
 
     @BeforeEach
     void requireKvm() {
@@ -34,7 +34,7 @@ class KvmGuestTest {
     }
 
     private String console() {
-        return consoleBytes.toString(StandardCharsets.US_ASCII);
+        return String.join("\n", consoleLines);
     }
 
     @Test

@@ -4,7 +4,6 @@ import io.vioplane.platform.memory.GuestMemory;
 import io.vioplane.platform.memory.MemoryAccessException;
 
 import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -39,7 +38,7 @@ public final class DebugDevice implements BusDevice {
     public static final int MAX_BUFFER_BYTES = 4096;
 
     private final GuestMemory memory;
-    private final PrintStream console;
+    private final GuestConsole console;
     private final ExitCounters counters;
     private final ByteArrayOutputStream line = new ByteArrayOutputStream();
     private long bufferGpa;
@@ -48,7 +47,7 @@ public final class DebugDevice implements BusDevice {
     private int exitStatus;
 
     /** @param console where complete console lines go as the guest writes them */
-    public DebugDevice(final GuestMemory memory, final PrintStream console, final ExitCounters counters) {
+    public DebugDevice(final GuestMemory memory, final GuestConsole console, final ExitCounters counters) {
         this.memory = memory;
         this.console = console;
         this.counters = counters;
@@ -81,20 +80,20 @@ public final class DebugDevice implements BusDevice {
             exitStatus = (int) value;
             exitRequested = true;
         } else {
-            counters.fault("debug-device-bad-register");
+            counters.fault(GuestFault.DEBUG_DEVICE_BAD_REGISTER);
         }
     }
 
     private byte[] buffer(final long lengthValue) {
         final long lengthBytes = lengthValue & 0xFFFF_FFFFL;
         if (lengthBytes > MAX_BUFFER_BYTES) {
-            counters.fault("debug-device-bad-buffer");
+            counters.fault(GuestFault.DEBUG_DEVICE_BAD_BUFFER);
             return null;
         }
         try {
             return memory.readBytes(bufferGpa, (int) lengthBytes);
         } catch (MemoryAccessException e) {
-            counters.fault("debug-device-bad-buffer");
+            counters.fault(GuestFault.DEBUG_DEVICE_BAD_BUFFER);
             return null;
         }
     }
@@ -118,10 +117,7 @@ public final class DebugDevice implements BusDevice {
     }
 
     private void emitLine() {
-        if (console != null) {
-            console.println(line.toString(StandardCharsets.US_ASCII));
-            console.flush();
-        }
+        console.line(line.toString(StandardCharsets.US_ASCII));
         line.reset();
     }
 

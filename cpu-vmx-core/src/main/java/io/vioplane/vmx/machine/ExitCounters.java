@@ -1,84 +1,71 @@
 package io.vioplane.vmx.machine;
 
+import io.vioplane.platform.runtime.CounterSet;
 import io.vioplane.platform.runtime.CounterType;
 import io.vioplane.platform.runtime.Counters;
-import io.vioplane.vmx.exit.ExitReason;
-import org.agrona.concurrent.status.AtomicCounter;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * A machine's exit and fault counters in the process's {@link Counters} (so {@code vioplane stat} shows them
- * while the guest runs): one per VT-x basic exit reason seen, allocated on its first exit, and one per kind of
- * guest fault the VMM refused. Single writer: the vCPU thread.
+ * A machine's exit and fault counters, two {@link CounterSet}s in the process's {@link Counters} (so
+ * {@code vioplane stat} shows them while the guest runs): exits by VT-x basic reason ({@link VmxExitCounter}) and
+ * guest faults the VMM refused ({@link GuestFault}). Single writer: the vCPU thread.
  */
 public final class ExitCounters implements AutoCloseable {
-    private static final int KVM_INTERNAL_SLOT = ExitReason.BASIC_REASON_LIMIT;
+    private final CounterSet<VmxExitCounter> exits;
+    private final CounterSet<GuestFault> faults;
 
-    private final Counters counters;
-    private final String machineName;
-    private final AtomicCounter[] byReason = new AtomicCounter[ExitReason.BASIC_REASON_LIMIT + 1];
-    private final Map<String, AtomicCounter> faults = new LinkedHashMap<>();
-
+    /** @param machineName prefixes every label ("vm[hello.elf] vmx exits: hlt (12)") */
     public ExitCounters(final Counters counters, final String machineName) {
-        this.counters = counters;
-        this.machineName = machineName;
+        this.exits = new CounterSet<>(counters, VmxExitCounter.class, "vm[" + machineName + "]", CounterType.DEVICE);
+        CounterSet<GuestFault> created = null;
+        try {
+            created = new CounterSet<>(counters, GuestFault.class, "vm[" + machineName + "]", CounterType.DEVICE);
+        } finally {
+            if (created == null) {
+                exits.close();
+            }
+        }
+        this.faults = created;
     }
 
     /** Counts one exit of basic reason {@code reason}. */
     public void exit(final int reason) {
-        final int slot = slot(reason);
-        AtomicCounter counter = byReason[slot];
-        if (counter == null) {
-            counter = counters.counter("vmx exit " + ExitReason.name(reason) + " (" + reason + ") vm=" + machineName,
-                    CounterType.DEVICE);
-            byReason[slot] = counter;
-        }
-        counter.incrementRelease();
+        exits.increment(VmxExitCounter.of(reason));
     }
 
-    /** Counts one guest fault of kind {@code kind} (e.g. "unclaimed-mmio"). */
-    public void fault(final String kind) {
-        faults.computeIfAbsent(kind, k -> counters.counter("vmm fault " + k + " vm=" + machineName, CounterType.DEVICE))
-                .incrementRelease();
+    /** Counts one guest fault. */
+    public void fault(final GuestFault fault) {
+        faults.increment(fault);
     }
 
     /** @return exits so far of basic reason {@code reason} */
     public long exits(final int reason) {
-        final AtomicCounter counter = byReason[slot(reason)];
-        return counter == null ? 0 : counter.get();
+        return exits.get(VmxExitCounter.of(reason));
     }
 
-    /** @return exits so far by reason, in reason order, reasons never seen left out */
+    /** @return exits so far by reason (-1 for reasons without their own counter), reasons never seen left out */
     public Map<Integer, Long> exitsByReason() {
         final Map<Integer, Long> result = new LinkedHashMap<>();
-        for (int slot = 0; slot < byReason.length; slot++) {
-            if (byReason[slot] != null) {
-                result.put(slot == KVM_INTERNAL_SLOT ? ExitReason.KVM_INTERNAL_ERROR : slot, byReason[slot].get());
+        for (VmxExitCounter counter : VmxExitCounter.values()) {
+            final long count = exits.get(counter);
+            if (count != 0) {
+                result.put(counter.reason(), count);
             }
         }
         return result;
     }
 
-    /** @return faults so far of kind {@code kind} */
-    public long faults(final String kind) {
-        final AtomicCounter counter = faults.get(kind);
-        return counter == null ? 0 : counter.get();
+    /** @return faults so far of kind {@code fault} */
+    public long faults(final GuestFault fault) {
+        return faults.get(fault);
     }
 
-    private static int slot(final int reason) {
-        return reason >= 0 && reason < ExitReason.BASIC_REASON_LIMIT ? reason : KVM_INTERNAL_SLOT;
-    }
-
-    /** Frees every counter's slot. */
+    /** Frees every counter's slot; the values stay readable. */
     @Override
     public void close() {
-        for (AtomicCounter counter : byReason) {
-            if (counter != null) {
-                counters.free(counter);
-            }
-        }
-        faults.values().forEach(counters::free);
+        exits.close();
+        faults.close();
     }
 }

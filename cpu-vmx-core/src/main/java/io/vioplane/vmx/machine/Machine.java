@@ -2,12 +2,12 @@ package io.vioplane.vmx.machine;
 
 import io.vioplane.platform.memory.GuestMemory;
 import io.vioplane.platform.runtime.Counters;
+import io.vioplane.platform.runtime.ErrorLog;
 import io.vioplane.vmx.cpu.BootCpuState;
 import io.vioplane.vmx.exit.ExitReason;
 import io.vioplane.vmx.exit.VmExit;
 import io.vioplane.vmx.vcpu.Vcpu;
 
-import java.io.PrintStream;
 import java.time.Duration;
 
 /**
@@ -33,18 +33,21 @@ public final class Machine implements AutoCloseable {
     private final DebugDevice debug;
     private final PciPlatform pci;
     private final VcpuBackend backend;
+    private final ErrorLog log;
     private final long watchdogNs;
     private Vcpu vcpu;
     private boolean closed;
 
     /**
-     * @param console  where the guest's console lines go (null: nowhere)
+     * @param console  where the guest's console lines go
+     * @param log      where the VMM reports how a run ended (a guest fault is a failure: printed once per kind)
      * @param watchdog how long the guest may go without an exit
      */
     public Machine(final String name, final long memoryBytes, final VcpuBackend backend, final Counters counters,
-                   final PrintStream console, final Duration watchdog) {
+                   final GuestConsole console, final ErrorLog log, final Duration watchdog) {
         this.name = name;
         this.backend = backend;
+        this.log = log;
         this.watchdogNs = watchdog.toNanos();
         this.memory = GuestMemory.ofMemFd(RAM_GPA, memoryBytes);
         this.counters = new ExitCounters(counters, name);
@@ -111,7 +114,7 @@ public final class Machine implements AutoCloseable {
                             : exit.reason() == ExitReason.HLT ? RunOutcome.Ending.HALTED : RunOutcome.Ending.FAULT;
                     fault = ending == RunOutcome.Ending.FAULT ? exit : null;
                     if (watchdogStop) {
-                        counters.fault("watchdog");
+                        counters.fault(GuestFault.WATCHDOG);
                         message = "guest made no VM exit for " + Duration.ofNanos(watchdogNs).toMillis()
                                 + " ms: stopped by the watchdog";
                     }
@@ -124,6 +127,11 @@ public final class Machine implements AutoCloseable {
                 }
             }
             debug.flush();
+            if (ending == RunOutcome.Ending.GUEST_EXIT) {
+                log.info("vm[" + name + "]: " + message);
+            } else {
+                log.failure("vm[" + name + "]: " + message);
+            }
             return new RunOutcome(ending, debug.exitStatus(), debug.result(), fault, message,
                     counters.exitsByReason(), System.nanoTime() - startNs);
         }
@@ -132,27 +140,27 @@ public final class Machine implements AutoCloseable {
     /** @return null to keep running, else why the run ends */
     private String handle(final VmExit exit) {
         return switch (exit.reason()) {
-            case ExitReason.EPT_VIOLATION -> access(mmio, exit, "unclaimed-mmio");
-            case ExitReason.IO_INSTRUCTION -> exit.detail() > 1 ? refuse("string-io", exit) : access(ports, exit,
-                    "unclaimed-io");
+            case ExitReason.EPT_VIOLATION -> access(mmio, exit, GuestFault.UNCLAIMED_MMIO);
+            case ExitReason.IO_INSTRUCTION -> exit.detail() > 1 ? refuse(GuestFault.STRING_IO, exit)
+                    : access(ports, exit, GuestFault.UNCLAIMED_IO);
             case ExitReason.EXTERNAL_INTERRUPT -> "the vCPU was interrupted";
             case ExitReason.HLT -> "guest halted without an exit status";
             default -> refuse(kind(exit), exit);
         };
     }
 
-    private static String kind(final VmExit exit) {
+    private static GuestFault kind(final VmExit exit) {
         if (exit.entryFailure()) {
-            return "entry-failure";
+            return GuestFault.ENTRY_FAILURE;
         }
         return switch (exit.reason()) {
-            case ExitReason.TRIPLE_FAULT -> "triple-fault";
-            case ExitReason.KVM_INTERNAL_ERROR -> "kvm-internal-error";
-            default -> "unexpected-exit";
+            case ExitReason.TRIPLE_FAULT -> GuestFault.TRIPLE_FAULT;
+            case ExitReason.KVM_INTERNAL_ERROR -> GuestFault.KVM_INTERNAL_ERROR;
+            default -> GuestFault.UNEXPECTED_EXIT;
         };
     }
 
-    private String access(final Bus bus, final VmExit exit, final String unclaimedKind) {
+    private String access(final Bus bus, final VmExit exit, final GuestFault unclaimedKind) {
         final long address = exit.accessAddress();
         final int sizeBytes = exit.accessSizeBytes();
         final int index = bus.find(address);
@@ -169,9 +177,10 @@ public final class Machine implements AutoCloseable {
         return null;
     }
 
-    private String refuse(final String kind, final VmExit exit) {
+    private String refuse(final GuestFault kind, final VmExit exit) {
         counters.fault(kind);
-        return "guest fault " + kind + ": " + exit.describe();
+        return "guest fault " + kind.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-') + ": "
+                + exit.describe();
     }
 
     /** Releases the vCPU, the backend, guest memory and the counters. Idempotent. */

@@ -78,7 +78,7 @@ public final class PciPlatform {
         public long read(final long offset, final int sizeBytes) {
             final BarMap.Placement placement = bars.find(BAR_WINDOW_GPA + offset);
             if (placement == null) {
-                counters.fault("bar-window-unclaimed");
+                counters.fault(GuestFault.BAR_WINDOW_UNCLAIMED);
                 return -1L;
             }
             return placement.function().barHandler().read(placement.bar(), BAR_WINDOW_GPA + offset - placement.gpa(),
@@ -89,7 +89,7 @@ public final class PciPlatform {
         public void write(final long offset, final int sizeBytes, final long value) {
             final BarMap.Placement placement = bars.find(BAR_WINDOW_GPA + offset);
             if (placement == null) {
-                counters.fault("bar-window-unclaimed");
+                counters.fault(GuestFault.BAR_WINDOW_UNCLAIMED);
                 return;
             }
             placement.function().barHandler().write(placement.bar(), BAR_WINDOW_GPA + offset - placement.gpa(),

@@ -1,6 +1,7 @@
 package io.vioplane.vmx.machine;
 
 import io.vioplane.platform.runtime.Counters;
+import io.vioplane.platform.runtime.ErrorLog;
 import io.vioplane.vmx.cpu.BootCpuState;
 import io.vioplane.vmx.exit.ExitReason;
 import io.vioplane.vmx.exit.VmExit;
@@ -9,8 +10,6 @@ import io.vioplane.vmx.testkit.GuestImages;
 import io.vioplane.vmx.testkit.ScriptedVcpu;
 import org.junit.jupiter.api.Test;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -27,11 +26,12 @@ class MachineTest {
     private static final long DEBUG = DebugDevice.GPA;
 
     private final Counters counters = Counters.inMemory(64);
-    private final ByteArrayOutputStream consoleBytes = new ByteArrayOutputStream();
-    private final PrintStream console = new PrintStream(consoleBytes, true, StandardCharsets.US_ASCII);
+    private final List<String> consoleLines = new ArrayList<>();
+    private final List<String> logLines = new ArrayList<>();
+    private final ErrorLog log = ErrorLog.printingTo(logLines::add);
 
     private Machine machine(final ScriptedVcpu vcpu) {
-        return new Machine("test", MEMORY_BYTES, vcpu, counters, console, Duration.ofSeconds(30));
+        return new Machine("test", MEMORY_BYTES, vcpu, counters, consoleLines::add, log, Duration.ofSeconds(30));
     }
 
     private static BootCpuState boot(final Machine machine) {
@@ -60,7 +60,7 @@ class MachineTest {
             assertEquals(RunOutcome.Ending.GUEST_EXIT, outcome.ending());
             assertTrue(outcome.succeeded());
             assertEquals("answer=", outcome.result());
-            assertEquals("hi" + System.lineSeparator(), consoleBytes.toString(StandardCharsets.US_ASCII));
+            assertEquals(List.of("hi"), consoleLines);
             assertEquals(List.of((long) DebugDevice.MAGIC_VALUE), vcpu.completedReads());
             assertEquals(7L, outcome.exitsByReason().get(ExitReason.EPT_VIOLATION));
             assertEquals(7L, machine.counters().exits(ExitReason.EPT_VIOLATION));
@@ -77,7 +77,7 @@ class MachineTest {
             final List<String> labels = new ArrayList<>();
             counters.reader().forEach((id, type, key, label) -> labels.add(label + "=" + counters.reader()
                     .getCounterValue(id)));
-            assertTrue(labels.contains("vmx exit ept-violation (48) vm=test=1"), labels.toString());
+            assertTrue(labels.contains("vm[test] vmx exits: ept-violation (48)=1"), labels.toString());
         }
     }
 
@@ -90,7 +90,8 @@ class MachineTest {
             assertEquals(ExitReason.EPT_VIOLATION, outcome.fault().reason());
             assertTrue(outcome.message().contains("unclaimed-mmio") && outcome.message().contains("0xc0000000"),
                     outcome.message());
-            assertEquals(1, machine.counters().faults("unclaimed-mmio"));
+            assertEquals(1, machine.counters().faults(GuestFault.UNCLAIMED_MMIO));
+            assertEquals(1, log.count(), "the fault is a logged failure");
         }
     }
 
@@ -127,12 +128,13 @@ class MachineTest {
     @Test
     void watchdogStopsAGuestThatNeverExits() {
         final ScriptedVcpu vcpu = new ScriptedVcpu(consoleLine("spinning"));
-        try (Machine machine = new Machine("spin", MEMORY_BYTES, vcpu, counters, console, Duration.ofMillis(200))) {
+        try (Machine machine = new Machine("spin", MEMORY_BYTES, vcpu, counters, consoleLines::add, log,
+                Duration.ofMillis(200))) {
             final RunOutcome outcome = machine.run(boot(machine), 0);
             assertEquals(RunOutcome.Ending.WATCHDOG, outcome.ending());
             assertNull(outcome.fault());
             assertTrue(outcome.message().contains("watchdog"), outcome.message());
-            assertEquals(1, machine.counters().faults("watchdog"));
+            assertEquals(1, machine.counters().faults(GuestFault.WATCHDOG));
         }
     }
 
