@@ -13,6 +13,7 @@ import org.junit.jupiter.api.Test;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -39,11 +40,18 @@ class KvmGuestTest {
 
     @Test
     void helloRunsToItsResultLine() {
-        final RunOutcome outcome = run.run(GuestImages.require("hello"), new KvmBackend());
+        final KvmBackend backend = new KvmBackend();
+        final RunOutcome outcome = run.run(GuestImages.require("hello"), backend);
         assertTrue(outcome.succeeded(), outcome.message() + "\n" + console());
         assertEquals("fib(90)=2880067194370816120 primes<10000=1229", outcome.result());
         assertTrue(console().contains("hello from a vioplane guest"), console());
-        assertTrue(outcome.exitsByReason().get(ExitReason.EPT_VIOLATION) >= 4, outcome.exitsByReason().toString());
+        final long mmioExits = outcome.exitsByReason().get(ExitReason.EPT_VIOLATION);
+        assertTrue(mmioExits >= 4, outcome.exitsByReason().toString());
+        final Map<String, Long> kvm = backend.finalStats();
+        if (!kvm.isEmpty()) {
+            assertEquals(mmioExits, kvm.get("mmio_exits"), "KVM's mmio_exits agrees with the VMM's count: " + kvm);
+            assertTrue(kvm.get("exits") >= outcome.totalExits(), "KVM counts every exit, also those it handled");
+        }
     }
 
     @Test

@@ -1,9 +1,12 @@
 package io.vioplane.vmx.kvm;
 
 import io.vioplane.platform.memory.GuestMemory;
+import io.vioplane.platform.sys.FileIo;
 import io.vioplane.platform.sys.Kvm;
 import io.vioplane.vmx.machine.VcpuBackend;
 import io.vioplane.vmx.vcpu.Vcpu;
+
+import java.util.Map;
 
 /**
  * Runs a machine's guest on /dev/kvm: one {@link KvmVm} with the machine's memory as memslots and one
@@ -13,6 +16,9 @@ import io.vioplane.vmx.vcpu.Vcpu;
 public final class KvmBackend implements VcpuBackend {
     private final boolean pvm = Kvm.isPvm();
     private KvmVm vm;
+    private int statsFd = -1;
+    private KvmStats stats;
+    private Map<String, Long> finalStats = Map.of();
 
     @Override
     public Vcpu createVcpu(final GuestMemory memory) {
@@ -21,7 +27,23 @@ public final class KvmBackend implements VcpuBackend {
         }
         vm = KvmVm.create();
         vm.map(memory);
-        return KvmVcpu.create(vm, 0);
+        if (vm.has(Kvm.CAP_IRQCHIP)) {
+            vm.createInterruptController();
+        }
+        final KvmVcpu vcpu = KvmVcpu.create(vm, 0);
+        if (vm.has(Kvm.CAP_BINARY_STATS_FD)) {
+            statsFd = vcpu.openStatsFd();
+            stats = KvmStats.open(statsFd);
+        }
+        return vcpu;
+    }
+
+    /**
+     * @return KVM's own statistics of the vCPU as they stood when the backend closed (empty before, or when KVM
+     *         has no binary statistics)
+     */
+    public Map<String, Long> finalStats() {
+        return finalStats;
     }
 
     @Override
@@ -36,6 +58,14 @@ public final class KvmBackend implements VcpuBackend {
 
     @Override
     public void close() {
+        if (statsFd >= 0) {
+            try {
+                finalStats = stats.readAll(statsFd);
+            } finally {
+                FileIo.closeQuietly(statsFd);
+                statsFd = -1;
+            }
+        }
         if (vm != null) {
             vm.close();
         }
