@@ -16,12 +16,13 @@ CFLAGS=(-std=gnu11 -O2 -Wall -Wextra -Werror -ffreestanding -nostdlib -mgeneral-
         -mcmodel=small -m64)
 "$CC" "${CFLAGS[@]}" -c "$HERE/runtime/entry.S" -o "$OUT/obj/entry.o"
 "$CC" "${CFLAGS[@]}" -c "$HERE/runtime/runtime.c" -o "$OUT/obj/runtime.o"
+"$CC" "${CFLAGS[@]}" -c "$HERE/runtime/interrupts.S" -o "$OUT/obj/runtime-interrupts.o"
 built=()
 for source in "$HERE"/programs/*.c; do
   name="$(basename "$source" .c)"
   "$CC" "${CFLAGS[@]}" -c "$source" -o "$OUT/obj/$name.o"
   ld -nostdlib -static -no-pie -z max-page-size=0x1000 -z noexecstack -T "$HERE/runtime/guest.ld" \
-     -o "$OUT/$name.elf" "$OUT/obj/entry.o" "$OUT/obj/runtime.o" "$OUT/obj/$name.o"
+     -o "$OUT/$name.elf" "$OUT/obj/entry.o" "$OUT/obj/runtime.o" "$OUT/obj/runtime-interrupts.o" "$OUT/obj/$name.o"
   built+=("$name")
 done
 echo "guest images: built ${built[*]} in $OUT" >&2

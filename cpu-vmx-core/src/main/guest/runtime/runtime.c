@@ -110,6 +110,48 @@ void vp_exit(int status) {
     }
 }
 
+static vp_handler handlers[256];
+extern const u64 vp_vector_stubs[256];
+
+void vp_on_interrupt(u32 vector, vp_handler handler) {
+    handlers[vector & 0xff] = handler;
+}
+
+void vp_dispatch_interrupt(struct vp_frame *frame) {
+    const u64 vector = frame->vector & 0xff;
+    if (handlers[vector]) {
+        handlers[vector](frame);
+        return;
+    }
+    vp_puts("unhandled vector ");
+    vp_put_u64(vector);
+    vp_puts(" at rip ");
+    vp_put_hex(frame->rip);
+    vp_putc('\n');
+    vp_exit(100 + (int) vector);
+}
+
+/* The PVH path runs in ring 0 with its own GDT (code selector 0x08): it builds the IDT vioplane's VMM builds. */
+static u64 pvh_idt[512] __attribute__((aligned(16)));
+
+static void install_idt_ring0(void) {
+    for (u32 vector = 0; vector < 256; vector++) {
+        const u64 offset = vp_vector_stubs[vector];
+        const u64 type_dpl_present = 0xEEUL; /* present, DPL 3, 64-bit interrupt gate */
+        pvh_idt[2 * vector] = (offset & 0xffff) | (0x08UL << 16) | (type_dpl_present << 40)
+                | ((offset >> 16) & 0xffff) << 48;
+        pvh_idt[2 * vector + 1] = offset >> 32;
+    }
+    struct __attribute__((packed)) {
+        u16 limit;
+        u64 base;
+    } pointer = {sizeof(pvh_idt) - 1, (u64) pvh_idt};
+    __asm__ volatile("lidt %0" : : "m"(pointer));
+}
+
 void vp_start(u64 ram_bytes) {
+    if (vp_platform) {
+        install_idt_ring0();
+    }
     vp_exit(vp_main(ram_bytes));
 }

@@ -36,6 +36,18 @@ static inline u32 vp_mmio_read32(u64 gpa) {
     return *(volatile u32 *) gpa;
 }
 
+/* What an interrupt or exception handler sees (interrupts.S pushes it; SDM Vol. 3, 6.14.2 64-bit frame). */
+struct vp_frame {
+    u64 r11, r10, r9, r8, rdi, rsi, rdx, rcx, rax, rbx;
+    u64 vector, error_code;
+    u64 rip, cs, rflags, rsp, ss;
+};
+
+typedef void (*vp_handler)(struct vp_frame *frame);
+
+/* Installs handler for vector (0-255); an exception without a handler ends the program with status 100+vector. */
+void vp_on_interrupt(u32 vector, vp_handler handler);
+
 /* Formats into a caller buffer: "text" + decimal value; returns the end. */
 char *vp_append(char *out, const char *text);
 char *vp_append_u64(char *out, u64 value);

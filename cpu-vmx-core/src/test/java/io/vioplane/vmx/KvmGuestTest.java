@@ -62,6 +62,13 @@ class KvmGuestTest {
     }
 
     @Test
+    void exceptionsReachTheImagesOwnHandlersInItsRing() {
+        final RunOutcome outcome = run.run(GuestImages.require("interrupts"), new KvmBackend());
+        assertTrue(outcome.succeeded(), outcome.message() + "\n" + console());
+        assertEquals("int3=3 ud=1", outcome.result());
+    }
+
+    @Test
     void tripleFaultIsReportedAsReasonTwo() {
         final RunOutcome outcome = run.run(GuestImages.require("triple_fault"), new KvmBackend());
         assertEquals(RunOutcome.Ending.FAULT, outcome.ending(), outcome.message());

@@ -65,6 +65,13 @@ class QemuPvhBootTest {
     }
 
     @Test
+    void qemuDeliversExceptionsToTheImagesOwnHandlers() throws Exception {
+        final Boot boot = boot(GuestImages.require("interrupts"));
+        assertTrue(boot.console().contains("RESULT: int3=3 ud=1\n"), boot.console());
+        assertEquals(1, boot.exitCode());
+    }
+
+    @Test
     void qemuStopsAtTheTripleFaultOfTheSameImage() throws Exception {
         final Boot boot = boot(GuestImages.require("triple_fault"));
         assertTrue(boot.console().contains("about to execute ud2"), boot.console());

@@ -11,7 +11,8 @@ import io.vioplane.vmx.cpu.Segment;
  * <pre>
  *   0x1000 GDT: 0x10 code ring 0, 0x18 data ring 0, 0x28 data ring 3 (selector 0x2b), 0x30 code ring 3 (0x33),
  *               0x40 64-bit TSS
- *   0x2000 IDT: 256 empty gates (an exception escalates to a triple fault)
+ *   0x2000 IDT: 256 gates to the image's entry points when it lists them ({@link #writeIdt}), else empty (an
+ *               exception then escalates to a triple fault)
  *   0x3000 TSS: RSP0 = KERNEL_STACK_TOP
  *   0x8000 PML4, 0x9000 PDPT, 0xA000-0xDFFF four page directories: the low 4 GiB identity-mapped with 2 MiB
  *               pages, user-accessible, writable, uncached (PCD|PWT) from 3 GiB where the devices live
@@ -71,6 +72,25 @@ public final class BootTables {
         return new BootCpuState(entryGva, STACK_TOP, RFLAGS_RESERVED, CR0_PE_MP_ET_NE_WP_AM_PG, PML4_GPA,
                 CR4_PAE_OSFXSR_OSXMMEXCPT, EFER_SCE_LME_LMA_NXE, GDT_GPA, (int) (TASK_STATE + 16 - 1), IDT_GPA,
                 256 * 16 - 1, code, data, Segment.tss(TASK_STATE, TSS_GPA, (int) TSS_LIMIT), ring);
+    }
+
+    /**
+     * Writes 256 present 64-bit interrupt gates (SDM Vol. 3, Figure 6-8: type 0xE, DPL 3 so that {@code int3}
+     * works from ring 3) to {@code entries}, through code selector {@code codeSelector}: the guest's own ring, so a
+     * handler for a ring-3 guest runs in ring 3 with no stack switch.
+     */
+    public static void writeIdt(final GuestMemory memory, final long[] entries, final int codeSelector) {
+        for (int vector = 0; vector < 256; vector++) {
+            final long offset = entries[vector];
+            memory.putLong(IDT_GPA + 16L * vector, gateLow(offset, codeSelector));
+            memory.putLong(IDT_GPA + 16L * vector + 8, offset >>> 32);
+        }
+    }
+
+    static long gateLow(final long offset, final int codeSelector) {
+        final long presentDpl3InterruptGate = 0xEEL;
+        return (offset & 0xFFFF) | ((long) (codeSelector & ~3) << 16) | (presentDpl3InterruptGate << 40)
+                | (((offset >>> 16) & 0xFFFF) << 48);
     }
 
     private static void writeGdt(final GuestMemory memory) {

@@ -2,6 +2,7 @@ package io.vioplane.vmx.loader;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -9,7 +10,8 @@ import java.util.List;
 /**
  * A guest image: an ELF64 x86-64 executable (System V gABI, "ELF Header" and "Program Header"; x86-64 psABI),
  * checked field by field and reduced to what the loader needs: loadable segments at guest-physical addresses, the
- * 64-bit entry point, and the PVH entry (Xen {@code XEN_ELFNOTE_PHYS32_ENTRY}, note type 18) if present.
+ * 64-bit entry point, the PVH entry (Xen {@code XEN_ELFNOTE_PHYS32_ENTRY}, note type 18) and the interrupt entry
+ * table (note "vioplane", type 1: the address of 256 u64 entry points) if present.
  *
  * <p>Every field read from the file is checked before use: class, byte order, machine, type, program headers
  * inside the file, each segment's file bytes inside the file, file size not above memory size, virtual address
@@ -28,6 +30,8 @@ public final class ElfImage {
     private static final int PF_X = 1;
     private static final int MAX_PROGRAM_HEADERS = 64;
     private static final int XEN_ELFNOTE_PHYS32_ENTRY = 18;
+    private static final int VIOPLANE_NOTE_VECTOR_TABLE = 1;
+    private static final int NOTE_NAME_XEN = 0x006E6558;
 
     /** A loadable segment: {@code fileBytes} from the file, then zeros up to {@code memoryBytes}. */
     public record Segment(long gpa, long fileOffset, long fileBytes, long memoryBytes, boolean executable) {
@@ -40,13 +44,22 @@ public final class ElfImage {
     private final byte[] file;
     private final long entryGva;
     private final long pvhEntryGpa;
+    private final long vectorTableGva;
     private final List<Segment> segments;
 
-    private ElfImage(final byte[] file, final long entryGva, final long pvhEntryGpa, final List<Segment> segments) {
+    private ElfImage(final byte[] file, final long entryGva, final long pvhEntryGpa, final long vectorTableGva,
+                     final List<Segment> segments) {
         this.file = file;
         this.entryGva = entryGva;
         this.pvhEntryGpa = pvhEntryGpa;
+        this.vectorTableGva = vectorTableGva;
         this.segments = segments;
+    }
+
+    /** The two notes the loaders read. */
+    private static final class Notes {
+        long pvhEntryGpa;
+        long vectorTableGva;
     }
 
     /**
@@ -90,7 +103,7 @@ public final class ElfImage {
             throw new ImageException("program headers lie outside the file");
         }
         final List<Segment> segments = new ArrayList<>();
-        long pvhEntry = 0;
+        final Notes notes = new Notes();
         for (int i = 0; i < phnum; i++) {
             final int at = (int) (phoff + (long) i * PHDR_BYTES);
             final int ptype = elf.getInt(at);
@@ -106,7 +119,7 @@ public final class ElfImage {
                 throw new ImageException("segment " + i + " file bytes lie outside the file");
             }
             if (ptype == PT_NOTE) {
-                pvhEntry = Math.max(pvhEntry, pvhEntry(elf, (int) offset, (int) filesz));
+                readNotes(elf, (int) offset, (int) filesz, notes);
                 continue;
             }
             if (memsz == 0) {
@@ -140,10 +153,10 @@ public final class ElfImage {
         if (segments.stream().noneMatch(s -> s.executable() && entry >= s.gpa() && entry < s.endGpa())) {
             throw new ImageException(String.format("entry point 0x%x is not inside an executable segment", entry));
         }
-        return new ElfImage(file, entry, pvhEntry, List.copyOf(segments));
+        return new ElfImage(file, entry, notes.pvhEntryGpa, notes.vectorTableGva, List.copyOf(segments));
     }
 
-    private static long pvhEntry(final ByteBuffer elf, final int start, final int lengthBytes) {
+    private static void readNotes(final ByteBuffer elf, final int start, final int lengthBytes, final Notes notes) {
         int at = start;
         final int end = start + lengthBytes;
         while (end - at >= 12) {
@@ -156,13 +169,15 @@ public final class ElfImage {
             if (next > end) {
                 throw new ImageException("ELF note runs past its segment");
             }
-            if (noteType == XEN_ELFNOTE_PHYS32_ENTRY && nameBytes == 4 && elf.getInt((int) nameStart) == 0x006E6558
+            if (noteType == XEN_ELFNOTE_PHYS32_ENTRY && nameBytes == 4 && elf.getInt((int) nameStart) == NOTE_NAME_XEN
                     && descBytes >= 4) {
-                return elf.getInt((int) descStart) & 0xFFFF_FFFFL;
+                notes.pvhEntryGpa = elf.getInt((int) descStart) & 0xFFFF_FFFFL;
+            } else if (noteType == VIOPLANE_NOTE_VECTOR_TABLE && nameBytes == 9 && descBytes == 8
+                    && "vioplane".equals(new String(elf.array(), (int) nameStart, 8, StandardCharsets.US_ASCII))) {
+                notes.vectorTableGva = elf.getLong((int) descStart);
             }
             at = (int) next;
         }
-        return 0;
     }
 
     private static long align4(final long value) {
@@ -177,6 +192,14 @@ public final class ElfImage {
     /** @return the PVH 32-bit entry, or 0 when the image has no XEN_ELFNOTE_PHYS32_ENTRY note */
     public long pvhEntryGpa() {
         return pvhEntryGpa;
+    }
+
+    /**
+     * @return the address of the image's 256 interrupt entry points (vioplane note type 1), or 0 when the image
+     *         brings no handlers
+     */
+    public long vectorTableGva() {
+        return vectorTableGva;
     }
 
     /** @return the loadable segments in address order */

@@ -54,7 +54,30 @@ public final class ImageLoader {
             final long zeroBytes = segment.memoryBytes() - segment.fileBytes();
             memory.writeBytes(segment.gpa() + segment.fileBytes(), new byte[(int) zeroBytes]);
         }
-        return BootTables.write(memory, image.entryGva(), ring);
+        final BootCpuState state = BootTables.write(memory, image.entryGva(), ring);
+        if (image.vectorTableGva() != 0) {
+            BootTables.writeIdt(memory, vectorTable(image, memory), state.code().selector());
+        }
+        return state;
+    }
+
+    /** @return the 256 entry points the image lists, each checked to lie in one of its executable segments */
+    private static long[] vectorTable(final ElfImage image, final GuestMemory memory) {
+        final long tableGva = image.vectorTableGva();
+        final long tableBytes = 256L * 8;
+        if (image.segments().stream().noneMatch(s -> tableGva >= s.gpa() && tableGva <= s.endGpa() - tableBytes)) {
+            throw new ImageException(String.format("interrupt entry table at 0x%x is not inside a segment", tableGva));
+        }
+        final long[] entries = new long[256];
+        for (int vector = 0; vector < 256; vector++) {
+            final long entry = memory.getLong(tableGva + 8L * vector);
+            if (image.segments().stream().noneMatch(s -> s.executable() && entry >= s.gpa() && entry < s.endGpa())) {
+                throw new ImageException(String.format("interrupt entry %d at 0x%x is not in an executable segment",
+                        vector, entry));
+            }
+            entries[vector] = entry;
+        }
+        return entries;
     }
 
     private static void checkPlacement(final ElfImage.Segment segment, final GuestMemory memory) {

@@ -36,6 +36,23 @@ class ElfImageTest {
         assertEquals(BootTables.IMAGE_MIN_GPA, image.segments().getFirst().gpa());
         assertTrue(image.pvhEntryGpa() > BootTables.IMAGE_MIN_GPA, "XEN_ELFNOTE_PHYS32_ENTRY found");
         assertTrue(image.entryGva() != image.pvhEntryGpa());
+        assertTrue(image.vectorTableGva() > BootTables.IMAGE_MIN_GPA, "vioplane note: interrupt entry table");
+    }
+
+    @Test
+    void interruptGatesPointAtTheImagesEntriesInTheGuestsRing() throws IOException {
+        final ElfImage image = ElfImage.parse(Files.readAllBytes(GuestImages.require("interrupts")));
+        try (GuestMemory memory = GuestMemory.ofMemFd(0, 16 * MIB)) {
+            ImageLoader.load(image, memory, 3);
+            for (int vector : new int[] {0, 3, 6, 255}) {
+                final long entry = memory.getLong(image.vectorTableGva() + 8L * vector);
+                final long low = memory.getLong(BootTables.IDT_GPA + 16L * vector);
+                assertEquals(entry & 0xFFFF, low & 0xFFFF);
+                assertEquals(0x30, (low >>> 16) & 0xFFFF, "ring-3 code segment");
+                assertEquals(0xEE, (low >>> 40) & 0xFF, "present, DPL 3, 64-bit interrupt gate");
+                assertEquals((entry >>> 16) & 0xFFFF, low >>> 48);
+            }
+        }
     }
 
     @ParameterizedTest

@@ -1,0 +1,92 @@
+/*
+ * Interrupt and exception entry stubs, one per vector, and the table of their addresses (vp_vector_stubs) that
+ * both loaders turn into an IDT: vioplane's VMM finds it through the "vioplane" ELF note (type 1) and writes
+ * 64-bit interrupt gates (DPL 3, code selector of the guest's own ring, so a handler runs in ring 3 on kvm_pvm
+ * without a privilege change); the PVH path builds the same gates itself (vp_install_idt in runtime.c).
+ * Vectors 8, 10-14, 17, 21, 29 and 30 push an error code (SDM Vol. 3, 6.13); the others get a 0 pushed here,
+ * so every frame looks alike: vector, error code, RIP, CS, RFLAGS, RSP, SS.
+ */
+#define VIOPLANE_NOTE_VECTOR_TABLE 1
+
+    .section .note.pvh, "a"
+    .p2align 2
+    .long 9                 /* namesz: "vioplane\0" */
+    .long 8                 /* descsz */
+    .long VIOPLANE_NOTE_VECTOR_TABLE
+    .asciz "vioplane"
+    .p2align 2
+    .quad vp_vector_stubs
+
+    .text
+    .code64
+.macro STUB vector
+    .p2align 4
+stub_\vector:
+    .if (\vector == 8) || (\vector >= 10 && \vector <= 14) || (\vector == 17) || (\vector == 21) || (\vector == 29) || (\vector == 30)
+    .else
+    pushq $0
+    .endif
+    pushq $\vector
+    jmp interrupt_common
+.endm
+
+.altmacro
+.macro STUBS from, to
+    STUB %\from
+    .if \to-\from
+    STUBS %(\from+1), \to
+    .endif
+.endm
+
+    STUBS 0, 63
+    STUBS 64, 127
+    STUBS 128, 191
+    STUBS 192, 255
+
+interrupt_common:
+    pushq %rbx
+    pushq %rax
+    pushq %rcx
+    pushq %rdx
+    pushq %rsi
+    pushq %rdi
+    pushq %r8
+    pushq %r9
+    pushq %r10
+    pushq %r11
+    movq %rsp, %rdi             /* struct vp_frame * */
+    movq %rsp, %rbx
+    andq $-16, %rsp
+    call vp_dispatch_interrupt
+    movq %rbx, %rsp
+    popq %r11
+    popq %r10
+    popq %r9
+    popq %r8
+    popq %rdi
+    popq %rsi
+    popq %rdx
+    popq %rcx
+    popq %rax
+    popq %rbx
+    addq $16, %rsp              /* vector and error code */
+    iretq
+
+.macro STUB_ADDRESS vector
+    .quad stub_\vector
+.endm
+.macro STUB_ADDRESSES from, to
+    STUB_ADDRESS %\from
+    .if \to-\from
+    STUB_ADDRESSES %(\from+1), \to
+    .endif
+.endm
+
+    .section .rodata
+    .p2align 3
+    .globl vp_vector_stubs
+vp_vector_stubs:
+    STUB_ADDRESSES 0, 63
+    STUB_ADDRESSES 64, 127
+    STUB_ADDRESSES 128, 191
+    STUB_ADDRESSES 192, 255
