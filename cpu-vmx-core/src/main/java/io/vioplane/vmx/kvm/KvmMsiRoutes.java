@@ -52,9 +52,9 @@ public final class KvmMsiRoutes implements AutoCloseable {
      * @throws IllegalArgumentException for a message outside 0xFEExxxxx (the guest programmed garbage)
      */
     public EventFd route(final int route, final MsiMessage message) {
-        if (!message.isInterruptWindow()) {
-            throw new IllegalArgumentException(String.format("MSI address 0x%x is outside the interrupt window",
-                    message.address()));
+        final String refusal = refusal(message);
+        if (refusal != null) {
+            throw new IllegalArgumentException(refusal);
         }
         messages[route] = message;
         writeTable();
@@ -63,6 +63,24 @@ public final class KvmMsiRoutes implements AutoCloseable {
             vm.assignIrqFd(eventFds[route].fd(), FIRST_MSI_GSI + route);
         }
         return eventFds[route];
+    }
+
+    /**
+     * @return why {@code message} cannot be delivered (an address outside 0xFEExxxxx, the remappable format without
+     *         an IOMMU, or a vector below 16, which x86 reserves for exceptions: SDM Vol. 3, 11.5.2 and 6.2), or null
+     */
+    public static String refusal(final MsiMessage message) {
+        if (!message.isInterruptWindow()) {
+            return String.format("MSI address 0x%x is outside the interrupt window 0xFEExxxxx", message.address());
+        }
+        if (message.remappable()) {
+            return "MSI in remappable format but no interrupt remapping is present";
+        }
+        final int vector = message.data() & 0xFF;
+        if (vector < 16) {
+            return "MSI vector " + vector + " is reserved (vectors 0-15 are exceptions)";
+        }
+        return null;
     }
 
     private void writeTable() {
