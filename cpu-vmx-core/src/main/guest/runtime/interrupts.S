@@ -30,18 +30,22 @@ stub_\vector:
     jmp interrupt_common
 .endm
 
+/* Expands macro `what` for each vector from..to (recursion depth kept under gas's limit by 64-vector runs). */
 .altmacro
-.macro STUBS from, to
-    STUB %\from
+.macro FOR_VECTORS what, from, to
+    \what %\from
     .if \to-\from
-    STUBS %(\from+1), \to
+    FOR_VECTORS \what, %(\from+1), \to
     .endif
 .endm
+.macro FOR_ALL_VECTORS what
+    FOR_VECTORS \what, 0, 63
+    FOR_VECTORS \what, 64, 127
+    FOR_VECTORS \what, 128, 191
+    FOR_VECTORS \what, 192, 255
+.endm
 
-    STUBS 0, 63
-    STUBS 64, 127
-    STUBS 128, 191
-    STUBS 192, 255
+    FOR_ALL_VECTORS STUB
 
 interrupt_common:
     pushq %rbx
@@ -75,18 +79,9 @@ interrupt_common:
 .macro STUB_ADDRESS vector
     .quad stub_\vector
 .endm
-.macro STUB_ADDRESSES from, to
-    STUB_ADDRESS %\from
-    .if \to-\from
-    STUB_ADDRESSES %(\from+1), \to
-    .endif
-.endm
 
     .section .rodata
     .p2align 3
     .globl vp_vector_stubs
 vp_vector_stubs:
-    STUB_ADDRESSES 0, 63
-    STUB_ADDRESSES 64, 127
-    STUB_ADDRESSES 128, 191
-    STUB_ADDRESSES 192, 255
+    FOR_ALL_VECTORS STUB_ADDRESS
