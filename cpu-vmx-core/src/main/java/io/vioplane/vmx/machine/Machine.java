@@ -107,6 +107,9 @@ public final class Machine implements AutoCloseable {
                 final VmExit exit = vcpu.run();
                 watchdog.exitSeen();
                 counters.exit(exit.reason());
+                if (exit.reason() == ExitReason.EXTERNAL_INTERRUPT && !watchdog.fired()) {
+                    continue;
+                }
                 message = handle(exit);
                 if (message != null) {
                     final boolean watchdogStop = exit.reason() == ExitReason.EXTERNAL_INTERRUPT && watchdog.fired();
@@ -143,7 +146,7 @@ public final class Machine implements AutoCloseable {
             case ExitReason.EPT_VIOLATION -> access(mmio, exit, GuestFault.UNCLAIMED_MMIO);
             case ExitReason.IO_INSTRUCTION -> exit.detail() > 1 ? refuse(GuestFault.STRING_IO, exit)
                     : access(ports, exit, GuestFault.UNCLAIMED_IO);
-            case ExitReason.EXTERNAL_INTERRUPT -> "the vCPU was interrupted";
+            case ExitReason.EXTERNAL_INTERRUPT -> "the watchdog interrupted the vCPU";
             case ExitReason.HLT -> "guest halted without an exit status";
             default -> refuse(kind(exit), exit);
         };

@@ -155,6 +155,17 @@ class MachineTest {
     }
 
     @Test
+    void reentersTheGuestAfterAStraySignal() {
+        final ScriptedVcpu vcpu = new ScriptedVcpu(List.of(VmExit.of(ExitReason.EXTERNAL_INTERRUPT),
+                VmExit.mmio(DEBUG + DebugDevice.EXIT, 4, true, 0)));
+        try (Machine machine = machine(vcpu)) {
+            final RunOutcome outcome = machine.run(boot(machine), 0);
+            assertTrue(outcome.succeeded(), outcome.message());
+            assertEquals(1L, outcome.exitsByReason().get(ExitReason.EXTERNAL_INTERRUPT));
+        }
+    }
+
+    @Test
     void rejectsOverlappingDevicesWhenTheMachineStarts() {
         try (Machine machine = machine(new ScriptedVcpu(List.of()))) {
             machine.mmio().register(new AddressRange(DebugDevice.GPA + 0x800, 0x1000, "evil device"), new NullDevice());
