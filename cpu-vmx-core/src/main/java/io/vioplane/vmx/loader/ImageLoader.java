@@ -1,5 +1,6 @@
 package io.vioplane.vmx.loader;
 
+import io.vioplane.platform.memory.AccessMode;
 import io.vioplane.platform.memory.GuestMemory;
 import io.vioplane.platform.memory.GuestMemoryRegion;
 import io.vioplane.vmx.cpu.BootCpuState;
@@ -52,7 +53,9 @@ public final class ImageLoader {
         for (ElfImage.Segment segment : image.segments()) {
             memory.writeBytes(segment.gpa(), image.fileBytes(segment));
             final long zeroBytes = segment.memoryBytes() - segment.fileBytes();
-            memory.writeBytes(segment.gpa() + segment.fileBytes(), new byte[(int) zeroBytes]);
+            if (zeroBytes > 0) {
+                memory.translate(segment.gpa() + segment.fileBytes(), zeroBytes, AccessMode.WRITE).fill((byte) 0);
+            }
         }
         final BootCpuState state = BootTables.write(memory, image.entryGva(), ring);
         if (image.vectorTableGva() != 0) {
@@ -86,8 +89,7 @@ public final class ImageLoader {
                     BootTables.IMAGE_MIN_GPA));
         }
         final GuestMemoryRegion region = memory.regionAt(segment.gpa());
-        if (region == null || segment.endGpa() > region.endGpa() || segment.endGpa() > BootTables.MAPPED_BYTES
-                || segment.memoryBytes() > Integer.MAX_VALUE) {
+        if (region == null || segment.endGpa() > region.endGpa() || segment.endGpa() > BootTables.MAPPED_BYTES) {
             throw new ImageException(String.format("segment [0x%x, 0x%x) lies outside guest memory (%d MiB)",
                     segment.gpa(), segment.endGpa(), memory.totalBytes() >> 20));
         }
