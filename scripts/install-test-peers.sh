@@ -36,6 +36,8 @@ have gcc || need+=(gcc)
 have ld || need+=(binutils)
 have modprobe || need+=(kmod)
 have iperf3 || need+=(iperf3)
+# The multiqueue guest tests change queue pairs inside the guest with ethtool -L (copied into its initramfs).
+have ethtool || need+=(ethtool)
 have xz || need+=(xz-utils)
 have zstd || need+=(zstd)
 # Packet capture tests read exported files with Wireshark's command-line reader.
