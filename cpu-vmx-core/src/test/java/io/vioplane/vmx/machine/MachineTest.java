@@ -166,6 +166,44 @@ class MachineTest {
     }
 
     @Test
+    void barPlacedOverRamIsRefusedAndABarInTheWindowReachesItsDevice() {
+        final long ecam = io.vioplane.platform.pci.PciHostBridge.ECAM_GPA + (2 << 15);
+        final long window = PciPlatform.BAR_WINDOW_GPA;
+        final ScriptedVcpu vcpu = new ScriptedVcpu(List.of(
+                VmExit.mmio(ecam + 0x10, 4, true, 0x0010_0000L),
+                VmExit.mmio(ecam + 0x04, 2, true, 0x2),
+                VmExit.mmio(window, 4, false, 0),
+                VmExit.mmio(ecam + 0x10, 4, true, window + 0x1000),
+                VmExit.mmio(window + 0x1008, 4, true, 0x1234),
+                VmExit.mmio(window + 0x1008, 4, false, 0),
+                VmExit.mmio(DEBUG + DebugDevice.EXIT, 4, true, 0)));
+        final List<String> accesses = new ArrayList<>();
+        try (Machine machine = machine(vcpu)) {
+            final io.vioplane.platform.pci.PciFunction function =
+                    new io.vioplane.platform.pci.PciFunction(0x1AF4, 0x1000, 0x020000, 0);
+            function.memoryBar(0, 0x1000, false);
+            function.barHandler(new io.vioplane.platform.pci.PciFunction.BarHandler() {
+                @Override
+                public long read(final int bar, final long offset, final int sizeBytes) {
+                    accesses.add("read bar" + bar + "+" + offset);
+                    return 0x5678;
+                }
+
+                @Override
+                public void write(final int bar, final long offset, final int sizeBytes, final long value) {
+                    accesses.add("write bar" + bar + "+" + offset + "=" + Long.toHexString(value));
+                }
+            });
+            machine.pci().attach(2, 0, function);
+            assertTrue(machine.run(boot(machine), 0).succeeded());
+            assertEquals(1, machine.pci().bars().refusedOutsideWindow(), "the BAR over RAM did not decode");
+            assertEquals(1, machine.counters().faults(GuestFault.BAR_WINDOW_UNCLAIMED));
+            assertEquals(List.of("write bar0+8=1234", "read bar0+8"), accesses);
+            assertEquals(List.of(-1L, 0x5678L), vcpu.completedReads());
+        }
+    }
+
+    @Test
     void rejectsOverlappingDevicesWhenTheMachineStarts() {
         try (Machine machine = machine(new ScriptedVcpu(List.of()))) {
             machine.mmio().register(new AddressRange(DebugDevice.GPA + 0x800, 0x1000, "evil device"), new NullDevice());
