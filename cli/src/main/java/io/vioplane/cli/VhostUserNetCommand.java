@@ -13,7 +13,6 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 
 /**
  * {@code vioplane vhost-user-net}: the vhost-user virtio-net back-end daemon. Runs in the foreground, says when
@@ -92,16 +91,8 @@ final class VhostUserNetCommand implements Callable<Integer> {
             return 2;
         }
         final VhostUserNetDaemon daemon = VhostUserNetDaemon.start(config, System.err);
-        final CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            System.err.println("vioplane: stopping");
-            daemon.close();
-            stopped.countDown();
-        }, "vioplane-shutdown"));
-        System.err.println("vioplane: ready (" + kind.name().toLowerCase(Locale.ROOT) + ", " + queues
-                + " queue pair(s), counters: vioplane stat --pid " + ProcessHandle.current().pid() + ")");
-        stopped.await();
-        return 0;
+        return DaemonLifecycle.serveUntilStopped(daemon, kind.name().toLowerCase(Locale.ROOT) + ", " + queues
+                + " queue pair(s)");
     }
 
     private long features() {

@@ -19,7 +19,7 @@ import java.lang.foreign.ValueLayout;
  *   26      le16 min_io_size
  *   28      le32 opt_io_size
  *   32      u8 writeback (CONFIG_WCE)
- *   34      le16 num_queues
+ *   34      le16 num_queues         60..71  secure-erase limits (zero: not offered)
  * </pre>
  *
  * Only {@code writeback} is writable by the driver, and only with CONFIG_WCE (section 5.2.5). Capacity changes
@@ -27,8 +27,8 @@ import java.lang.foreign.ValueLayout;
  * the shared bytes.
  */
 public final class VirtioBlkConfig {
-    /** Bytes of the configuration space. */
-    public static final int BYTES = 60;
+    /** Bytes of the configuration space (up to the secure-erase fields, which front-ends may ask for). */
+    public static final int BYTES = 72;
     /** Offset of capacity. */
     public static final int CAPACITY = 0;
     /** Offset of writeback. */

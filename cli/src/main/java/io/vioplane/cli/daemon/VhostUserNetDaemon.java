@@ -1,10 +1,8 @@
 package io.vioplane.cli.daemon;
 
-import io.netty.channel.IoEventLoopGroup;
 import io.vioplane.platform.runtime.Counters;
 import io.vioplane.platform.runtime.CountersFile;
 import io.vioplane.platform.runtime.DataPlane;
-import io.vioplane.platform.runtime.ErrorLog;
 import io.vioplane.tap.bridge.Bridge;
 import io.vioplane.tap.bridge.GuestBridgePort;
 import io.vioplane.tap.bridge.TapBridgePort;
@@ -15,9 +13,6 @@ import io.vioplane.tap.nat.NatConfig;
 import io.vioplane.tap.nat.NatGateway;
 import io.vioplane.vhostuser.backend.VhostUserBackend;
 import io.vioplane.vhostuser.net.NetVhostUserDevice;
-import io.vioplane.vhostuser.transport.EventLoops;
-import io.vioplane.vhostuser.transport.VhostUserClient;
-import io.vioplane.vhostuser.transport.VhostUserServer;
 import io.vioplane.virtionet.VirtioNetConfig;
 import io.vioplane.virtionet.VirtioNetFeature;
 import io.vioplane.virtionet.engine.VirtioNetDevice;
@@ -30,7 +25,6 @@ import io.vioplane.vring.VirtioFeature;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 
 /**
@@ -106,11 +100,10 @@ public final class VhostUserNetDaemon implements AutoCloseable {
 
     private final Config config;
     private final PrintStream log;
+    private final DaemonRuntime runtime;
     private final CountersFile countersFile;
     private final Counters counters;
-    private final ErrorLog errorLog;
     private final DataPlane dataPlane;
-    private final IoEventLoopGroup controlPlane;
     private final List<AutoCloseable> closing = new ArrayList<>();
     private final List<VirtioNetDevice> devices = new ArrayList<>();
     private final List<AutoCloseable> endpoints = new ArrayList<>();
@@ -122,11 +115,11 @@ public final class VhostUserNetDaemon implements AutoCloseable {
     private VhostUserNetDaemon(final Config config, final PrintStream log) {
         this.config = config;
         this.log = log;
-        this.countersFile = CountersFile.create("vioplane vhost-user-net " + config.socketPaths());
-        this.counters = Counters.in(countersFile);
-        this.errorLog = ErrorLog.in(countersFile);
-        this.dataPlane = new DataPlane("vioplane-dataplane", config.busyPoll(), config.dataPlaneCpu(), errorLog);
-        this.controlPlane = EventLoops.newControlPlane("vioplane-control");
+        this.runtime = new DaemonRuntime("vioplane vhost-user-net " + config.socketPaths(), config.busyPoll(),
+                config.dataPlaneCpu(), log);
+        this.countersFile = runtime.countersFile();
+        this.counters = runtime.counters();
+        this.dataPlane = runtime.dataPlane();
     }
 
     /**
@@ -213,19 +206,9 @@ public final class VhostUserNetDaemon implements AutoCloseable {
                 device.setFeaturesListener(features -> updateTapOffloads());
             }
             final NetVhostUserDevice vhostDevice = new NetVhostUserDevice(device);
-            final AutoCloseable endpoint;
-            if (config.client()) {
-                endpoint = VhostUserClient.builder(path, () -> new VhostUserBackend(vhostDevice, dataPlane, log))
-                        .eventLoopGroup(controlPlane).counters(countersFile).log(log::println).start();
-                log.println("vioplane: connecting to " + path + " (client mode)");
-            } else {
-                endpoint = VhostUserServer.builder(path, () -> new VhostUserBackend(vhostDevice, dataPlane, log))
-                        .eventLoopGroup(controlPlane).socketMode(config.socketMode()).counters(countersFile)
-                        .log(log::println).start();
-                log.println("vioplane: listening on " + path);
-            }
+            final AutoCloseable endpoint = runtime.serve(path, () -> new VhostUserBackend(vhostDevice, dataPlane, log),
+                    config.client(), config.socketMode());
             endpoints.add(endpoint);
-            closing.add(endpoint);
         }
         if (bridge != null && capture != null) {
             dataPlane.run(() -> bridge.setCapture(capture));
@@ -271,9 +254,7 @@ public final class VhostUserNetDaemon implements AutoCloseable {
 
     /** @return true while a front-end is connected to socket {@code index} (server or client mode) */
     public boolean connected(final int index) {
-        final AutoCloseable endpoint = endpoints.get(index);
-        return endpoint instanceof VhostUserServer server ? server.activeConnection() != null
-                : ((VhostUserClient) endpoint).activeConnection() != null;
+        return DaemonRuntime.connected(endpoints.get(index));
     }
 
     /** @return the NAT or host-only gateway, or null */
@@ -299,28 +280,6 @@ public final class VhostUserNetDaemon implements AutoCloseable {
     /** Stops serving: sockets closed and removed, rings stopped, memory unmapped, counters file deleted. */
     @Override
     public void close() {
-        final List<AutoCloseable> reversed = new ArrayList<>(closing);
-        Collections.reverse(reversed);
-        for (AutoCloseable resource : reversed) {
-            if (resource instanceof VhostUserServer || resource instanceof VhostUserClient) {
-                closeQuietly(resource);
-            }
-        }
-        EventLoops.shutdown(controlPlane);
-        dataPlane.close();
-        for (AutoCloseable resource : reversed) {
-            if (!(resource instanceof VhostUserServer) && !(resource instanceof VhostUserClient)) {
-                closeQuietly(resource);
-            }
-        }
-        countersFile.close();
-    }
-
-    private void closeQuietly(final AutoCloseable resource) {
-        try {
-            resource.close();
-        } catch (Exception e) {
-            log.println("vioplane: while closing " + resource + ": " + e);
-        }
+        runtime.close(closing);
     }
 }
