@@ -2,12 +2,16 @@ package io.vioplane.vhostuser.blk;
 
 import io.vioplane.platform.irq.Interrupt;
 import io.vioplane.platform.runtime.DataPlane;
+import io.vioplane.vhostuser.backend.SplitInflightRegion;
 import io.vioplane.vhostuser.backend.VhostUserDevice;
+import io.vioplane.vhostuser.protocol.ProtocolFeature;
+import io.vioplane.virtioblk.engine.InflightTracking;
 import io.vioplane.virtioblk.engine.BlkQueueCounters;
 import io.vioplane.virtioblk.engine.VirtioBlkDevice;
 import io.vioplane.vring.DeviceQueue;
 import io.vioplane.vring.DirtyPageLog;
 import io.vioplane.vring.QueueState;
+import io.vioplane.vring.VirtioFeature;
 import io.vioplane.vring.device.DeviceContext;
 
 import java.lang.foreign.MemorySegment;
@@ -17,7 +21,8 @@ import java.lang.foreign.MemorySegment;
  * QEMU's vhost-user-blk and qemu-storage-daemon serve it): GET_QUEUE_NUM answers the request queues, GET_CONFIG
  * reads the block configuration (the capacity read again from the image first, so a grown image is seen),
  * SET_CONFIG takes the writeback byte (CONFIG_WCE), and a ring stops only after its outstanding I/O completed.
- * MQ, CONFIG, REPLY_ACK, STATUS and RESET_DEVICE come from the device-agnostic back-end.
+ * INFLIGHT_SHMFD lets a restarted daemon resubmit what it had taken and not completed; MQ, CONFIG, REPLY_ACK,
+ * STATUS and RESET_DEVICE come from the device-agnostic back-end.
  */
 public final class BlkVhostUserDevice implements VhostUserDevice {
     private final VirtioBlkDevice device;
@@ -39,7 +44,7 @@ public final class BlkVhostUserDevice implements VhostUserDevice {
 
     @Override
     public long deviceProtocolFeatures() {
-        return 0;
+        return VirtioFeature.bit(ProtocolFeature.INFLIGHT_SHMFD);
     }
 
     @Override
@@ -65,6 +70,37 @@ public final class BlkVhostUserDevice implements VhostUserDevice {
     @Override
     public void startQueue(final int index, final DeviceQueue queue, final Interrupt call) {
         device.startQueue(index, queue, call);
+    }
+
+    @Override
+    public void startQueue(final int index, final DeviceQueue queue, final Interrupt call,
+                           final SplitInflightRegion inflight) {
+        device.startQueue(index, queue, call, new InflightTracking() {
+            @Override
+            public int resubmitCount() {
+                return inflight.resubmitCount();
+            }
+
+            @Override
+            public int resubmitHead(final int i) {
+                return inflight.resubmitHead(i);
+            }
+
+            @Override
+            public void taken(final int head) {
+                inflight.taken(head);
+            }
+
+            @Override
+            public void usedNext(final int head) {
+                inflight.usedNext(head);
+            }
+
+            @Override
+            public void usedPublished(final int head, final int usedIndex) {
+                inflight.usedPublished(head, usedIndex);
+            }
+        });
     }
 
     @Override

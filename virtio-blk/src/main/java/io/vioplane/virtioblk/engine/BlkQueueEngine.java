@@ -58,6 +58,9 @@ final class BlkQueueEngine implements AutoCloseable {
     private final long[] tags;
     private final int[] results;
     private final boolean inOrder;
+    private final InflightTracking inflight;
+    private int resubmitted;
+    private int usedIndex;
     private long head;
     private long tail;
     private int usedInBatch;
@@ -68,7 +71,7 @@ final class BlkQueueEngine implements AutoCloseable {
 
     BlkQueueEngine(final int queueIndex, final DeviceQueue queue, final Interrupt interrupt,
                    final BlkQueueCounters counters, final BlockQueue io, final VirtioBlkDevice device,
-                   final BrokenListener brokenListener) {
+                   final BrokenListener brokenListener, final InflightTracking inflight) {
         this.queueIndex = queueIndex;
         this.queue = queue;
         this.interrupt = interrupt;
@@ -78,6 +81,8 @@ final class BlkQueueEngine implements AutoCloseable {
         this.brokenListener = brokenListener;
         this.validator = new BlkRequestValidator(device.configuration().limits());
         this.inOrder = VirtioFeature.has(device.negotiatedFeatures(), VirtioFeature.IN_ORDER);
+        this.inflight = inflight;
+        this.usedIndex = queue.state().nextUsedIndex();
         this.slotCount = Math.min(queue.size(), MAX_SLOTS);
         this.maxOpsPerRequest = Math.max(device.configuration().limits().maxDiscardSegments(),
                 device.configuration().limits().maxWriteZeroesSegments());
@@ -151,12 +156,15 @@ final class BlkQueueEngine implements AutoCloseable {
         while (tail - head < slotCount && io.outstanding() + maxOpsPerRequest <= io.depth()) {
             final int slot = (int) (tail % slotCount);
             final DescriptorChain chain = chains[slot];
-            if (!queue.pop(chain)) {
+            final boolean taken = resubmitted < inflight.resubmitCount()
+                    ? queue.popHead(inflight.resubmitHead(resubmitted++), chain) : queue.pop(chain);
+            if (!taken) {
                 if (queue.isBroken()) {
                     reportBroken(queue.violation());
                 }
                 break;
             }
+            inflight.taken(chain.headId());
             tail++;
             admitted++;
             start(slot, chain);
@@ -287,9 +295,25 @@ final class BlkQueueEngine implements AutoCloseable {
         usedBytes[slot] = used;
         done[slot] = true;
         if (!inOrder) {
-            queue.addUsed(chain, used);
-            usedInBatch++;
+            use(chain, used);
         }
+    }
+
+    /**
+     * Gives a chain back used. With inflight tracking each used element is published on its own, between the
+     * tracking's two hooks, so a crash leaves at most one chain whose state the next instance must infer.
+     */
+    private void use(final DescriptorChain chain, final int used) {
+        usedInBatch++;
+        if (inflight == InflightTracking.NONE) {
+            queue.addUsed(chain, used);
+            return;
+        }
+        inflight.usedNext(chain.headId());
+        queue.addUsed(chain, used);
+        queue.publishUsed();
+        usedIndex = (usedIndex + 1) & 0xFFFF;
+        inflight.usedPublished(chain.headId(), usedIndex);
     }
 
     private void logWritten(final DescriptorChain chain, final long dataWritten) {
@@ -314,8 +338,7 @@ final class BlkQueueEngine implements AutoCloseable {
             }
             done[slot] = false;
             if (inOrder) {
-                queue.addUsed(chains[slot], usedBytes[slot]);
-                usedInBatch++;
+                use(chains[slot], usedBytes[slot]);
             }
             head++;
         }

@@ -238,6 +238,15 @@ public final class VirtioBlkDevice implements VirtioDevice, DataPlane.Pollable {
 
     /** Starts serving queue {@code index} (data-plane thread). */
     public void startQueue(final int index, final DeviceQueue queue, final Interrupt interrupt) {
+        startQueue(index, queue, interrupt, InflightTracking.NONE);
+    }
+
+    /**
+     * Starts serving queue {@code index} (data-plane thread), first resubmitting what {@code inflight} says a
+     * previous instance left unfinished, and tracking every chain there from now on.
+     */
+    public void startQueue(final int index, final DeviceQueue queue, final Interrupt interrupt,
+                           final InflightTracking inflight) {
         if (index < 0 || index >= engines.length) {
             throw new IllegalArgumentException("queue " + index + " of " + engines.length);
         }
@@ -250,7 +259,7 @@ public final class VirtioBlkDevice implements VirtioDevice, DataPlane.Pollable {
         final int slots = Math.min(queue.size(), BlkQueueEngine.MAX_SLOTS);
         final BlockQueue io = backend.openQueue(index, Math.min(4096, Integer.highestOneBit(slots) * 4));
         final BlkQueueEngine engine = new BlkQueueEngine(index, queue, interrupt, queueCounter, io, this,
-                this::queueBroken);
+                this::queueBroken, inflight);
         engine.dirtyLog = dirtyLog;
         engines[index] = engine;
         watch.watch(io.completionSignal(), index);
