@@ -29,7 +29,7 @@ public final class SplitInflightRegion {
     private static final int DESC_BYTES = 16;
     private static final int ALIGNMENT = 64;
     private static final VarHandle BYTE = ValueLayout.JAVA_BYTE.varHandle();
-    private static final VarHandle SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.varHandle();
+    private static final VarHandle SHORT = ValueLayout.JAVA_SHORT.varHandle();
 
     private final MemorySegment region;
     private final int queueSize;
