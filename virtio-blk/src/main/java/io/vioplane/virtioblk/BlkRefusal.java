@@ -1,11 +1,13 @@
 package io.vioplane.virtioblk;
 
+import io.vioplane.platform.runtime.CounterKind;
+
 /**
  * Why a virtio-blk request was refused, each with the status the driver gets (VIRTIO 1.x section 5.2.6.1 and
  * 5.2.6.2) and a sentence naming who was at fault. A refused request's chain is returned used with only its
  * status byte written (or nothing, when there is no place for a status).
  */
-public enum BlkRefusal {
+public enum BlkRefusal implements CounterKind {
     /** The chain has no device-writable byte for the status. */
     STATUS_MISSING(BlkRequestType.S_IOERR, "guest gave a request without a writable status byte"),
     /** The header is shorter than 16 readable bytes. */
@@ -55,5 +57,10 @@ public enum BlkRefusal {
     /** @return who did what */
     public String description() {
         return description;
+    }
+
+    @Override
+    public String label() {
+        return "refused: " + description;
     }
 }

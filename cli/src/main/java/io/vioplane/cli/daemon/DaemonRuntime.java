@@ -25,7 +25,6 @@ import java.util.function.Supplier;
  * data plane, the daemon's own resources (last opened first), the counters file.
  */
 public final class DaemonRuntime {
-    private final PrintStream log;
     private final CountersFile countersFile;
     private final Counters counters;
     private final ErrorLog errorLog;
@@ -39,14 +38,13 @@ public final class DaemonRuntime {
      * @param description  names the process in {@code vioplane stat}
      * @param busyPoll     never block the data plane (benchmarks)
      * @param dataPlaneCpu the CPU the data-plane thread is pinned to, or -1
-     * @param log          where lifecycle lines go
+     * @param log          where the error log prints (lifecycle lines, first failures)
      */
     public DaemonRuntime(final String description, final boolean busyPoll, final int dataPlaneCpu,
                          final PrintStream log) {
-        this.log = log;
         this.countersFile = CountersFile.create(description);
         this.counters = Counters.in(countersFile);
-        this.errorLog = ErrorLog.in(countersFile);
+        this.errorLog = ErrorLog.in(countersFile, log);
         this.dataPlane = new DataPlane("vioplane-dataplane", busyPoll, dataPlaneCpu, errorLog);
         this.controlPlane = EventLoops.newControlPlane("vioplane-control");
     }
@@ -61,7 +59,7 @@ public final class DaemonRuntime {
         return counters;
     }
 
-    /** @return the error log in the counters file */
+    /** @return the process's one log sink (ErrorLog: info lines, de-duplicated failures in the counters file) */
     public ErrorLog errorLog() {
         return errorLog;
     }
@@ -83,12 +81,12 @@ public final class DaemonRuntime {
         final AutoCloseable endpoint;
         if (client) {
             endpoint = VhostUserClient.builder(path, handlers).eventLoopGroup(controlPlane).counters(countersFile)
-                    .log(log::println).start();
-            log.println("vioplane: connecting to " + path + " (client mode)");
+                    .log(errorLog).start();
+            errorLog.info("vioplane: connecting to " + path + " (client mode)");
         } else {
             endpoint = VhostUserServer.builder(path, handlers).eventLoopGroup(controlPlane).socketMode(socketMode)
-                    .counters(countersFile).log(log::println).start();
-            log.println("vioplane: listening on " + path);
+                    .counters(countersFile).log(errorLog).start();
+            errorLog.info("vioplane: listening on " + path);
         }
         endpoints.add(endpoint);
         return endpoint;
@@ -124,7 +122,7 @@ public final class DaemonRuntime {
         try {
             resource.close();
         } catch (Exception e) {
-            log.println("vioplane: while closing " + resource + ": " + e);
+            errorLog.failure("vioplane: while closing " + resource + ": " + e);
         }
     }
 }

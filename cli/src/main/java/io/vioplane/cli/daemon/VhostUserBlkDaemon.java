@@ -1,23 +1,18 @@
 package io.vioplane.cli.daemon;
 
-import io.vioplane.platform.sys.Errno;
 import io.vioplane.vhostuser.backend.VhostUserBackend;
 import io.vioplane.vhostuser.blk.BlkVhostUserDevice;
 import io.vioplane.virtioblk.BlkLimits;
-import io.vioplane.virtioblk.BlkRefusal;
 import io.vioplane.virtioblk.BlkRequestType;
 import io.vioplane.virtioblk.VirtioBlkConfig;
 import io.vioplane.virtioblk.VirtioBlkFeature;
 import io.vioplane.virtioblk.backend.RawImageBackend;
 import io.vioplane.virtioblk.engine.VirtioBlkDevice;
 
-import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.EnumSet;
 import java.util.List;
-import java.util.Set;
 
 /**
  * The vhost-user virtio-blk daemon (QEMU docs/interop/vhost-user.rst, "Backend program conventions"; VIRTIO 1.x
@@ -61,7 +56,6 @@ public final class VhostUserBlkDaemon implements AutoCloseable {
     }
 
     private final Config config;
-    private final PrintStream log;
     private final DaemonRuntime runtime;
     private final List<AutoCloseable> closing = new ArrayList<>();
     private VirtioBlkDevice device;
@@ -69,7 +63,6 @@ public final class VhostUserBlkDaemon implements AutoCloseable {
 
     private VhostUserBlkDaemon(final Config config, final PrintStream log) {
         this.config = config;
-        this.log = log;
         this.runtime = new DaemonRuntime("vioplane vhost-user-blk " + config.socketPath(), config.busyPoll(),
                 config.dataPlaneCpu(), log);
     }
@@ -77,7 +70,7 @@ public final class VhostUserBlkDaemon implements AutoCloseable {
     /**
      * Opens the image and starts serving: the socket listens (or connects) when this returns.
      *
-     * @param log where lifecycle lines go (standard error for the daemon)
+     * @param log where the daemon's log prints (standard error for the daemon)
      */
     public static VhostUserBlkDaemon start(final Config config, final PrintStream log) {
         final VhostUserBlkDaemon daemon = new VhostUserBlkDaemon(config, log);
@@ -107,32 +100,12 @@ public final class VhostUserBlkDaemon implements AutoCloseable {
                     public void unwatch(final io.vioplane.platform.sys.EventFd signal) {
                         runtime.dataPlane().unwatch(signal);
                     }
-                });
-        device.setEvents(new LoggedEvents());
+                }, runtime.errorLog());
         final BlkVhostUserDevice vhostDevice = new BlkVhostUserDevice(device);
         endpoint = runtime.serve(config.socketPath(),
-                () -> new VhostUserBackend(vhostDevice, runtime.dataPlane(), log), config.client(), config.socketMode());
-        log.println("vioplane: serving " + backend.name() + ", " + blkConfig.capacitySectors() + " sectors, "
+                () -> new VhostUserBackend(vhostDevice, runtime.dataPlane(), runtime.errorLog()), config.client(), config.socketMode());
+        runtime.errorLog().info("vioplane: serving " + backend.name() + ", " + blkConfig.capacitySectors() + " sectors, "
                 + (config.writeback() ? "writeback" : "writethrough"));
-    }
-
-    /** Logs the first refusal of each kind (the counters count them all) and backend failures (de-duplicated). */
-    private final class LoggedEvents implements VirtioBlkDevice.Events {
-        private final Set<BlkRefusal> logged = EnumSet.noneOf(BlkRefusal.class);
-
-        @Override
-        public void refused(final int queueIndex, final BlkRefusal reason) {
-            if (logged.add(reason)) {
-                log.println("vioplane: blk q" + queueIndex + " refused a request: " + reason.description()
-                        + " (further ones are only counted)");
-            }
-        }
-
-        @Override
-        public void ioFailed(final int queueIndex, final int requestType, final int result) {
-            runtime.errorLog().onError(new IOException("blk q" + queueIndex + " " + BlkRequestType.name(requestType)
-                    + " failed: " + (result < 0 ? Errno.describe(-result) : "short transfer")));
-        }
     }
 
     /** @return the block device */

@@ -3,6 +3,7 @@ package io.vioplane.cli.daemon;
 import io.vioplane.platform.runtime.Counters;
 import io.vioplane.platform.runtime.CountersFile;
 import io.vioplane.platform.runtime.DataPlane;
+import io.vioplane.platform.runtime.ErrorLog;
 import io.vioplane.tap.bridge.Bridge;
 import io.vioplane.tap.bridge.GuestBridgePort;
 import io.vioplane.tap.bridge.TapBridgePort;
@@ -11,6 +12,7 @@ import io.vioplane.tap.capture.PacketCapture;
 import io.vioplane.tap.device.TapDevice;
 import io.vioplane.tap.nat.NatConfig;
 import io.vioplane.tap.nat.NatGateway;
+import io.vioplane.vhostuser.backend.MessageRecorder;
 import io.vioplane.vhostuser.backend.VhostUserBackend;
 import io.vioplane.vhostuser.net.NetVhostUserDevice;
 import io.vioplane.virtionet.VirtioNetConfig;
@@ -26,6 +28,7 @@ import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Supplier;
 
 /**
  * The vhost-user virtio-net daemon (QEMU docs/interop/vhost-user.rst, "Backend program conventions"): one
@@ -68,10 +71,22 @@ public final class VhostUserNetDaemon implements AutoCloseable {
      * @param busyPoll     never block the data plane (benchmarks)
      * @param dataPlaneCpu the CPU the data-plane thread is pinned to, or -1
      * @param gateway      a NAT or host-only gateway joining the bridge, or null
+     * @param withheldProtocolFeatures vhost-user protocol features not offered (bit mask)
+     * @param protocolRecording        a file every front-end request is recorded into, or null
      */
     public record Config(List<Path> socketPaths, boolean client, int socketMode, int queuePairs, PortKind port,
                          byte[] firstMac, int mtu, long features, String tapName, boolean antiSpoof, Path captureDir,
-                         boolean busyPoll, int dataPlaneCpu, NatConfig gateway) {
+                         boolean busyPoll, int dataPlaneCpu, NatConfig gateway, long withheldProtocolFeatures,
+                         Path protocolRecording) {
+        /** A configuration offering every protocol feature and recording nothing. */
+        public Config(final List<Path> socketPaths, final boolean client, final int socketMode, final int queuePairs,
+                      final PortKind port, final byte[] firstMac, final int mtu, final long features,
+                      final String tapName, final boolean antiSpoof, final Path captureDir, final boolean busyPoll,
+                      final int dataPlaneCpu, final NatConfig gateway) {
+            this(socketPaths, client, socketMode, queuePairs, port, firstMac, mtu, features, tapName, antiSpoof,
+                    captureDir, busyPoll, dataPlaneCpu, gateway, 0, null);
+        }
+
         /** Checks the configuration, naming the option at fault. */
         public Config {
             if (socketPaths.isEmpty()) {
@@ -99,26 +114,27 @@ public final class VhostUserNetDaemon implements AutoCloseable {
     }
 
     private final Config config;
-    private final PrintStream log;
     private final DaemonRuntime runtime;
     private final CountersFile countersFile;
     private final Counters counters;
+    private final ErrorLog errorLog;
     private final DataPlane dataPlane;
     private final List<AutoCloseable> closing = new ArrayList<>();
     private final List<VirtioNetDevice> devices = new ArrayList<>();
     private final List<AutoCloseable> endpoints = new ArrayList<>();
     private Bridge bridge;
     private TapBridgePort tap;
+    private MessageRecorder recorder;
     private NatGateway gateway;
     private PacketCapture capture;
 
     private VhostUserNetDaemon(final Config config, final PrintStream log) {
         this.config = config;
-        this.log = log;
         this.runtime = new DaemonRuntime("vioplane vhost-user-net " + config.socketPaths(), config.busyPoll(),
                 config.dataPlaneCpu(), log);
         this.countersFile = runtime.countersFile();
         this.counters = runtime.counters();
+        this.errorLog = runtime.errorLog();
         this.dataPlane = runtime.dataPlane();
     }
 
@@ -149,16 +165,16 @@ public final class VhostUserNetDaemon implements AutoCloseable {
             bridge = Bridge.create("br0", counters);
             if (config.tapName() != null) {
                 tap = new TapBridgePort(config.tapName(), config.queuePairs() > 1, bridge, config.mtu(), counters,
-                        dataPlane, log);
+                        dataPlane, errorLog);
                 closing.add(tap);
                 dataPlane.add(tap);
-                log.println("vioplane: bridging onto TAP " + config.tapName());
+                errorLog.info("vioplane: bridging onto TAP " + config.tapName());
             }
             if (config.gateway() != null) {
-                gateway = NatGateway.open("gw", config.gateway(), bridge, counters, dataPlane, log);
+                gateway = NatGateway.open("gw", config.gateway(), bridge, counters, dataPlane, errorLog);
                 closing.add(gateway);
                 dataPlane.add(gateway);
-                log.println("vioplane: " + describe(config.gateway()));
+                errorLog.info("vioplane: " + describe(config.gateway()));
             }
         }
     }
@@ -185,7 +201,7 @@ public final class VhostUserNetDaemon implements AutoCloseable {
             case GENERATE -> new GeneratorPort(64);
             case BRIDGE -> {
                 final GuestBridgePort guest = new GuestBridgePort("vm" + index, bridge, config.mtu(),
-                        config.antiSpoof() ? mac : null, 1024);
+                        config.antiSpoof() ? mac : null, 1024, config.queuePairs());
                 closing.add(guest);
                 yield guest;
             }
@@ -194,6 +210,11 @@ public final class VhostUserNetDaemon implements AutoCloseable {
     }
 
     private void startSockets() {
+        if (config.protocolRecording() != null) {
+            recorder = MessageRecorder.appendingTo(config.protocolRecording());
+            closing.add(recorder);
+            errorLog.info("vioplane: recording every front-end request into " + config.protocolRecording());
+        }
         for (int i = 0; i < config.socketPaths().size(); i++) {
             final Path path = config.socketPaths().get(i);
             final byte[] mac = config.firstMac().clone();
@@ -206,8 +227,9 @@ public final class VhostUserNetDaemon implements AutoCloseable {
                 device.setFeaturesListener(features -> updateTapOffloads());
             }
             final NetVhostUserDevice vhostDevice = new NetVhostUserDevice(device);
-            final AutoCloseable endpoint = runtime.serve(path, () -> new VhostUserBackend(vhostDevice, dataPlane, log),
-                    config.client(), config.socketMode());
+            final Supplier<VhostUserBackend> backends = () -> new VhostUserBackend(vhostDevice, dataPlane, errorLog)
+                    .withholdProtocolFeatures(config.withheldProtocolFeatures()).recordTo(recorder);
+            final AutoCloseable endpoint = runtime.serve(path, backends::get, config.client(), config.socketMode());
             endpoints.add(endpoint);
         }
         if (bridge != null && capture != null) {

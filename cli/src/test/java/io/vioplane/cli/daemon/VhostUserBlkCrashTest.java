@@ -1,6 +1,5 @@
 package io.vioplane.cli.daemon;
 
-import io.vioplane.perf.peers.DaemonProcess;
 import io.vioplane.platform.testing.Requirements;
 import io.vioplane.platform.testing.peers.LinuxGuestImage;
 import io.vioplane.platform.testing.peers.QemuGuest;
@@ -14,7 +13,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -37,9 +35,13 @@ class VhostUserBlkCrashTest {
     private static final int KILL_AFTER_RECORDS = 60;
     private static final Duration RECORDS_TIMEOUT = Duration.ofSeconds(400);
 
-    private static DaemonProcess daemon(final Path socket, final Path image) throws Exception {
-        return DaemonProcess.start(Path.of(System.getProperty("vioplane.root", ".")), null, "vhost-user-blk",
-                List.of("--socket-path", socket.toString(), "--image", image.toString(), "--writeback"), System.err);
+    private static DaemonProcess daemon(final Path socket, final Path image) {
+        return DaemonProcess.start(null, "vhost-user-blk", "--socket-path", socket.toString(), "--image",
+                image.toString(), "--writeback");
+    }
+
+    private static boolean alive(final DaemonProcess daemon) {
+        return ProcessHandle.of(daemon.pid()).map(ProcessHandle::isAlive).orElse(false);
     }
 
     private static boolean recordOnImage(final Path image, final int record) throws Exception {
@@ -92,7 +94,7 @@ class VhostUserBlkCrashTest {
                     RECORDS_TIMEOUT);
             killer.join(Duration.ofSeconds(60).toMillis());
             assertEquals(null, restartFailure.get(), "the daemon was killed and started again");
-            assertFalse(first.isAlive(), "the first daemon was killed");
+            assertFalse(alive(first), "the first daemon was killed");
             final String output = run.output();
             assertFalse(output.contains("failed-"), "no write failed in the guest:\n" + output);
             assertTrue(output.contains("io-errors=0"), "no I/O error in the guest's kernel log:\n" + output);
@@ -106,10 +108,10 @@ class VhostUserBlkCrashTest {
             final DaemonProcess restarted = second.get();
             if (restarted != null) {
                 restarted.close();
-                assertFalse(restarted.isAlive(), "SIGTERM stops the daemon");
+                assertFalse(alive(restarted), "SIGTERM stops the daemon");
                 assertFalse(Files.exists(socket), "a clean stop removes the socket");
             }
-            if (first.isAlive()) {
+            if (alive(first)) {
                 first.close();
             }
         }

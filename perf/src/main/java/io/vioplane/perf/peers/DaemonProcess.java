@@ -3,7 +3,6 @@ package io.vioplane.perf.peers;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -11,13 +10,12 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A vioplane daemon ({@code vhost-user-net} by default, or another subcommand) as a separate process for a
- * side-by-side run or a crash test: a JVM with the project's
+ * vioplane's {@code vhost-user-net} daemon as a separate process for a side-by-side run: a JVM with the project's
  * {@code jvm.options} and this JVM's class path, optionally inside a network namespace ({@code ip netns exec},
  * which execs, so {@link #pid()} is the daemon's). {@link #start} returns once the daemon says it is ready; its
  * standard error is drained so it never blocks; {@link #close} sends SIGTERM and waits for a clean stop.
  */
-public final class DaemonProcess implements AutoCloseable {
+final class DaemonProcess implements AutoCloseable {
     private static final String READY = "vioplane: ready";
     private final Process process;
 
@@ -32,30 +30,18 @@ public final class DaemonProcess implements AutoCloseable {
      */
     static DaemonProcess start(final Path root, final String namespace, final List<String> arguments)
             throws IOException {
-        return start(root, namespace, "vhost-user-net", arguments, null);
-    }
-
-    /**
-     * @param root       the project root (for jvm.options)
-     * @param namespace  a network namespace to run in, or null
-     * @param subcommand the daemon's subcommand, e.g. {@code vhost-user-blk}
-     * @param arguments  its arguments
-     * @param log        where the daemon's standard error goes once it is ready, or null to drop it
-     */
-    public static DaemonProcess start(final Path root, final String namespace, final String subcommand,
-                                      final List<String> arguments, final PrintStream log) throws IOException {
         final List<String> command = new ArrayList<>();
         if (namespace != null) {
             command.addAll(List.of("ip", "netns", "exec", namespace));
         }
         command.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "@" + root.resolve("jvm.options"), "-Dvioplane.root=" + root, "-cp",
-                System.getProperty("java.class.path"), "io.vioplane.cli.Vioplane", subcommand));
+                System.getProperty("java.class.path"), "io.vioplane.cli.Vioplane", "vhost-user-net"));
         command.addAll(arguments);
         final Process process = new ProcessBuilder(command).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
         final DaemonProcess daemon = new DaemonProcess(process);
         try {
-            daemon.awaitReady(log);
+            daemon.awaitReady();
             return daemon;
         } catch (IOException | RuntimeException e) {
             daemon.close();
@@ -63,7 +49,7 @@ public final class DaemonProcess implements AutoCloseable {
         }
     }
 
-    private void awaitReady(final PrintStream log) throws IOException {
+    private void awaitReady() throws IOException {
         final BufferedReader errors = new BufferedReader(
                 new InputStreamReader(process.getErrorStream(), StandardCharsets.UTF_8));
         final StringBuilder seen = new StringBuilder();
@@ -72,11 +58,8 @@ public final class DaemonProcess implements AutoCloseable {
             if (line.startsWith(READY)) {
                 final Thread drain = new Thread(() -> {
                     try {
-                        String logged;
-                        while ((logged = errors.readLine()) != null) {
-                            if (log != null) {
-                                log.println(logged);
-                            }
+                        while (errors.readLine() != null) {
+                            Thread.onSpinWait();
                         }
                     } catch (IOException ignored) {
                         // the daemon ended
@@ -92,22 +75,10 @@ public final class DaemonProcess implements AutoCloseable {
     }
 
     /** @return the daemon's process id */
-    public long pid() {
+    long pid() {
         return process.pid();
     }
 
-    /** Kills the daemon with SIGKILL (a crash: nothing is cleaned up) and waits for it to be gone. */
-    public void kill() throws InterruptedException {
-        process.destroyForcibly();
-        process.waitFor(10, TimeUnit.SECONDS);
-    }
-
-    /** @return true while the process runs */
-    public boolean isAlive() {
-        return process.isAlive();
-    }
-
-    /** Sends SIGTERM and waits for a clean stop (SIGKILL after 15 s). */
     @Override
     public void close() {
         process.destroy();

@@ -2,6 +2,7 @@ package io.vioplane.vhostuser.backend;
 
 import io.vioplane.platform.memory.GuestMemory;
 import io.vioplane.platform.runtime.DataPlane;
+import io.vioplane.platform.runtime.ErrorLog;
 import io.vioplane.platform.sys.EventFd;
 import io.vioplane.platform.sys.FileIo;
 import io.vioplane.vhostuser.protocol.ProtocolFeature;
@@ -24,11 +25,8 @@ import io.vioplane.vring.packed.PackedRing;
 import io.vioplane.vring.split.SplitDeviceQueue;
 import io.vioplane.vring.split.SplitRing;
 
-import java.io.PrintStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.time.LocalTime;
-import java.time.format.DateTimeFormatter;
 
 /**
  * The device-agnostic vhost-user back-end of one front-end connection (QEMU docs/interop/vhost-user.rst):
@@ -60,7 +58,7 @@ public final class VhostUserBackend implements VhostUserHandler {
 
     private final VhostUserDevice device;
     private final DataPlane dataPlane;
-    private final PrintStream log;
+    private final ErrorLog log;
     private final String name;
     private final Vring[] vrings;
     private final DeviceQueue[] queues;
@@ -77,13 +75,17 @@ public final class VhostUserBackend implements VhostUserHandler {
     private volatile int status;
     private boolean warnedUnsealed;
     private boolean registered;
+    private long withheldProtocolFeatures;
+    private MessageRecorder recorder;
+    private int recordedConnection;
 
     /**
      * @param device    the device type served
      * @param dataPlane the thread that runs its queues
-     * @param log       where lifecycle and refusals are logged (standard error for the daemon)
+     * @param log       where lifecycle lines and broken rings are logged (refusals are thrown, and the transport
+     *                  logs them)
      */
-    public VhostUserBackend(final VhostUserDevice device, final DataPlane dataPlane, final PrintStream log) {
+    public VhostUserBackend(final VhostUserDevice device, final DataPlane dataPlane, final ErrorLog log) {
         this.device = device;
         this.dataPlane = dataPlane;
         this.log = log;
@@ -98,17 +100,16 @@ public final class VhostUserBackend implements VhostUserHandler {
     }
 
     private void log(final String message) {
-        log.println(LocalTime.now().format(DateTimeFormatter.ISO_LOCAL_TIME) + " " + name + ": " + message);
+        log.info(name + ": " + message);
     }
 
-    private VhostUserException refuse(final String why) {
-        log("refused: " + why);
+    private static VhostUserException refuse(final String why) {
         return new VhostUserException(why, false);
     }
 
     /** @return the protocol features offered */
     public long offeredProtocolFeatures() {
-        return BACKEND_PROTOCOL_FEATURES | device.deviceProtocolFeatures();
+        return (BACKEND_PROTOCOL_FEATURES | device.deviceProtocolFeatures()) & ~withheldProtocolFeatures;
     }
 
     /** @return the virtio features offered, with vhost-user's protocol-features bit */
@@ -119,6 +120,9 @@ public final class VhostUserBackend implements VhostUserHandler {
     @Override
     public void connected(final VhostUserConnection connection) {
         log("front-end connected");
+        if (recorder != null) {
+            recordedConnection = recorder.connected();
+        }
         if (!registered) {
             dataPlane.add(device.pollable());
             registered = true;
@@ -130,8 +134,44 @@ public final class VhostUserBackend implements VhostUserHandler {
         return VirtioFeature.has(protocolFeatures, ProtocolFeature.REPLY_ACK);
     }
 
+    /**
+     * Withholds protocol features from the offer (the daemon's {@code --disable-protocol-feature}).
+     *
+     * @return this back-end
+     */
+    public VhostUserBackend withholdProtocolFeatures(final long mask) {
+        this.withheldProtocolFeatures = mask;
+        return this;
+    }
+
+    /**
+     * Records every request and its outcome (the daemon's {@code --record-protocol}).
+     *
+     * @return this back-end
+     */
+    public VhostUserBackend recordTo(final MessageRecorder messageRecorder) {
+        this.recorder = messageRecorder;
+        return this;
+    }
+
     @Override
     public void handle(final VhostUserMessage request, final ReplyWriter reply) {
+        final MessageRecorder recording = recorder;
+        if (recording == null) {
+            dispatch(request, reply);
+            return;
+        }
+        final int fdCount = request.fdCount();
+        try {
+            dispatch(request, reply);
+            recording.record(recordedConnection, request, fdCount, null);
+        } catch (RuntimeException e) {
+            recording.record(recordedConnection, request, fdCount, String.valueOf(e.getMessage()));
+            throw e;
+        }
+    }
+
+    private void dispatch(final VhostUserMessage request, final ReplyWriter reply) {
         switch (request.request()) {
             case VhostUserRequest.GET_FEATURES -> reply.u64(offeredFeatures());
             case VhostUserRequest.SET_FEATURES -> setFeatures(request.u64());
@@ -261,6 +301,17 @@ public final class VhostUserBackend implements VhostUserHandler {
     }
 
     private void addMemoryRegion(final VhostUserMessage request) {
+        final boolean repeated;
+        try {
+            repeated = frontEndMemory.addReference(request.singleRegionGpa(), request.singleRegionSize(),
+                    request.singleRegionUserAddr(), request.singleRegionMmapOffset());
+        } catch (RuntimeException e) {
+            throw refuse("memory region refused: " + e.getMessage());
+        }
+        if (repeated) {
+            FileIo.closeQuietly(request.takeFd(0));
+            return;
+        }
         final GuestMemory fresh;
         try {
             fresh = frontEndMemory.add(request.singleRegionGpa(), request.singleRegionSize(),
@@ -272,6 +323,10 @@ public final class VhostUserBackend implements VhostUserHandler {
     }
 
     private void removeMemoryRegion(final VhostUserMessage request) {
+        if (frontEndMemory.dropSharedReference(request.singleRegionGpa(), request.singleRegionSize(),
+                request.singleRegionUserAddr())) {
+            return;
+        }
         final GuestMemory fresh;
         try {
             fresh = frontEndMemory.remove(request.singleRegionGpa(), request.singleRegionSize(),
@@ -666,10 +721,8 @@ public final class VhostUserBackend implements VhostUserHandler {
         final long offset = Integer.toUnsignedLong(request.configOffset());
         final long size = Integer.toUnsignedLong(request.configSize());
         if (offset + size > device.configSize() || size == 0) {
-            log("refused: GET_CONFIG [" + offset + ", +" + size + ") beyond the " + device.configSize()
+            throw refuse("GET_CONFIG [" + offset + ", +" + size + ") beyond the " + device.configSize()
                     + "-byte configuration space");
-            reply.empty();
-            return;
         }
         try (Arena arena = Arena.ofConfined()) {
             final MemorySegment data = arena.allocate(size);
@@ -690,7 +743,7 @@ public final class VhostUserBackend implements VhostUserHandler {
     }
 
     private void queueBroken(final int index, final RingViolation violation, final String detail) {
-        log(detail + " (the ring stops; the other rings go on)");
+        log.failure(name + ": " + detail + " (the ring stops; the other rings go on)");
         status = status | DeviceStatus.DEVICE_NEEDS_RESET;
         if (index >= 0 && index < vrings.length) {
             signalError(vrings[index]);

@@ -1,117 +1,118 @@
 package io.vioplane.virtioblk.engine;
 
+import io.vioplane.platform.runtime.CounterKind;
+import io.vioplane.platform.runtime.CounterSet;
 import io.vioplane.platform.runtime.CounterType;
 import io.vioplane.platform.runtime.Counters;
 import io.vioplane.virtioblk.BlkRefusal;
-import org.agrona.concurrent.status.AtomicCounter;
 
 /**
  * The counters of one virtio-blk request queue, published for {@code vioplane stat}: requests and bytes by
- * kind, refusals by reason (named after who was at fault), backend errors, kicks, interrupts, batches. Written
- * only by the data-plane thread.
+ * kind, backend errors, kicks, interrupts, completion batches; and, in a second set, refusals by
+ * {@link BlkRefusal} reason (named after who was at fault). Written only by the data-plane thread.
  */
-public final class BlkQueueCounters {
-    final AtomicCounter reads;
-    final AtomicCounter writes;
-    final AtomicCounter flushes;
-    final AtomicCounter discards;
-    final AtomicCounter writeZeroes;
-    final AtomicCounter getIds;
-    final AtomicCounter bytesRead;
-    final AtomicCounter bytesWritten;
-    final AtomicCounter ioErrors;
-    final AtomicCounter kicks;
-    final AtomicCounter interrupts;
-    final AtomicCounter batches;
-    final AtomicCounter ringViolations;
-    private final AtomicCounter[] refused;
+public final class BlkQueueCounters extends CounterSet<BlkQueueCounters.Kind> {
+    /** What a virtio-blk queue counts besides refusals. */
+    public enum Kind implements CounterKind {
+        READS("reads"),
+        WRITES("writes"),
+        FLUSHES("flushes"),
+        DISCARDS("discards"),
+        WRITE_ZEROES("write-zeroes"),
+        GET_IDS("get-id"),
+        BYTES_READ("bytes read"),
+        BYTES_WRITTEN("bytes written"),
+        IO_ERRORS("errors: backend I/O failed"),
+        KICKS("kicks"),
+        INTERRUPTS("interrupts"),
+        BATCHES("completion batches"),
+        RING_VIOLATIONS("ring violations");
+
+        private final String label;
+
+        Kind(final String label) {
+            this.label = label;
+        }
+
+        @Override
+        public String label() {
+            return label;
+        }
+    }
+
+    private final CounterSet<BlkRefusal> refusals;
 
     /**
      * @param counters where to allocate
      * @param prefix   e.g. {@code "blk[/tmp/vb.sock] q0"}
      */
     public BlkQueueCounters(final Counters counters, final String prefix) {
-        reads = counters.counter(prefix + " reads", CounterType.QUEUE);
-        writes = counters.counter(prefix + " writes", CounterType.QUEUE);
-        flushes = counters.counter(prefix + " flushes", CounterType.QUEUE);
-        discards = counters.counter(prefix + " discards", CounterType.QUEUE);
-        writeZeroes = counters.counter(prefix + " write-zeroes", CounterType.QUEUE);
-        getIds = counters.counter(prefix + " get-id", CounterType.QUEUE);
-        bytesRead = counters.counter(prefix + " bytes read", CounterType.QUEUE);
-        bytesWritten = counters.counter(prefix + " bytes written", CounterType.QUEUE);
-        ioErrors = counters.counter(prefix + " errors: backend I/O failed", CounterType.QUEUE);
-        kicks = counters.counter(prefix + " kicks", CounterType.QUEUE);
-        interrupts = counters.counter(prefix + " interrupts", CounterType.QUEUE);
-        batches = counters.counter(prefix + " completion batches", CounterType.QUEUE);
-        ringViolations = counters.counter(prefix + " ring violations", CounterType.QUEUE);
-        final BlkRefusal[] reasons = BlkRefusal.values();
-        refused = new AtomicCounter[reasons.length];
-        for (BlkRefusal reason : reasons) {
-            refused[reason.ordinal()] = counters.counter(prefix + " refused: " + reason.description(),
-                    CounterType.QUEUE);
-        }
+        super(counters, Kind.class, prefix, CounterType.QUEUE);
+        refusals = new CounterSet<>(counters, BlkRefusal.class, prefix, CounterType.QUEUE);
     }
 
     /** Counts {@code count} kicks. */
     public void kicked(final long count) {
-        kicks.getAndAddRelease(count);
+        add(Kind.KICKS, count);
+    }
+
+    void refuse(final BlkRefusal reason) {
+        refusals.increment(reason);
     }
 
     /** @return requests refused for {@code reason} */
     public long refused(final BlkRefusal reason) {
-        return refused[reason.ordinal()].get();
-    }
-
-    void refuse(final BlkRefusal reason) {
-        refused[reason.ordinal()].incrementRelease();
+        return refusals.get(reason);
     }
 
     /** @return every refused request */
     public long refusedTotal() {
-        long total = 0;
-        for (AtomicCounter counter : refused) {
-            total += counter.get();
-        }
-        return total;
+        return refusals.total();
     }
 
     /** @return IN requests completed */
     public long reads() {
-        return reads.get();
+        return get(Kind.READS);
     }
 
     /** @return OUT requests completed */
     public long writes() {
-        return writes.get();
+        return get(Kind.WRITES);
     }
 
     /** @return FLUSH requests completed */
     public long flushes() {
-        return flushes.get();
+        return get(Kind.FLUSHES);
     }
 
     /** @return DISCARD requests completed */
     public long discards() {
-        return discards.get();
+        return get(Kind.DISCARDS);
     }
 
     /** @return WRITE_ZEROES requests completed */
     public long writeZeroes() {
-        return writeZeroes.get();
+        return get(Kind.WRITE_ZEROES);
     }
 
     /** @return requests the backend failed */
     public long ioErrors() {
-        return ioErrors.get();
+        return get(Kind.IO_ERRORS);
     }
 
     /** @return batches of completions published (each with one interrupt decision) */
     public long batches() {
-        return batches.get();
+        return get(Kind.BATCHES);
     }
 
     /** @return interrupts raised */
     public long interrupts() {
-        return interrupts.get();
+        return get(Kind.INTERRUPTS);
+    }
+
+    @Override
+    public void close() {
+        refusals.close();
+        super.close();
     }
 }

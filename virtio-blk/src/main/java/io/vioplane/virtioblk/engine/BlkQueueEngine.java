@@ -58,6 +58,7 @@ final class BlkQueueEngine implements AutoCloseable {
     private final long[] tags;
     private final int[] results;
     private final boolean inOrder;
+    private final String[] refusalLines;
     private final InflightTracking inflight;
     private int resubmitted;
     private int usedIndex;
@@ -82,6 +83,10 @@ final class BlkQueueEngine implements AutoCloseable {
         this.validator = new BlkRequestValidator(device.configuration().limits());
         this.inOrder = VirtioFeature.has(device.negotiatedFeatures(), VirtioFeature.IN_ORDER);
         this.inflight = inflight;
+        this.refusalLines = new String[BlkRefusal.values().length];
+        for (BlkRefusal reason : BlkRefusal.values()) {
+            refusalLines[reason.ordinal()] = device.refusalLine(queueIndex, reason);
+        }
         this.usedIndex = queue.state().nextUsedIndex();
         this.slotCount = Math.min(queue.size(), MAX_SLOTS);
         this.maxOpsPerRequest = Math.max(device.configuration().limits().maxDiscardSegments(),
@@ -184,7 +189,7 @@ final class BlkQueueEngine implements AutoCloseable {
         pendingOps[slot] = 0;
         if (refusal != null) {
             counters.refuse(refusal);
-            device.refused(queueIndex, refusal);
+            device.log().failure(refusalLines[refusal.ordinal()]);
             status[slot] = refusal.status();
             finish(slot, 0);
             return;
@@ -218,7 +223,7 @@ final class BlkQueueEngine implements AutoCloseable {
             }
             case BlkRequestType.GET_ID -> {
                 chain.copyToWritable(0, device.serial(), 0, BlkRequestType.ID_BYTES);
-                counters.getIds.incrementRelease();
+                counters.increment(BlkQueueCounters.Kind.GET_IDS);
                 finish(slot, BlkRequestType.ID_BYTES);
             }
             case BlkRequestType.DISCARD, BlkRequestType.WRITE_ZEROES -> {
@@ -254,7 +259,7 @@ final class BlkQueueEngine implements AutoCloseable {
         if (result < 0 || result != expectedBytes[slot] && expectedBytes[slot] != 0
                 || expectedBytes[slot] == 0 && result != 0) {
             if (status[slot] == BlkRequestType.S_OK) {
-                counters.ioErrors.incrementRelease();
+                counters.increment(BlkQueueCounters.Kind.IO_ERRORS);
                 device.ioFailed(queueIndex, requests[slot].type(), result);
             }
             status[slot] = BlkRequestType.S_IOERR;
@@ -266,16 +271,16 @@ final class BlkQueueEngine implements AutoCloseable {
         if (status[slot] == BlkRequestType.S_OK) {
             switch (request.type()) {
                 case BlkRequestType.IN -> {
-                    counters.reads.incrementRelease();
-                    counters.bytesRead.getAndAddRelease(request.dataBytes());
+                    counters.increment(BlkQueueCounters.Kind.READS);
+                    counters.add(BlkQueueCounters.Kind.BYTES_READ, request.dataBytes());
                 }
                 case BlkRequestType.OUT -> {
-                    counters.writes.incrementRelease();
-                    counters.bytesWritten.getAndAddRelease(request.dataBytes());
+                    counters.increment(BlkQueueCounters.Kind.WRITES);
+                    counters.add(BlkQueueCounters.Kind.BYTES_WRITTEN, request.dataBytes());
                 }
-                case BlkRequestType.FLUSH -> counters.flushes.incrementRelease();
-                case BlkRequestType.DISCARD -> counters.discards.incrementRelease();
-                default -> counters.writeZeroes.incrementRelease();
+                case BlkRequestType.FLUSH -> counters.increment(BlkQueueCounters.Kind.FLUSHES);
+                case BlkRequestType.DISCARD -> counters.increment(BlkQueueCounters.Kind.DISCARDS);
+                default -> counters.increment(BlkQueueCounters.Kind.WRITE_ZEROES);
             }
         }
         final boolean read = request.type() == BlkRequestType.IN && status[slot] == BlkRequestType.S_OK;
@@ -350,17 +355,17 @@ final class BlkQueueEngine implements AutoCloseable {
         }
         usedInBatch = 0;
         queue.publishUsed();
-        counters.batches.incrementRelease();
+        counters.increment(BlkQueueCounters.Kind.BATCHES);
         if (queue.needsInterrupt()) {
             interrupt.trigger();
-            counters.interrupts.incrementRelease();
+            counters.increment(BlkQueueCounters.Kind.INTERRUPTS);
         }
     }
 
     private void reportBroken(final RingViolation violation) {
         if (!reportedBroken) {
             reportedBroken = true;
-            counters.ringViolations.incrementRelease();
+            counters.increment(BlkQueueCounters.Kind.RING_VIOLATIONS);
             brokenListener.broken(queueIndex, violation);
         }
     }

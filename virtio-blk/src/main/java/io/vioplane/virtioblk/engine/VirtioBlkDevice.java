@@ -3,6 +3,8 @@ package io.vioplane.virtioblk.engine;
 import io.vioplane.platform.irq.Interrupt;
 import io.vioplane.platform.runtime.Counters;
 import io.vioplane.platform.runtime.DataPlane;
+import io.vioplane.platform.runtime.ErrorLog;
+import io.vioplane.platform.sys.Errno;
 import io.vioplane.platform.sys.EventFd;
 import io.vioplane.virtioblk.BlkRefusal;
 import io.vioplane.virtioblk.BlkRequestType;
@@ -60,21 +62,6 @@ public final class VirtioBlkDevice implements VirtioDevice, DataPlane.Pollable {
         void unwatch(EventFd signal);
     }
 
-    /** Hears of refused requests and backend failures (for a rate-limited log). */
-    public interface Events {
-        /** Nothing is logged. */
-        Events NONE = new Events() {
-        };
-
-        /** A request was refused. */
-        default void refused(final int queueIndex, final BlkRefusal reason) {
-        }
-
-        /** The backend failed an operation with {@code result} (a negative errno or a short count). */
-        default void ioFailed(final int queueIndex, final int requestType, final int result) {
-        }
-    }
-
     private final String name;
     private final VirtioBlkConfig config;
     private final long offeredFeatures;
@@ -85,7 +72,7 @@ public final class VirtioBlkDevice implements VirtioDevice, DataPlane.Pollable {
     private final BlkQueueEngine[] engines;
     private final BlkQueueCounters[] queueCounters;
     private volatile DeviceContext.NeedsResetListener errors = (queue, violation, detail) -> { };
-    private volatile Events events = Events.NONE;
+    private final ErrorLog log;
     private volatile long negotiated;
     private DirtyPageLog dirtyLog = DirtyPageLog.NONE;
 
@@ -97,10 +84,11 @@ public final class VirtioBlkDevice implements VirtioDevice, DataPlane.Pollable {
      * @param serialId        the GET_ID answer (at most 20 bytes of ASCII; shorter is NUL-padded)
      * @param counters        where the per-queue counters are published
      * @param watch           where completion eventfds are watched
+     * @param log             where refusals and backend failures are reported (each kind printed once, all counted)
      */
     public VirtioBlkDevice(final String name, final VirtioBlkConfig config, final long offeredFeatures,
                            final BlockBackend backend, final String serialId, final Counters counters,
-                           final CompletionWatch watch) {
+                           final CompletionWatch watch, final ErrorLog log) {
         final byte[] id = serialId.getBytes(StandardCharsets.US_ASCII);
         if (id.length > BlkRequestType.ID_BYTES) {
             throw new IllegalArgumentException("serial longer than 20 bytes: " + serialId);
@@ -111,6 +99,7 @@ public final class VirtioBlkDevice implements VirtioDevice, DataPlane.Pollable {
         this.backend = backend;
         this.counters = counters;
         this.watch = watch;
+        this.log = log;
         MemorySegment.copy(id, 0, serial, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, id.length);
         this.engines = new BlkQueueEngine[config.numQueues()];
         this.queueCounters = new BlkQueueCounters[config.numQueues()];
@@ -134,17 +123,18 @@ public final class VirtioBlkDevice implements VirtioDevice, DataPlane.Pollable {
         return backend.readOnly();
     }
 
-    void refused(final int queueIndex, final BlkRefusal reason) {
-        events.refused(queueIndex, reason);
+    /** @return the line reporting a refusal on queue {@code queueIndex} (built once per queue and reason) */
+    String refusalLine(final int queueIndex, final BlkRefusal reason) {
+        return name + " q" + queueIndex + ": refused a request: " + reason.description();
     }
 
     void ioFailed(final int queueIndex, final int type, final int result) {
-        events.ioFailed(queueIndex, type, result);
+        log.failure(name + " q" + queueIndex + ": " + BlkRequestType.name(type) + " failed: "
+                + (result < 0 ? Errno.describe(-result) : "short transfer (" + result + " bytes)"));
     }
 
-    /** Sets who hears of refusals and failures. */
-    public void setEvents(final Events events) {
-        this.events = events;
+    ErrorLog log() {
+        return log;
     }
 
     @Override

@@ -2,6 +2,7 @@ package io.vioplane.virtioblk.testkit;
 
 import io.vioplane.platform.memory.GuestMemory;
 import io.vioplane.platform.runtime.Counters;
+import io.vioplane.platform.runtime.ErrorLog;
 import io.vioplane.virtioblk.BlkLimits;
 import io.vioplane.virtioblk.BlkRequestType;
 import io.vioplane.virtioblk.VirtioBlkConfig;
@@ -56,7 +57,7 @@ public final class BlkDriver implements AutoCloseable {
                 1, writeback);
         final VirtioBlkDevice device = new VirtioBlkDevice("blk[test]", config,
                 VirtioBlkFeature.offered(backend.readOnly(), 1), backend, "vioplane-test-serial", counters,
-                VirtioBlkDevice.CompletionWatch.NONE);
+                VirtioBlkDevice.CompletionWatch.NONE, ErrorLog.printingTo(System.err));
         final BlkDriver blk = new BlkDriver(fixture, device);
         device.setNegotiatedFeatures(fixture.config().features());
         device.startQueue(0, fixture.device(), () -> { });
