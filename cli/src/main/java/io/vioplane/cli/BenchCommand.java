@@ -2,6 +2,7 @@ package io.vioplane.cli;
 
 import io.vioplane.perf.BenchSuite;
 import io.vioplane.perf.BenchTable;
+import io.vioplane.perf.peers.BlockComparison;
 import io.vioplane.perf.peers.EchoLatency;
 import io.vioplane.perf.peers.TapComparison;
 import io.vioplane.perf.peers.VhostUserComparison;
@@ -35,9 +36,9 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--peers-only", description = "Only the side-by-side and latency runs, no JMH benchmarks.")
     private boolean peersOnly;
 
-    @Option(names = "--peers", split = ",", paramLabel = "vhost-user,tap,latency",
+    @Option(names = "--peers", split = ",", paramLabel = "vhost-user,tap,latency,blk",
             description = "Which side-by-side runs to do (default: all).")
-    private List<String> peerGroups = List.of("vhost-user", "tap", "latency");
+    private List<String> peerGroups = List.of("vhost-user", "tap", "latency", "blk");
 
     @Option(names = {"-i", "--include"}, paramLabel = "REGEX",
             description = "Only benchmarks whose name matches (repeatable), e.g. 'platform\\..*RoundTrip'.")
@@ -134,6 +135,13 @@ final class BenchCommand implements Callable<Integer> {
                     + " vioplane data plane (CPU 0), " + samples + " frames after 20000 warm-up");
             System.out.print(EchoLatency.format(List.of(EchoLatency.run(work, false, 20_000, samples),
                     EchoLatency.run(work, true, 20_000, samples))));
+        }
+        if (peerGroups.contains("blk")) {
+            System.out.println();
+            System.out.println("vhost-user-blk: vioplane vs qemu-storage-daemon (both O_DIRECT + io_uring, CPU 0), same"
+                    + " in-process front-end (CPU 1), " + seconds + " s per run after 1 s warm-up; fio (io_uring,"
+                    + " direct) on the same file as the machine's limit");
+            System.out.print(BlockComparison.format(new BlockComparison(root, work, seconds).runAll()));
         }
     }
 }
