@@ -1,11 +1,14 @@
 package io.vioplane.cli;
 
+import io.vioplane.cli.conventions.ArgumentChecks;
+import io.vioplane.cli.conventions.UserError;
 import io.vioplane.perf.BenchSuite;
 import io.vioplane.perf.BenchTable;
 import io.vioplane.perf.peers.EchoLatency;
 import io.vioplane.perf.peers.TapComparison;
 import io.vioplane.perf.peers.VhostUserComparison;
 import org.openjdk.jmh.results.RunResult;
+import org.openjdk.jmh.runner.RunnerException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -37,7 +40,10 @@ final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--peers", split = ",", paramLabel = "vhost-user,tap,latency",
             description = "Which side-by-side runs to do (default: all).")
-    private List<String> peerGroups = List.of("vhost-user", "tap", "latency");
+    private List<String> peerGroups;
+
+    /** The peer groups {@code --peers} takes, in the order they run. */
+    static final List<String> PEER_GROUPS = List.of("vhost-user", "tap", "latency");
 
     @Option(names = {"-i", "--include"}, paramLabel = "REGEX",
             description = "Only benchmarks whose name matches (repeatable), e.g. 'platform\\..*RoundTrip'.")
@@ -49,14 +55,60 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--verbose", description = "Show JMH's own progress output.")
     private boolean verbose;
 
+    /** Refuses contradicting or unknown arguments before anything runs. */
+    private void validate() {
+        if (quick && full) {
+            throw UserError.usage("--quick", "--quick and --full exclude each other");
+        }
+        if (peersOnly && noPeers) {
+            throw UserError.usage("--peers-only", "--peers-only and --no-peers exclude each other");
+        }
+        final boolean including = includes != null && !includes.isEmpty();
+        if (peersOnly && including) {
+            throw UserError.usage("--include", "selects JMH benchmarks, but --peers-only runs none");
+        }
+        if (noPeers && peerGroups != null) {
+            throw UserError.usage("--peers", "--peers and --no-peers exclude each other");
+        }
+        if (peerGroups != null) {
+            for (String group : peerGroups) {
+                if (!PEER_GROUPS.contains(group)) {
+                    throw UserError.usage("--peers", "unknown group '" + group + "' (groups: "
+                            + String.join(", ", PEER_GROUPS) + ")");
+                }
+            }
+        }
+        ArgumentChecks.checkParentDirectory("--csv", csv);
+        if (including && BenchSuite.matching(patterns()).isEmpty()) {
+            throw UserError.usage("--include", "no benchmark matched " + String.join(" or ", includes)
+                    + " (names look like platform.SyscallBenchmark.getpidDowncall)");
+        }
+    }
+
+    private List<String> patterns() {
+        return includes == null || includes.isEmpty() ? BenchSuite.DEFAULT_INCLUDES
+                : includes.stream().map(p -> p.startsWith("io.vioplane") ? p : ".*" + p).toList();
+    }
+
+    /** @return the peer groups to run: all by default, none when -i picked JMH benchmarks and --peers was not given */
+    private List<String> peerGroupsToRun() {
+        if (noPeers) {
+            return List.of();
+        }
+        if (peerGroups != null) {
+            return PEER_GROUPS.stream().filter(peerGroups::contains).toList();
+        }
+        return includes == null || includes.isEmpty() ? PEER_GROUPS : List.of();
+    }
+
     @Override
     public Integer call() throws Exception {
+        validate();
         if (peersOnly) {
             runPeers();
             return 0;
         }
-        final List<String> patterns = includes == null || includes.isEmpty() ? BenchSuite.DEFAULT_INCLUDES
-                : includes.stream().map(p -> p.startsWith("io.vioplane") ? p : ".*" + p).toList();
+        final List<String> patterns = patterns();
         final BenchSuite.Settings base = quick ? BenchSuite.Settings.quick(patterns)
                 : full ? BenchSuite.Settings.full(patterns) : BenchSuite.Settings.standard(patterns);
         final BenchSuite.Settings settings = new BenchSuite.Settings(base.forks(), base.warmupIterations(),
@@ -64,10 +116,11 @@ final class BenchCommand implements Callable<Integer> {
         System.out.println("vioplane bench: " + (quick ? "quick" : full ? "full" : "standard") + " run of " + patterns
                 + " (JMH, " + settings.forks() + " fork, " + settings.warmupIterations() + "x" + settings.warmupSeconds()
                 + " s warm-up, " + settings.measurementIterations() + "x" + settings.measurementSeconds() + " s measured)");
-        final Collection<RunResult> results = BenchSuite.run(settings);
-        if (results.isEmpty()) {
-            System.err.println("vioplane bench: no benchmark matched " + patterns);
-            return 2;
+        final Collection<RunResult> results;
+        try {
+            results = BenchSuite.run(settings);
+        } catch (RunnerException e) {
+            throw UserError.failure(null, "JMH failed: " + e.getMessage(), e);
         }
         final List<BenchTable.Row> rows = BenchTable.rows(results);
         System.out.println();
@@ -82,9 +135,10 @@ final class BenchCommand implements Callable<Integer> {
             }
             System.out.println("rows written to " + csv);
         }
-        if (!noPeers && (includes == null || includes.isEmpty())) {
-            runPeers();
+        if (peerGroupsToRun().isEmpty() && !noPeers) {
+            System.out.println("peer runs skipped: --include picks JMH benchmarks only (add --peers GROUP to run them too)");
         }
+        runPeers();
         return 0;
     }
 
@@ -102,7 +156,11 @@ final class BenchCommand implements Callable<Integer> {
         final int runs = quick ? 1 : full ? 5 : 3;
         final int seconds = quick ? 2 : 3;
         final boolean testpmd = VhostUserComparison.testpmdAvailable();
-        if (peerGroups.contains("vhost-user")) {
+        final List<String> groups = peerGroupsToRun();
+        if (groups.isEmpty()) {
+            return;
+        }
+        if (groups.contains("vhost-user")) {
             System.out.println();
             if (testpmd) {
                 System.out.println("vhost-user vs DPDK: same dpdk-testpmd virtio-user front-end (CPU 1), back-end on"
@@ -114,7 +172,7 @@ final class BenchCommand implements Callable<Integer> {
                 System.out.println("vhost-user vs DPDK: skipped: dpdk-testpmd is not installed (apt-get install dpdk-dev)");
             }
         }
-        if (peerGroups.contains("tap")) {
+        if (groups.contains("tap")) {
             System.out.println();
             if (!testpmd) {
                 System.out.println("TAP paths: skipped: dpdk-testpmd is not installed (apt-get install dpdk-dev)");
@@ -127,7 +185,7 @@ final class BenchCommand implements Callable<Integer> {
                 System.out.print(TapComparison.format(new TapComparison(root, work, runs, seconds).runAll()));
             }
         }
-        if (peerGroups.contains("latency")) {
+        if (groups.contains("latency")) {
             System.out.println();
             final int samples = quick ? 20_000 : 100_000;
             System.out.println("echo round-trip latency: in-process virtio-net front-end over vhost-user (CPU 1),"

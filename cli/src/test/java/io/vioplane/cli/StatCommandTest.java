@@ -31,7 +31,7 @@ class StatCommandTest {
             final String output = runStat("--dir", directory.toString(), "--errors");
             assertTrue(output.contains("pid " + writerPid), output);
             assertTrue(output.contains("counters-writer test process"), output);
-            assertTrue(output.matches("(?s).*\\b123456\\s+q0 rx packets.*"), output);
+            assertTrue(output.matches("(?s).*\\b123,456\\s+q0 rx packets.*"), output);
             assertTrue(output.matches("(?s).*\\b7\\s+q0 drops: no buffer.*"), output);
             assertTrue(output.contains("recorded by the writer"), output);
 

@@ -2,13 +2,19 @@ package io.vioplane.perf;
 
 import org.openjdk.jmh.profile.GCProfiler;
 import org.openjdk.jmh.results.RunResult;
+import org.openjdk.jmh.runner.BenchmarkList;
+import org.openjdk.jmh.runner.BenchmarkListEntry;
 import org.openjdk.jmh.runner.Runner;
+import org.openjdk.jmh.runner.format.OutputFormat;
+import org.openjdk.jmh.runner.format.OutputFormatFactory;
 import org.openjdk.jmh.runner.RunnerException;
 import org.openjdk.jmh.runner.options.ChainedOptionsBuilder;
 import org.openjdk.jmh.runner.options.OptionsBuilder;
 import org.openjdk.jmh.runner.options.TimeValue;
 import org.openjdk.jmh.runner.options.VerboseMode;
 
+import java.io.OutputStream;
+import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -66,6 +72,17 @@ public final class BenchSuite {
             options.include(include);
         }
         return new Runner(options.build()).run();
+    }
+
+    /**
+     * @return the benchmarks (JMH's generated list, {@code META-INF/BenchmarkList}) whose names match one of
+     *     {@code includes}, one entry per benchmark method and mode
+     */
+    public static List<String> matching(final List<String> includes) {
+        final OutputFormat quiet = OutputFormatFactory.createFormatInstance(
+                new PrintStream(OutputStream.nullOutputStream()), VerboseMode.SILENT);
+        return BenchmarkList.defaultList().find(quiet, includes, List.of()).stream()
+                .map(BenchmarkListEntry::getUsername).toList();
     }
 
     /** @return the JVM arguments of each forked benchmark JVM */
