@@ -2,6 +2,7 @@ package io.vioplane.cli;
 
 import io.vioplane.platform.testing.ChildJvm;
 import io.vioplane.platform.testing.CountersWriterMain;
+import io.vioplane.platform.testing.Requirements;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -46,6 +47,75 @@ class StatCommandTest {
         }
         assertTrue(runStat("--dir", directory.toString()).contains("no running vioplane process"),
                 "the writer removed its file when it exited");
+    }
+
+    @Test
+    void watchShowsRatesInTimestampedBlocksWhenRedirectedAndHidesZerosUnlessAsked(@TempDir final Path directory)
+            throws Exception {
+        final Process writer = ChildJvm.start(CountersWriterMain.class, directory.toString(),
+                "q0 rx packets=123456", "q0 tx packets=0");
+        try {
+            final String ready = new BufferedReader(new InputStreamReader(writer.getInputStream(),
+                    StandardCharsets.UTF_8)).readLine();
+            assertTrue(ready != null && ready.startsWith("READY "), String.valueOf(ready));
+            final Process watch = ChildJvm.builder(Vioplane.class, "stat", "--dir", directory.toString(), "--watch", "1")
+                    .redirectErrorStream(true).start();
+            final BufferedReader lines = new BufferedReader(new InputStreamReader(watch.getInputStream(),
+                    StandardCharsets.UTF_8));
+            final StringBuilder seen = new StringBuilder();
+            int blocks = 0;
+            String line;
+            while (blocks < 3 && (line = lines.readLine()) != null) {
+                seen.append(line).append('\n');
+                if (line.startsWith("--- ")) {
+                    blocks++;
+                }
+            }
+            watch.destroy();
+            watch.waitFor(10, TimeUnit.SECONDS);
+            final String output = seen.toString();
+            assertEquals(3, blocks, output);
+            assertTrue(output.matches("(?s)--- \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ \\(every 1 s\\)\n.*"), output);
+            assertFalse(output.contains("\033["), "no terminal control sequences when redirected");
+            assertTrue(output.contains("per second"), output);
+            assertTrue(output.matches("(?s).*123,456\\s+0\\.0\\s+q0 rx packets.*"), "a rate once a second sample exists: "
+                    + output);
+            assertFalse(output.contains("q0 tx packets"), "zero rows hidden: " + output);
+            assertTrue(output.contains("counter(s) at zero not shown"), output);
+            assertTrue(runStat("--dir", directory.toString(), "--all").contains("q0 tx packets"));
+        } finally {
+            writer.getOutputStream().close();
+            if (!writer.waitFor(30, TimeUnit.SECONDS)) {
+                writer.destroyForcibly();
+            }
+        }
+    }
+
+    @Test
+    void jsonFormatIsValidJsonWithDropsByReason(@TempDir final Path directory) throws Exception {
+        Requirements.requireCommand("python3", "Python 3, whose json module checks the output");
+        final Process writer = ChildJvm.start(CountersWriterMain.class, directory.toString(),
+                "capture[/tmp/c \"x\"] drops: capture ring full=436563", "q0 rx packets=5");
+        try {
+            final String ready = new BufferedReader(new InputStreamReader(writer.getInputStream(),
+                    StandardCharsets.UTF_8)).readLine();
+            assertTrue(ready != null && ready.startsWith("READY "), String.valueOf(ready));
+            final String json = runStat("--dir", directory.toString(), "--format", "json");
+            final Process python = new ProcessBuilder("python3", "-c", "import json, sys; d = json.load(sys.stdin);"
+                    + " p = d['processes'][0]; print(p['pid'], p['drops_by_reason']['capture ring full'],"
+                    + " len(p['counters']))").redirectErrorStream(true).start();
+            try (var in = python.getOutputStream()) {
+                in.write(json.getBytes(StandardCharsets.UTF_8));
+            }
+            final String parsed = new String(python.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+            assertTrue(python.waitFor(30, TimeUnit.SECONDS));
+            assertEquals(writer.pid() + " 436563 2", parsed, json);
+        } finally {
+            writer.getOutputStream().close();
+            if (!writer.waitFor(30, TimeUnit.SECONDS)) {
+                writer.destroyForcibly();
+            }
+        }
     }
 
     private static String runStat(final String... args) {

@@ -2,11 +2,9 @@ package io.vioplane.cli;
 
 import io.vioplane.platform.testing.ChildJvm;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -15,7 +13,7 @@ import java.util.concurrent.TimeUnit;
 /**
  * The {@code vioplane} command run as a user runs it: a separate JVM with the project's flags on the built class
  * path, optionally behind a prefix such as {@code ip netns exec NAME}. {@link #run} waits for a command to end;
- * {@link #start} starts a daemon and returns once it says {@code vioplane: ready}, draining its standard error.
+ * {@link #start} starts a daemon and returns once it says {@code vioplane: ready}, its standard error in a file.
  */
 final class VioplaneProcess implements AutoCloseable {
     /** A finished command. */
@@ -27,10 +25,11 @@ final class VioplaneProcess implements AutoCloseable {
     }
 
     private final Process process;
-    private final StringBuffer stderr = new StringBuffer();
+    private final Path stderrFile;
 
-    private VioplaneProcess(final Process process) {
+    private VioplaneProcess(final Process process, final Path stderrFile) {
         this.process = process;
+        this.stderrFile = stderrFile;
     }
 
     /** Runs {@code vioplane ARGS} to its end (at most two minutes). */
@@ -40,17 +39,21 @@ final class VioplaneProcess implements AutoCloseable {
 
     /** Runs {@code PREFIX... java ... vioplane ARGS} to its end (at most two minutes). */
     static Result run(final List<String> prefix, final String... args) throws Exception {
-        final Process process = builder(prefix, Map.of(), args).start();
-        process.getOutputStream().close();
-        final StringBuffer err = new StringBuffer();
-        final Thread drain = Thread.ofVirtual().start(() -> copy(process, err));
-        final String out = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        if (!process.waitFor(2, TimeUnit.MINUTES)) {
-            process.destroyForcibly();
-            throw new AssertionError("vioplane " + String.join(" ", args) + " did not end within 2 minutes");
+        final Path out = Files.createTempFile("vioplane-", ".stdout");
+        final Path err = Files.createTempFile("vioplane-", ".stderr");
+        try {
+            final Process process = builder(prefix, Map.of(), args).redirectOutput(out.toFile())
+                    .redirectError(err.toFile()).start();
+            process.getOutputStream().close();
+            if (!process.waitFor(2, TimeUnit.MINUTES)) {
+                process.destroyForcibly();
+                throw new AssertionError("vioplane " + String.join(" ", args) + " did not end within 2 minutes");
+            }
+            return new Result(process.exitValue(), Files.readString(out), Files.readString(err));
+        } finally {
+            Files.deleteIfExists(out);
+            Files.deleteIfExists(err);
         }
-        drain.join();
-        return new Result(process.exitValue(), out, err.toString());
     }
 
     /**
@@ -60,15 +63,15 @@ final class VioplaneProcess implements AutoCloseable {
      */
     static VioplaneProcess start(final List<String> prefix, final Map<String, String> environment,
                                  final String... args) throws Exception {
+        final Path stderrFile = Files.createTempFile("vioplane-daemon-", ".stderr");
         final Process process = builder(prefix, environment, args).redirectOutput(ProcessBuilder.Redirect.DISCARD)
-                .start();
-        final VioplaneProcess daemon = new VioplaneProcess(process);
-        Thread.ofVirtual().start(() -> copy(process, daemon.stderr));
+                .redirectError(stderrFile.toFile()).start();
+        final VioplaneProcess daemon = new VioplaneProcess(process, stderrFile);
         final long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(1);
-        while (!daemon.stderr.toString().contains("vioplane: ready")) {
+        while (!daemon.stderr().contains("vioplane: ready")) {
             if (!process.isAlive() || System.nanoTime() > deadline) {
                 daemon.close();
-                throw new AssertionError("the daemon did not become ready:\n" + daemon.stderr);
+                throw new AssertionError("the daemon did not become ready:\n" + daemon.stderr());
             }
             Thread.sleep(20);
         }
@@ -85,18 +88,6 @@ final class VioplaneProcess implements AutoCloseable {
         return builder;
     }
 
-    private static void copy(final Process process, final StringBuffer into) {
-        try (BufferedReader lines = new BufferedReader(
-                new InputStreamReader(process.getErrorStream(), StandardCharsets.UTF_8))) {
-            String line;
-            while ((line = lines.readLine()) != null) {
-                into.append(line).append('\n');
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
     /** @return the daemon's process id */
     long pid() {
         return process.pid();
@@ -104,7 +95,11 @@ final class VioplaneProcess implements AutoCloseable {
 
     /** @return what the daemon wrote to standard error so far */
     String stderr() {
-        return stderr.toString();
+        try {
+            return Files.readString(stderrFile);
+        } catch (IOException e) {
+            return "(cannot read " + stderrFile + ": " + e + ")";
+        }
     }
 
     /** Sends SIGTERM and waits for the exit (SIGKILL after 20 s). @return the exit code */
@@ -114,14 +109,14 @@ final class VioplaneProcess implements AutoCloseable {
             process.destroyForcibly();
             process.waitFor(5, TimeUnit.SECONDS);
         }
-        Thread.sleep(50);
         return process.exitValue();
     }
 
     @Override
-    public void close() throws InterruptedException {
+    public void close() throws Exception {
         if (process.isAlive()) {
             stop();
         }
+        Files.deleteIfExists(stderrFile);
     }
 }
