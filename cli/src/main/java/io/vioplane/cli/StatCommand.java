@@ -4,6 +4,7 @@ import io.vioplane.cli.conventions.CounterSnapshot;
 import io.vioplane.cli.conventions.ExitCodes;
 import io.vioplane.cli.conventions.PrometheusExposition;
 import io.vioplane.cli.conventions.UserError;
+import io.vioplane.perf.JsonText;
 import io.vioplane.platform.runtime.CounterType;
 import io.vioplane.platform.runtime.CountersFileReader;
 import io.vioplane.platform.runtime.RunDirectory;
@@ -175,7 +176,7 @@ final class StatCommand implements Callable<Integer> {
         boolean firstProcess = true;
         for (CounterSnapshot snapshot : filtered(snapshots)) {
             out.append(firstProcess ? "" : ",").append("{\"pid\":").append(snapshot.pid())
-                    .append(",\"description\":").append(Json.string(snapshot.description()))
+                    .append(",\"description\":").append(JsonText.string(snapshot.description()))
                     .append(",\"start_time\":\"").append(Instant.ofEpochMilli(snapshot.startEpochMs())).append('"')
                     .append(",\"counters\":[");
             firstProcess = false;
@@ -188,7 +189,7 @@ final class StatCommand implements Callable<Integer> {
                 }
                 out.append(firstCounter ? "" : ",").append("{\"id\":").append(counter.id()).append(",\"type\":\"")
                         .append(CounterType.name(counter.typeId())).append("\",\"label\":")
-                        .append(Json.string(counter.label())).append(",\"value\":").append(counter.value());
+                        .append(JsonText.string(counter.label())).append(",\"value\":").append(counter.value());
                 if (rate != null) {
                     out.append(",\"per_second\":").append(String.format(Locale.ROOT, "%.3f", rate));
                 }
@@ -198,7 +199,7 @@ final class StatCommand implements Callable<Integer> {
             out.append("],\"drops_by_reason\":{");
             final StringBuilder drops = new StringBuilder();
             snapshot.dropsByReason().forEach((reason, count) -> drops.append(drops.isEmpty() ? "" : ",")
-                    .append(Json.string(reason)).append(':').append(count));
+                    .append(JsonText.string(reason)).append(':').append(count));
             out.append(drops).append("}}");
         }
         return out.append("]}").toString();

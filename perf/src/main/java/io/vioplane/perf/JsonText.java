@@ -1,12 +1,14 @@
-package io.vioplane.cli;
+package io.vioplane.perf;
 
-/** The little JSON the commands write (RFC 8259 strings), without a library. */
-final class Json {
-    private Json() {
+import java.util.Locale;
+
+/** The little JSON vioplane's commands write (RFC 8259 string literals), without a library. */
+public final class JsonText {
+    private JsonText() {
     }
 
     /** @return {@code text} as a JSON string literal */
-    static String string(final String text) {
+    public static String string(final String text) {
         final StringBuilder out = new StringBuilder("\"");
         for (int i = 0; i < text.length(); i++) {
             final char c = text.charAt(i);
@@ -16,14 +18,9 @@ final class Json {
                 case '\n' -> out.append("\\n");
                 case '\r' -> out.append("\\r");
                 case '\t' -> out.append("\\t");
-                default -> out.append(c < 0x20 ? String.format("\\u%04x", (int) c) : String.valueOf(c));
+                default -> out.append(c < 0x20 ? String.format(Locale.ROOT, "\\u%04x", (int) c) : String.valueOf(c));
             }
         }
         return out.append('"').toString();
-    }
-
-    /** @return {@code value} as a JSON number, or null when it is not finite */
-    static String number(final double value) {
-        return Double.isFinite(value) ? Double.toString(value) : "null";
     }
 }
