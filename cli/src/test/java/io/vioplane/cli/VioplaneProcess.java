@@ -39,10 +39,16 @@ final class VioplaneProcess implements AutoCloseable {
 
     /** Runs {@code PREFIX... java ... vioplane ARGS} to its end (at most two minutes). */
     static Result run(final List<String> prefix, final String... args) throws Exception {
+        return run(prefix, Map.of(), args);
+    }
+
+    /** Runs {@code PREFIX... java ... vioplane ARGS} with {@code environment} added, to its end (at most two minutes). */
+    static Result run(final List<String> prefix, final Map<String, String> environment, final String... args)
+            throws Exception {
         final Path out = Files.createTempFile("vioplane-", ".stdout");
         final Path err = Files.createTempFile("vioplane-", ".stderr");
         try {
-            final Process process = builder(prefix, Map.of(), args).redirectOutput(out.toFile())
+            final Process process = builder(prefix, environment, args).redirectOutput(out.toFile())
                     .redirectError(err.toFile()).start();
             process.getOutputStream().close();
             if (!process.waitFor(2, TimeUnit.MINUTES)) {
@@ -100,6 +106,23 @@ final class VioplaneProcess implements AutoCloseable {
         } catch (IOException e) {
             return "(cannot read " + stderrFile + ": " + e + ")";
         }
+    }
+
+    /** Sends SIGINT (as Ctrl-C does) and waits for the exit. @return the exit code */
+    int interrupt() throws Exception {
+        new ProcessBuilder("kill", "-INT", Long.toString(process.pid())).start().waitFor();
+        if (!process.waitFor(60, TimeUnit.SECONDS)) {
+            process.destroyForcibly();
+        }
+        return process.waitFor();
+    }
+
+    /** Starts {@code vioplane ARGS} without waiting for a ready line (a command that runs for a while). */
+    static VioplaneProcess launch(final Map<String, String> environment, final String... args) throws Exception {
+        final Path stderrFile = Files.createTempFile("vioplane-", ".stderr");
+        final Process process = builder(List.of(), environment, args).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .redirectError(stderrFile.toFile()).start();
+        return new VioplaneProcess(process, stderrFile);
     }
 
     /** Sends SIGTERM and waits for the exit (SIGKILL after 20 s). @return the exit code */

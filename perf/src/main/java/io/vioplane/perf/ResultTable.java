@@ -39,6 +39,9 @@ public final class ResultTable {
         }
     }
 
+    private static final String ONE_SAMPLE = ": rests on one ";
+    private static final String ONE_SAMPLE_ADVICE = " (use --full before quoting it)";
+
     /** Runs disagree when their range exceeds this fraction of their median. */
     public static final double DISAGREEMENT_THRESHOLD = 0.25;
 
@@ -111,7 +114,7 @@ public final class ResultTable {
     public ResultTable checkAgreement(final String what, final String samplesName, final long count, final double min,
                                       final double median, final double max) {
         if (count <= 1) {
-            warn(what + ": rests on one " + samplesName.replaceAll("s$", "") + " (use --full before quoting it)");
+            warn(what + ONE_SAMPLE + samplesName.replaceAll("s$", "") + ONE_SAMPLE_ADVICE);
             return this;
         }
         final double spread = (max - min) / Math.abs(median);
@@ -168,7 +171,17 @@ public final class ResultTable {
             }
             out.append(line.toString().stripTrailing()).append('\n');
         }
-        warnings.forEach(warning -> out.append("  ! ").append(warning).append('\n'));
+        final List<String> oneSample = warnings.stream().filter(w -> w.contains(ONE_SAMPLE)).toList();
+        if (oneSample.size() > 1) {
+            out.append("  ! ").append(oneSample.size()).append(" results rest on one ")
+                    .append(oneSample.getFirst().substring(oneSample.getFirst().indexOf(ONE_SAMPLE) + ONE_SAMPLE.length(),
+                            oneSample.getFirst().indexOf(ONE_SAMPLE_ADVICE))).append(" each: ")
+                    .append(String.join(", ", oneSample.stream()
+                            .map(w -> w.substring(0, w.indexOf(ONE_SAMPLE))).toList()))
+                    .append(ONE_SAMPLE_ADVICE.replace("it)", "them)")).append('\n');
+        }
+        warnings.stream().filter(w -> oneSample.size() <= 1 || !w.contains(ONE_SAMPLE))
+                .forEach(warning -> out.append("  ! ").append(warning).append('\n'));
         return out.toString();
     }
 

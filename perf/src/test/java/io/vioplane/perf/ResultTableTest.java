@@ -58,6 +58,16 @@ class ResultTableTest {
     }
 
     @Test
+    void manyOneRunResultsShareOneWarningLine() {
+        final ResultTable table = new ResultTable("t", "t").column("x", true).row(ResultTable.Cell.number(1, ""))
+                .checkAgreement("a", new double[] {1}).checkAgreement("b", new double[] {2})
+                .checkAgreement("c", new double[] {1, 2});
+        final List<String> warnings = table.text().lines().filter(line -> line.startsWith("  !")).toList();
+        assertEquals(List.of("  ! 2 results rest on one run each: a, b (use --full before quoting them)",
+                "  ! c: its 2 runs disagree (range 67% of the median, over 25%)"), warnings);
+    }
+
+    @Test
     void csvAndJsonCarryEveryTableWithValuesRangesUnitsAndWarnings() {
         final ResultTable first = new ResultTable("one", "first").column("name", false).column("rate", true)
                 .column("range", true).row(ResultTable.Cell.text("a, \"quoted\""), ResultTable.Cell.number(1234.5,
