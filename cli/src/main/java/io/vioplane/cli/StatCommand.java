@@ -71,6 +71,10 @@ final class StatCommand implements Callable<Integer> {
         Map<Long, CounterSnapshot> previous = new HashMap<>();
         while (true) {
             final List<CounterSnapshot> snapshots = read(out);
+            if (snapshots.isEmpty() && watchSeconds == null) {
+                throw UserError.failure(pid == null ? directory.toString() : "--pid",
+                        "no running vioplane process" + (pid == null ? "" : " with pid " + pid + " in " + directory));
+            }
             final StringBuilder screen = new StringBuilder();
             if (watchSeconds != null && format == Format.TABLE) {
                 screen.append(terminal ? CLEAR_SCREEN : "").append("--- ")

@@ -12,6 +12,7 @@ import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.*;
@@ -45,8 +46,10 @@ class StatCommandTest {
                 writer.destroyForcibly();
             }
         }
-        assertTrue(runStat("--dir", directory.toString()).contains("no running vioplane process"),
+        final VioplaneProcess.Result none = VioplaneProcess.run("stat", "--dir", directory.toString());
+        assertEquals(List.of("vioplane stat: " + directory + ": no running vioplane process"), none.errorLines(),
                 "the writer removed its file when it exited");
+        assertEquals(1, none.exitCode());
     }
 
     @Test
