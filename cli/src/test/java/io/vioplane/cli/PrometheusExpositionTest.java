@@ -4,14 +4,10 @@ import io.vioplane.cli.conventions.CounterSnapshot;
 import io.vioplane.cli.conventions.PrometheusExposition;
 import io.vioplane.platform.runtime.CounterType;
 import io.vioplane.platform.runtime.CountersFileReader;
-import io.vioplane.platform.testing.ChildJvm;
-import io.vioplane.platform.testing.CountersWriterMain;
 import io.vioplane.platform.testing.Requirements;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
@@ -80,24 +76,14 @@ class PrometheusExpositionTest {
 
     @Test
     void statFormatPrometheusPassesPromtool(@TempDir final Path directory) throws Exception {
-        final Process writer = ChildJvm.start(CountersWriterMain.class, directory.toString(),
-                "net[/tmp/vm0.sock] q0 rx packets=123456", "net[/tmp/vm0.sock] q0 rx drops: port refused=7",
-                "bridge[br0] port vm0 in packets=9");
-        try {
-            final String ready = new BufferedReader(new InputStreamReader(writer.getInputStream(),
-                    StandardCharsets.UTF_8)).readLine();
-            assertTrue(ready != null && ready.startsWith("READY "), String.valueOf(ready));
+        try (CountersWriter writer = CountersWriter.start(directory, "net[/tmp/vm0.sock] q0 rx packets=123456",
+                "net[/tmp/vm0.sock] q0 rx drops: port refused=7", "bridge[br0] port vm0 in packets=9")) {
             final VioplaneProcess.Result stat = VioplaneProcess.run("stat", "--dir", directory.toString(), "--format",
                     "prometheus");
             assertEquals(0, stat.exitCode(), stat.stderr());
             assertTrue(stat.stdout().contains("vioplane_net_drops_total{pid=\"" + writer.pid()
                     + "\",name=\"/tmp/vm0.sock\",queue=\"0\",direction=\"rx\",reason=\"port refused\"} 7"), stat.stdout());
             assertPromtoolAccepts(stat.stdout());
-        } finally {
-            writer.getOutputStream().close();
-            if (!writer.waitFor(30, TimeUnit.SECONDS)) {
-                writer.destroyForcibly();
-            }
         }
     }
 }

@@ -55,12 +55,7 @@ class StatCommandTest {
     @Test
     void watchShowsRatesInTimestampedBlocksWhenRedirectedAndHidesZerosUnlessAsked(@TempDir final Path directory)
             throws Exception {
-        final Process writer = ChildJvm.start(CountersWriterMain.class, directory.toString(),
-                "q0 rx packets=123456", "q0 tx packets=0");
-        try {
-            final String ready = new BufferedReader(new InputStreamReader(writer.getInputStream(),
-                    StandardCharsets.UTF_8)).readLine();
-            assertTrue(ready != null && ready.startsWith("READY "), String.valueOf(ready));
+        try (CountersWriter writer = CountersWriter.start(directory, "q0 rx packets=123456", "q0 tx packets=0")) {
             final Process watch = ChildJvm.builder(Vioplane.class, "stat", "--dir", directory.toString(), "--watch", "1")
                     .redirectErrorStream(true).start();
             final BufferedReader lines = new BufferedReader(new InputStreamReader(watch.getInputStream(),
@@ -86,23 +81,14 @@ class StatCommandTest {
             assertFalse(output.contains("q0 tx packets"), "zero rows hidden: " + output);
             assertTrue(output.contains("counter(s) at zero not shown"), output);
             assertTrue(runStat("--dir", directory.toString(), "--all").contains("q0 tx packets"));
-        } finally {
-            writer.getOutputStream().close();
-            if (!writer.waitFor(30, TimeUnit.SECONDS)) {
-                writer.destroyForcibly();
-            }
         }
     }
 
     @Test
     void jsonFormatIsValidJsonWithDropsByReason(@TempDir final Path directory) throws Exception {
         Requirements.requireCommand("python3", "Python 3, whose json module checks the output");
-        final Process writer = ChildJvm.start(CountersWriterMain.class, directory.toString(),
-                "capture[/tmp/c \"x\"] drops: capture ring full=436563", "q0 rx packets=5");
-        try {
-            final String ready = new BufferedReader(new InputStreamReader(writer.getInputStream(),
-                    StandardCharsets.UTF_8)).readLine();
-            assertTrue(ready != null && ready.startsWith("READY "), String.valueOf(ready));
+        try (CountersWriter writer = CountersWriter.start(directory,
+                "capture[/tmp/c \"x\"] drops: capture ring full=436563", "q0 rx packets=5")) {
             final String json = runStat("--dir", directory.toString(), "--format", "json");
             final Process python = new ProcessBuilder("python3", "-c", "import json, sys; d = json.load(sys.stdin);"
                     + " p = d['processes'][0]; print(p['pid'], p['drops_by_reason']['capture ring full'],"
@@ -113,11 +99,6 @@ class StatCommandTest {
             final String parsed = new String(python.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
             assertTrue(python.waitFor(30, TimeUnit.SECONDS));
             assertEquals(writer.pid() + " 436563 2", parsed, json);
-        } finally {
-            writer.getOutputStream().close();
-            if (!writer.waitFor(30, TimeUnit.SECONDS)) {
-                writer.destroyForcibly();
-            }
         }
     }
 
