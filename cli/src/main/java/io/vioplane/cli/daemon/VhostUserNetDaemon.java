@@ -105,7 +105,6 @@ public final class VhostUserNetDaemon implements AutoCloseable {
     }
 
     private final Config config;
-    private final PrintStream log;
     private final CountersFile countersFile;
     private final Counters counters;
     private final ErrorLog errorLog;
@@ -121,10 +120,9 @@ public final class VhostUserNetDaemon implements AutoCloseable {
 
     private VhostUserNetDaemon(final Config config, final PrintStream log) {
         this.config = config;
-        this.log = log;
         this.countersFile = CountersFile.create("vioplane vhost-user-net " + config.socketPaths());
         this.counters = Counters.in(countersFile);
-        this.errorLog = ErrorLog.in(countersFile);
+        this.errorLog = ErrorLog.in(countersFile, log);
         this.dataPlane = new DataPlane("vioplane-dataplane", config.busyPoll(), config.dataPlaneCpu(), errorLog);
         this.controlPlane = EventLoops.newControlPlane("vioplane-control");
     }
@@ -156,16 +154,16 @@ public final class VhostUserNetDaemon implements AutoCloseable {
             bridge = Bridge.create("br0", counters);
             if (config.tapName() != null) {
                 tap = new TapBridgePort(config.tapName(), config.queuePairs() > 1, bridge, config.mtu(), counters,
-                        dataPlane, log);
+                        dataPlane, errorLog);
                 closing.add(tap);
                 dataPlane.add(tap);
-                log.println("vioplane: bridging onto TAP " + config.tapName());
+                errorLog.info("vioplane: bridging onto TAP " + config.tapName());
             }
             if (config.gateway() != null) {
-                gateway = NatGateway.open("gw", config.gateway(), bridge, counters, dataPlane, log);
+                gateway = NatGateway.open("gw", config.gateway(), bridge, counters, dataPlane, errorLog);
                 closing.add(gateway);
                 dataPlane.add(gateway);
-                log.println("vioplane: " + describe(config.gateway()));
+                errorLog.info("vioplane: " + describe(config.gateway()));
             }
         }
     }
@@ -215,14 +213,14 @@ public final class VhostUserNetDaemon implements AutoCloseable {
             final NetVhostUserDevice vhostDevice = new NetVhostUserDevice(device);
             final AutoCloseable endpoint;
             if (config.client()) {
-                endpoint = VhostUserClient.builder(path, () -> new VhostUserBackend(vhostDevice, dataPlane, log))
-                        .eventLoopGroup(controlPlane).counters(countersFile).log(log::println).start();
-                log.println("vioplane: connecting to " + path + " (client mode)");
+                endpoint = VhostUserClient.builder(path, () -> new VhostUserBackend(vhostDevice, dataPlane, errorLog))
+                        .eventLoopGroup(controlPlane).counters(countersFile).log(errorLog).start();
+                errorLog.info("vioplane: connecting to " + path + " (client mode)");
             } else {
-                endpoint = VhostUserServer.builder(path, () -> new VhostUserBackend(vhostDevice, dataPlane, log))
+                endpoint = VhostUserServer.builder(path, () -> new VhostUserBackend(vhostDevice, dataPlane, errorLog))
                         .eventLoopGroup(controlPlane).socketMode(config.socketMode()).counters(countersFile)
-                        .log(log::println).start();
-                log.println("vioplane: listening on " + path);
+                        .log(errorLog).start();
+                errorLog.info("vioplane: listening on " + path);
             }
             endpoints.add(endpoint);
             closing.add(endpoint);
@@ -320,7 +318,7 @@ public final class VhostUserNetDaemon implements AutoCloseable {
         try {
             resource.close();
         } catch (Exception e) {
-            log.println("vioplane: while closing " + resource + ": " + e);
+            errorLog.failure("vioplane: while closing " + resource + ": " + e);
         }
     }
 }

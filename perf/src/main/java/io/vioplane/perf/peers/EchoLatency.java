@@ -4,6 +4,7 @@ import io.netty.channel.IoEventLoopGroup;
 import io.vioplane.perf.ResultTable;
 import io.vioplane.platform.runtime.Counters;
 import io.vioplane.platform.runtime.DataPlane;
+import io.vioplane.platform.runtime.ErrorLog;
 import io.vioplane.platform.sys.CpuAffinity;
 import io.vioplane.vhostuser.backend.VhostUserBackend;
 import io.vioplane.vhostuser.frontend.NetFrontEnd;
@@ -17,7 +18,6 @@ import io.vioplane.virtionet.port.EchoPort;
 import io.vioplane.vring.VirtioFeature;
 import org.HdrHistogram.Histogram;
 
-import java.io.PrintStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
@@ -46,7 +46,7 @@ public final class EchoLatency {
     public static Result run(final Path workDirectory, final boolean busyPoll, final int warmUp, final int samples)
             throws InterruptedException {
         final Path socket = workDirectory.resolve("latency-" + (busyPoll ? "busy" : "parked") + ".sock");
-        final PrintStream quiet = new PrintStream(java.io.OutputStream.nullOutputStream());
+        final ErrorLog quiet = ErrorLog.printingTo(line -> { });
         final DataPlane dataPlane = new DataPlane("latency-dataplane", busyPoll, 0, Throwable::printStackTrace);
         final IoEventLoopGroup controlPlane = EventLoops.newControlPlane("latency-control");
         final byte[] mac = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
@@ -57,7 +57,7 @@ public final class EchoLatency {
                     Counters.inMemory(64));
             final NetVhostUserDevice vhostDevice = new NetVhostUserDevice(device);
             try (VhostUserServer server = VhostUserServer.builder(socket, () -> new VhostUserBackend(vhostDevice, dataPlane,
-                    quiet)).eventLoopGroup(controlPlane).log(line -> { }).start();
+                    quiet)).eventLoopGroup(controlPlane).log(quiet).start();
                  NetFrontEnd frontEnd = new NetFrontEnd(socket, features & ~VirtioFeature.bit(VirtioFeature.RING_PACKED), 256);
                  Arena arena = Arena.ofConfined()) {
                 if (cpus.length > 1) {

@@ -7,7 +7,6 @@ import io.vioplane.platform.sys.Linux;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -21,7 +20,8 @@ import java.util.List;
  * number of reader threads. {@link #close()} unmaps what this instance mapped and closes the descriptors it
  * owns; any access through it afterwards fails with {@link IllegalStateException}, never a crash.
  *
- * <p>All multi-byte accessors are little-endian (VIRTIO 1.x section 1.4). Plain accessors accept any
+ * <p>The typed accessors are {@link DmaSpace}'s defaults over {@link #translate}, the same ones an IOMMU decorator
+ * inherits. All multi-byte accessors are little-endian (VIRTIO 1.x section 1.4). Plain accessors accept any
  * alignment; the acquire/release accessors require natural alignment and refuse anything else with
  * {@link MemoryAccessException.Reason#MISALIGNED}. {@link #translate} returns one segment and so refuses a
  * range that straddles two regions; {@link #read} and {@link #write} copy and explicitly support ranges
@@ -177,112 +177,13 @@ public final class GuestMemory implements DmaSpace, AutoCloseable {
         return end;
     }
 
-    private GuestMemoryRegion region(final long gpa, final int sizeBytes) {
-        final int index = checkedIndex(gpa, sizeBytes);
-        final GuestMemoryRegion region = regions[index];
-        if (!region.contains(gpa, sizeBytes)) {
-            throw outsideRegion(index, gpa, sizeBytes);
-        }
-        return region;
-    }
-
-    private GuestMemoryRegion alignedRegion(final long gpa, final int sizeBytes) {
-        if ((gpa & (sizeBytes - 1)) != 0) {
-            throw new MemoryAccessException(MemoryAccessException.Reason.MISALIGNED, gpa, sizeBytes, "");
-        }
-        return region(gpa, sizeBytes);
-    }
-
-    /** @return the byte at {@code gpa} */
-    public byte getByte(final long gpa) {
-        final GuestMemoryRegion region = region(gpa, 1);
-        return region.segment().get(ValueLayout.JAVA_BYTE, gpa - region.gpa());
-    }
-
-    /** Writes one byte at {@code gpa}. */
-    public void putByte(final long gpa, final byte value) {
-        final GuestMemoryRegion region = region(gpa, 1);
-        region.segment().set(ValueLayout.JAVA_BYTE, gpa - region.gpa(), value);
-    }
-
-    /** @return the le16 at {@code gpa}, any alignment */
-    public short getShort(final long gpa) {
-        final GuestMemoryRegion region = region(gpa, 2);
-        return region.segment().get(LittleEndian.U16, gpa - region.gpa());
-    }
-
-    /** Writes a le16 at {@code gpa}, any alignment. */
-    public void putShort(final long gpa, final short value) {
-        final GuestMemoryRegion region = region(gpa, 2);
-        region.segment().set(LittleEndian.U16, gpa - region.gpa(), value);
-    }
-
-    /** @return the le32 at {@code gpa}, any alignment */
-    public int getInt(final long gpa) {
-        final GuestMemoryRegion region = region(gpa, 4);
-        return region.segment().get(LittleEndian.U32, gpa - region.gpa());
-    }
-
-    /** Writes a le32 at {@code gpa}, any alignment. */
-    public void putInt(final long gpa, final int value) {
-        final GuestMemoryRegion region = region(gpa, 4);
-        region.segment().set(LittleEndian.U32, gpa - region.gpa(), value);
-    }
-
-    /** @return the le64 at {@code gpa}, any alignment */
-    public long getLong(final long gpa) {
-        final GuestMemoryRegion region = region(gpa, 8);
-        return region.segment().get(LittleEndian.U64, gpa - region.gpa());
-    }
-
-    /** Writes a le64 at {@code gpa}, any alignment. */
-    public void putLong(final long gpa, final long value) {
-        final GuestMemoryRegion region = region(gpa, 8);
-        region.segment().set(LittleEndian.U64, gpa - region.gpa(), value);
-    }
-
-    /** @return the le16 at 2-byte aligned {@code gpa}, with acquire ordering */
-    public short getShortAcquire(final long gpa) {
-        final GuestMemoryRegion region = alignedRegion(gpa, 2);
-        return (short) LittleEndian.U16_ATOMIC.getAcquire(region.segment(), gpa - region.gpa());
-    }
-
-    /** Writes a le16 at 2-byte aligned {@code gpa} with release ordering. */
-    public void putShortRelease(final long gpa, final short value) {
-        final GuestMemoryRegion region = alignedRegion(gpa, 2);
-        LittleEndian.U16_ATOMIC.setRelease(region.segment(), gpa - region.gpa(), value);
-    }
-
-    /** @return the le32 at 4-byte aligned {@code gpa}, with acquire ordering */
-    public int getIntAcquire(final long gpa) {
-        final GuestMemoryRegion region = alignedRegion(gpa, 4);
-        return (int) LittleEndian.U32_ATOMIC.getAcquire(region.segment(), gpa - region.gpa());
-    }
-
-    /** Writes a le32 at 4-byte aligned {@code gpa} with release ordering. */
-    public void putIntRelease(final long gpa, final int value) {
-        final GuestMemoryRegion region = alignedRegion(gpa, 4);
-        LittleEndian.U32_ATOMIC.setRelease(region.segment(), gpa - region.gpa(), value);
-    }
-
-    /** @return the le64 at 8-byte aligned {@code gpa}, with acquire ordering */
-    public long getLongAcquire(final long gpa) {
-        final GuestMemoryRegion region = alignedRegion(gpa, 8);
-        return (long) LittleEndian.U64_ATOMIC.getAcquire(region.segment(), gpa - region.gpa());
-    }
-
-    /** Writes a le64 at 8-byte aligned {@code gpa} with release ordering. */
-    public void putLongRelease(final long gpa, final long value) {
-        final GuestMemoryRegion region = alignedRegion(gpa, 8);
-        LittleEndian.U64_ATOMIC.setRelease(region.segment(), gpa - region.gpa(), value);
-    }
-
     /**
      * Copies {@code destination.byteSize()} bytes from guest memory at {@code gpa}; the range may span
      * adjacent regions.
      *
      * @throws MemoryAccessException if any byte of the range is unmapped, or the range wraps
      */
+    @Override
     public void read(final long gpa, final MemorySegment destination) {
         copy(gpa, destination, true);
     }
@@ -292,20 +193,9 @@ public final class GuestMemory implements DmaSpace, AutoCloseable {
      *
      * @throws MemoryAccessException if any byte of the range is unmapped, or the range wraps
      */
+    @Override
     public void write(final long gpa, final MemorySegment source) {
         copy(gpa, source, false);
-    }
-
-    /** @return {@code lengthBytes} bytes copied from {@code gpa} (for tests and control paths) */
-    public byte[] readBytes(final long gpa, final int lengthBytes) {
-        final byte[] bytes = new byte[lengthBytes];
-        read(gpa, MemorySegment.ofArray(bytes));
-        return bytes;
-    }
-
-    /** Copies {@code bytes} to {@code gpa} (for tests and control paths). */
-    public void writeBytes(final long gpa, final byte[] bytes) {
-        write(gpa, MemorySegment.ofArray(bytes));
     }
 
     private void copy(final long gpa, final MemorySegment buffer, final boolean toBuffer) {

@@ -133,24 +133,24 @@ public final class Bridge {
     public boolean forward(final int ingress, final TxFrame frame) {
         final BridgePortCounters in = portCounters.get(ingress);
         final int length = frame.lengthBytes();
-        in.inPackets.incrementRelease();
-        in.inBytes.getAndAddRelease(length);
+        in.increment(BridgePortCounters.Kind.IN_PACKETS);
+        in.add(BridgePortCounters.Kind.IN_BYTES, length);
         if (capture != null) {
             capture.record(ingress, CaptureRecord.DIRECTION_IN, frame);
         }
         if (length < 14 || frame.copyTo(0, addresses, 0, 12) != 12) {
-            in.invalidSource.incrementRelease();
+            in.increment(BridgePortCounters.Kind.INVALID_SOURCE);
             return false;
         }
         final long destination = (addresses.get(U32_BE, 0) & 0xFFFF_FFFFL) << 16 | (addresses.get(U16_BE, 4) & 0xFFFF);
         final long source = ((addresses.get(U32_BE, 6) & 0xFFFF_FFFFL) << 16 | (addresses.get(U16_BE, 10) & 0xFFFF))
                 & MAC_MASK;
         if ((source >>> 40 & 1) != 0) {
-            in.invalidSource.incrementRelease();
+            in.increment(BridgePortCounters.Kind.INVALID_SOURCE);
             return false;
         }
         if (allowedSource[ingress] >= 0 && allowedSource[ingress] != source) {
-            in.spoofed.incrementRelease();
+            in.increment(BridgePortCounters.Kind.SPOOFED);
             return false;
         }
         final long now = now();
@@ -177,20 +177,20 @@ public final class Bridge {
         final BridgeMember member = members.get(egress);
         final BridgePortCounters out = portCounters.get(egress);
         if (length > member.maxFrameBytes() && !frame.header().isGso()) {
-            out.tooBig.incrementRelease();
+            out.increment(BridgePortCounters.Kind.TOO_BIG);
             return false;
         }
         if (!member.egress(frame)) {
-            out.egressFull.incrementRelease();
+            out.increment(BridgePortCounters.Kind.EGRESS_FULL);
             return false;
         }
-        out.outPackets.incrementRelease();
-        out.outBytes.getAndAddRelease(length);
+        out.increment(BridgePortCounters.Kind.OUT_PACKETS);
+        out.add(BridgePortCounters.Kind.OUT_BYTES, length);
         if (capture != null) {
             capture.record(egress, CaptureRecord.DIRECTION_OUT, frame);
         }
         if (flood) {
-            out.flooded.incrementRelease();
+            out.increment(BridgePortCounters.Kind.FLOODED);
         }
         return true;
     }

@@ -1,8 +1,11 @@
 package io.vioplane.tap.bridge;
 
+import io.vioplane.platform.runtime.CounterKind;
+import io.vioplane.platform.runtime.CounterSet;
 import io.vioplane.platform.runtime.CounterType;
 import io.vioplane.platform.runtime.Counters;
 import io.vioplane.platform.runtime.DataPlane;
+import io.vioplane.platform.runtime.ErrorLog;
 import io.vioplane.platform.sys.Errno;
 import io.vioplane.platform.sys.FileIo;
 import io.vioplane.platform.sys.SysException;
@@ -11,9 +14,7 @@ import io.vioplane.tap.device.TapWriteBatch;
 import io.vioplane.virtionet.NetHeaderValues;
 import io.vioplane.virtionet.port.BufferTxFrame;
 import io.vioplane.virtionet.port.TxFrame;
-import org.agrona.concurrent.status.AtomicCounter;
 
-import java.io.PrintStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
@@ -41,7 +42,7 @@ public final class TapBridgePort implements BridgeMember, DataPlane.Pollable, Au
     private final String tapName;
     private final Bridge bridge;
     private final DataPlane dataPlane;
-    private final PrintStream log;
+    private final ErrorLog log;
     private final int maxFrameBytes;
     private final int index;
     private final boolean multiQueue;
@@ -49,9 +50,7 @@ public final class TapBridgePort implements BridgeMember, DataPlane.Pollable, Au
     private final MemorySegment readBuffer = arena.allocate(TapDevice.VNET_HEADER_BYTES + MAX_FRAME_BYTES, 64);
     private final TapWriteBatch writes;
     private final BufferTxFrame fromTap = new BufferTxFrame();
-    private final AtomicCounter down;
-    private final AtomicCounter droppedWhileDown;
-    private final AtomicCounter readErrors;
+    private final CounterSet<LinkCounter> counters;
     private TapDevice tap;
     private boolean linkDown;
     private int offloads;
@@ -66,7 +65,7 @@ public final class TapBridgePort implements BridgeMember, DataPlane.Pollable, Au
      * @param log       where link changes are logged
      */
     public TapBridgePort(final String tapName, final boolean multiQueue, final Bridge bridge, final int mtu,
-                         final Counters counters, final DataPlane dataPlane, final PrintStream log) {
+                         final Counters counters, final DataPlane dataPlane, final ErrorLog log) {
         this.tapName = tapName;
         this.multiQueue = multiQueue;
         this.bridge = bridge;
@@ -77,9 +76,7 @@ public final class TapBridgePort implements BridgeMember, DataPlane.Pollable, Au
         this.writes = new TapWriteBatch(log, this::writeFailed);
         this.writes.attach(tap);
         this.index = bridge.join(this, null);
-        this.down = counters.counter("tap[" + tapName + "] went down", CounterType.PORT);
-        this.droppedWhileDown = counters.counter("tap[" + tapName + "] drops: TAP down", CounterType.PORT);
-        this.readErrors = counters.counter("tap[" + tapName + "] read errors", CounterType.PORT);
+        this.counters = new CounterSet<>(counters, LinkCounter.class, "tap[" + tapName + "]", CounterType.PORT);
     }
 
     /** @return the port's index in the bridge */
@@ -89,7 +86,7 @@ public final class TapBridgePort implements BridgeMember, DataPlane.Pollable, Au
 
     /** @return frames dropped because the TAP was down or gone */
     public long droppedWhileDown() {
-        return droppedWhileDown.get();
+        return counters.get(LinkCounter.DROPPED_WHILE_DOWN);
     }
 
     /** @return true while the TAP is attached and its link carried the last frame written */
@@ -107,7 +104,7 @@ public final class TapBridgePort implements BridgeMember, DataPlane.Pollable, Au
             try {
                 tap.setOffloads(tunFlags);
             } catch (SysException e) {
-                log.println("tap " + tapName + ": offloads 0x" + Integer.toHexString(tunFlags) + " refused: " + e.getMessage());
+                log.failure("tap " + tapName + ": offloads 0x" + Integer.toHexString(tunFlags) + " refused: " + e.getMessage());
             }
         }
     }
@@ -120,7 +117,7 @@ public final class TapBridgePort implements BridgeMember, DataPlane.Pollable, Au
     @Override
     public boolean egress(final TxFrame frame) {
         if (tap == null) {
-            droppedWhileDown.incrementRelease();
+            counters.increment(LinkCounter.DROPPED_WHILE_DOWN);
             return false;
         }
         final boolean accepted = writes.write(frame);
@@ -140,11 +137,11 @@ public final class TapBridgePort implements BridgeMember, DataPlane.Pollable, Au
 
     private void linkUp() {
         linkDown = false;
-        log.println("tap " + tapName + ": link up; forwarding again");
+        log.info("tap " + tapName + ": link up; forwarding again");
     }
 
     private void writeFailed(final String call, final int errno) {
-        droppedWhileDown.incrementRelease();
+        counters.increment(LinkCounter.DROPPED_WHILE_DOWN);
         failed(new SysException(call + " on tap " + tapName, errno));
     }
 
@@ -171,7 +168,7 @@ public final class TapBridgePort implements BridgeMember, DataPlane.Pollable, Au
             try {
                 n = device.read(readBuffer, readBuffer.byteSize());
             } catch (SysException e) {
-                readErrors.incrementRelease();
+                counters.increment(LinkCounter.READ_ERRORS);
                 failed(e);
                 return frames;
             }
@@ -181,7 +178,7 @@ public final class TapBridgePort implements BridgeMember, DataPlane.Pollable, Au
             fromTap.wrap(readBuffer, TapDevice.VNET_HEADER_BYTES, (int) (n - TapDevice.VNET_HEADER_BYTES));
             final NetHeaderValues values = fromTap.headerHolder().readFrom(readBuffer, 0);
             if (values.needsChecksum() && values.checksumStart() + values.checksumOffset() + 2L > fromTap.lengthBytes()) {
-                readErrors.incrementRelease();
+                counters.increment(LinkCounter.READ_ERRORS);
                 continue;
             }
             bridge.forward(index, fromTap);
@@ -194,8 +191,8 @@ public final class TapBridgePort implements BridgeMember, DataPlane.Pollable, Au
         if (e.errno() == Errno.EIO || e.errno() == Errno.EAGAIN) {
             if (!linkDown) {
                 linkDown = true;
-                down.incrementRelease();
-                log.println("tap " + tapName + ": link down; frames toward it are dropped until it is up");
+                counters.increment(LinkCounter.WENT_DOWN);
+                log.info("tap " + tapName + ": link down; frames toward it are dropped until it is up");
             }
             return;
         }
@@ -210,9 +207,9 @@ public final class TapBridgePort implements BridgeMember, DataPlane.Pollable, Au
         tap.close();
         tap = null;
         linkDown = false;
-        down.incrementRelease();
+        counters.increment(LinkCounter.WENT_DOWN);
         nextCheckNs = System.nanoTime() + RECHECK_NS;
-        log.println("tap " + tapName + ": gone (" + e.getMessage() + "); waiting for an interface of that name");
+        log.info("tap " + tapName + ": gone (" + e.getMessage() + "); waiting for an interface of that name");
     }
 
     private void reattachIfBack() {
@@ -230,7 +227,7 @@ public final class TapBridgePort implements BridgeMember, DataPlane.Pollable, Au
             if (offloads != 0) {
                 tap.setOffloads(offloads);
             }
-            log.println("tap " + tapName + ": back; attached again");
+            log.info("tap " + tapName + ": back; attached again");
         } catch (RuntimeException e) {
             tap = null;
         }
@@ -261,5 +258,24 @@ public final class TapBridgePort implements BridgeMember, DataPlane.Pollable, Au
             tap = null;
         }
         arena.close();
+        counters.close();
+    }
+
+    /** What the port counts about its TAP's link. */
+    enum LinkCounter implements CounterKind {
+        WENT_DOWN("went down"),
+        DROPPED_WHILE_DOWN("drops: TAP down"),
+        READ_ERRORS("read errors");
+
+        private final String label;
+
+        LinkCounter(final String label) {
+            this.label = label;
+        }
+
+        @Override
+        public String label() {
+            return label;
+        }
     }
 }

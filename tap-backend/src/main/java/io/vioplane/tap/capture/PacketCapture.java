@@ -1,5 +1,7 @@
 package io.vioplane.tap.capture;
 
+import io.vioplane.platform.runtime.CounterKind;
+import io.vioplane.platform.runtime.CounterSet;
 import io.vioplane.platform.runtime.CounterType;
 import io.vioplane.platform.runtime.Counters;
 import net.openhft.chronicle.queue.ChronicleQueue;
@@ -8,7 +10,6 @@ import org.agrona.BufferUtil;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.agrona.concurrent.ringbuffer.OneToOneRingBuffer;
 import org.agrona.concurrent.ringbuffer.RingBufferDescriptor;
-import org.agrona.concurrent.status.AtomicCounter;
 
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
@@ -36,8 +37,7 @@ public final class PacketCapture implements AutoCloseable {
     private final int snapBytes;
     private final OneToOneRingBuffer ring;
     private final UnsafeBuffer ringBuffer;
-    private final AtomicCounter recorded;
-    private final AtomicCounter droppedRingFull;
+    private final CounterSet<CaptureCounter> counters;
     private final ChronicleQueue queue;
     private final Thread writer;
     private final byte[] drainScratch;
@@ -59,8 +59,8 @@ public final class PacketCapture implements AutoCloseable {
         this.ringBuffer = new UnsafeBuffer(BufferUtil.allocateDirectAligned(capacity, 64));
         this.ringMemory = MemorySegment.ofAddress(ringBuffer.addressOffset()).reinterpret(capacity);
         this.ring = new OneToOneRingBuffer(ringBuffer);
-        this.recorded = counters.counter("capture[" + directory + "] frames recorded", CounterType.PORT);
-        this.droppedRingFull = counters.counter("capture[" + directory + "] drops: capture ring full", CounterType.PORT);
+        this.counters = new CounterSet<>(counters, CaptureCounter.class, "capture[" + directory + "]",
+                CounterType.PORT);
         this.drainScratch = new byte[snapBytes + CaptureRecord.DATA];
         this.queue = ChronicleQueue.singleBuilder(directory).build();
         this.clockOffsetNs = System.currentTimeMillis() * 1_000_000L - System.nanoTime();
@@ -120,7 +120,7 @@ public final class PacketCapture implements AutoCloseable {
     private int claim(final int portId, final int direction, final int lengthBytes) {
         final int claimed = ring.tryClaim(CaptureRecord.MESSAGE_TYPE, CaptureRecord.DATA + Math.min(lengthBytes, snapBytes));
         if (claimed < 0) {
-            droppedRingFull.incrementRelease();
+            counters.increment(CaptureCounter.DROPPED_RING_FULL);
             return -1;
         }
         ringBuffer.putLong(claimed + CaptureRecord.TIMESTAMP, clockOffsetNs + System.nanoTime(), ByteOrder.LITTLE_ENDIAN);
@@ -128,18 +128,18 @@ public final class PacketCapture implements AutoCloseable {
         ringBuffer.putByte(claimed + CaptureRecord.DIRECTION, (byte) direction);
         ringBuffer.putByte(claimed + CaptureRecord.DIRECTION + 1, (byte) 0);
         ringBuffer.putInt(claimed + CaptureRecord.ORIGINAL_LENGTH, lengthBytes, ByteOrder.LITTLE_ENDIAN);
-        recorded.incrementRelease();
+        counters.increment(CaptureCounter.RECORDED);
         return claimed;
     }
 
     /** @return frames recorded */
     public long recorded() {
-        return recorded.get();
+        return counters.get(CaptureCounter.RECORDED);
     }
 
     /** @return records dropped because the capture thread fell behind */
     public long droppedRingFull() {
-        return droppedRingFull.get();
+        return counters.get(CaptureCounter.DROPPED_RING_FULL);
     }
 
     private void drainLoop() {
@@ -173,7 +173,7 @@ public final class PacketCapture implements AutoCloseable {
 
     /** Waits until every frame recorded so far is in the journal (tests, export of a live capture). */
     public void flush() {
-        final long target = recorded.get();
+        final long target = counters.get(CaptureCounter.RECORDED);
         while (journaled.get() < target) {
             Thread.onSpinWait();
         }
@@ -189,5 +189,23 @@ public final class PacketCapture implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         queue.close();
+        counters.close();
+    }
+
+    /** What the capture counts. */
+    enum CaptureCounter implements CounterKind {
+        RECORDED("frames recorded"),
+        DROPPED_RING_FULL("drops: capture ring full");
+
+        private final String label;
+
+        CaptureCounter(final String label) {
+            this.label = label;
+        }
+
+        @Override
+        public String label() {
+            return label;
+        }
     }
 }

@@ -1,12 +1,12 @@
 package io.vioplane.tap.device;
 
+import io.vioplane.platform.runtime.ErrorLog;
 import io.vioplane.platform.sys.FileIo;
 import io.vioplane.platform.sys.IoUring;
 import io.vioplane.platform.sys.IoVecArray;
 import io.vioplane.platform.sys.SysException;
 import io.vioplane.virtionet.port.TxFrame;
 
-import java.io.PrintStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
@@ -56,13 +56,13 @@ public final class TapWriteBatch implements AutoCloseable {
      * @param log      where the absence of io_uring is reported
      * @param failures hears of failed writes
      */
-    public TapWriteBatch(final PrintStream log, final Failures failures) {
+    public TapWriteBatch(final ErrorLog log, final Failures failures) {
         this.failures = failures;
         IoUring opened = null;
         try {
             opened = IoUring.open(FRAMES);
         } catch (SysException e) {
-            log.println("tap: io_uring unavailable (" + e.getMessage() + "): one writev(2) per frame");
+            log.info("tap: io_uring unavailable (" + e.getMessage() + "): one writev(2) per frame");
         }
         this.ring = opened;
     }

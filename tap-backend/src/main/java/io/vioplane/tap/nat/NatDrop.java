@@ -1,10 +1,12 @@
 package io.vioplane.tap.nat;
 
+import io.vioplane.platform.runtime.CounterKind;
+
 /**
  * Why the gateway dropped a frame: one named counter each ("nat[NAME] drops: ..."). Every hostile or
  * unforwardable input ends in exactly one of these; nothing on the forwarding path throws.
  */
-public enum NatDrop {
+public enum NatDrop implements CounterKind {
     /** Shorter than the headers it claims (Ethernet, ARP, IPv4). */
     FRAME_TOO_SHORT("frame shorter than its headers"),
     /** Neither IPv4 nor ARP: IPv6, VLAN-tagged and other EtherTypes. */
@@ -104,7 +106,7 @@ public enum NatDrop {
         this.label = label;
     }
 
-    /** @return the counter's label after "drops: " */
+    @Override
     public String label() {
         return label;
     }

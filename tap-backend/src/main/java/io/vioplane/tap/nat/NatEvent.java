@@ -1,7 +1,9 @@
 package io.vioplane.tap.nat;
 
+import io.vioplane.platform.runtime.CounterKind;
+
 /** Things the gateway did, one named counter each ("nat[NAME] ..."). */
-public enum NatEvent {
+public enum NatEvent implements CounterKind {
     GUEST_TO_HOST_PACKETS("guest to host packets"),
     GUEST_TO_HOST_BYTES("guest to host bytes"),
     HOST_TO_GUEST_PACKETS("host to guest packets"),
@@ -31,7 +33,7 @@ public enum NatEvent {
         this.label = label;
     }
 
-    /** @return the counter's label */
+    @Override
     public String label() {
         return label;
     }

@@ -2,11 +2,11 @@ package io.vioplane.tap.nat;
 
 import io.vioplane.platform.runtime.Counters;
 import io.vioplane.platform.runtime.DataPlane;
+import io.vioplane.platform.runtime.ErrorLog;
 import io.vioplane.tap.bridge.Bridge;
 import io.vioplane.tap.bridge.BridgeMember;
 import io.vioplane.virtionet.port.TxFrame;
 
-import java.io.PrintStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.security.SecureRandom;
@@ -105,7 +105,7 @@ public final class NatGateway implements BridgeMember, DataPlane.Pollable, AutoC
      * @param log where host-link trouble is logged
      */
     public static NatGateway open(final String name, final NatConfig config, final Bridge bridge,
-                                  final Counters counters, final DataPlane dataPlane, final PrintStream log) {
+                                  final Counters counters, final DataPlane dataPlane, final ErrorLog log) {
         final HostLink link = config.mode() == NatMode.NAT
                 ? new TapHostLink(config.tapName(), config.hostOffloads(), log) : null;
         try {

@@ -1,6 +1,7 @@
 package io.vioplane.tap.nat;
 
 import io.vioplane.platform.runtime.DataPlane;
+import io.vioplane.platform.runtime.ErrorLog;
 import io.vioplane.platform.sys.Errno;
 import io.vioplane.platform.sys.FileIo;
 import io.vioplane.platform.sys.IoVecArray;
@@ -10,7 +11,6 @@ import io.vioplane.tap.device.TapWriteBatch;
 import io.vioplane.virtionet.NetHeaderValues;
 import io.vioplane.virtionet.port.BufferTxFrame;
 
-import java.io.PrintStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
@@ -27,7 +27,7 @@ import java.lang.foreign.MemorySegment;
  */
 public final class TapHostLink implements HostLink {
     private final String tapName;
-    private final PrintStream log;
+    private final ErrorLog log;
     private final Arena arena = Arena.ofShared();
     private final BufferTxFrame outgoing = new BufferTxFrame();
     private final TapWriteBatch writes;
@@ -44,7 +44,7 @@ public final class TapHostLink implements HostLink {
      * @param log         where link trouble is logged
      * @throws io.vioplane.platform.sys.SysException naming the call if the TAP cannot be opened
      */
-    public TapHostLink(final String tapName, final int tunOffloads, final PrintStream log) {
+    public TapHostLink(final String tapName, final int tunOffloads, final ErrorLog log) {
         this.tapName = tapName;
         this.log = log;
         this.tap = TapDevice.open(tapName, false);
@@ -121,11 +121,11 @@ public final class TapHostLink implements HostLink {
         if (e.errno() == Errno.EIO || e.errno() == Errno.EAGAIN) {
             if (!loggedDown) {
                 loggedDown = true;
-                log.println("nat host link " + tapName + ": link down; frames toward it are dropped until it is up");
+                log.info("nat host link " + tapName + ": link down; frames toward it are dropped until it is up");
             }
             return;
         }
-        log.println("nat host link " + tapName + ": gone (" + e.getMessage() + "); the host side stops");
+        log.info("nat host link " + tapName + ": gone (" + e.getMessage() + "); the host side stops");
         writes.detach();
         tap.close();
         tap = null;

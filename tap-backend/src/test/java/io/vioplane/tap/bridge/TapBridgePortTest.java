@@ -1,6 +1,7 @@
 package io.vioplane.tap.bridge;
 
 import io.vioplane.platform.runtime.Counters;
+import io.vioplane.platform.runtime.ErrorLog;
 import io.vioplane.platform.testing.Commands;
 import io.vioplane.platform.testing.Netns;
 import io.vioplane.platform.testing.Requirements;
@@ -63,7 +64,7 @@ class TapBridgePortTest {
              GuestBridgePort guestPort = new GuestBridgePort("vm", bridge, 1500, GUEST_MAC, 64);
              TestNetGuest guest = new TestNetGuest(0, guestPort, 64);
              TapBridgePort tap = new TapBridgePort(name, false, bridge, 1500, Counters.inMemory(16), null,
-                     new PrintStream(logged, true, StandardCharsets.UTF_8))) {
+                     ErrorLog.printingTo(new PrintStream(logged, true, StandardCharsets.UTF_8)))) {
             netns.adopt(name);
             netns.tryExec("sysctl", "-qw", "net.ipv6.conf." + name + ".disable_ipv6=1");
             netns.exec("ip", "addr", "add", "10.97.0.1/24", "dev", name);
@@ -97,7 +98,7 @@ class TapBridgePortTest {
         try (GuestBridgePort guestPort = new GuestBridgePort("vm", bridge, 1500, GUEST_MAC, 64);
              TestNetGuest guest = new TestNetGuest(0, guestPort, 64);
              TapBridgePort tap = new TapBridgePort(name, false, bridge, 1500, Counters.inMemory(16), null,
-                     new PrintStream(logged, true, StandardCharsets.UTF_8))) {
+                     ErrorLog.printingTo(new PrintStream(logged, true, StandardCharsets.UTF_8)))) {
             Commands.run("ip", "link", "del", name);
             guest.transmit(null, arpRequest(), false);
             guest.pollUntilIdle(5);

@@ -1,5 +1,6 @@
 package io.vioplane.tap.device;
 
+import io.vioplane.platform.runtime.ErrorLog;
 import io.vioplane.platform.sys.Errno;
 import io.vioplane.platform.testing.Commands;
 import io.vioplane.platform.testing.Netns;
@@ -116,8 +117,8 @@ class TapWriteBatchTest {
         try (Netns netns = Netns.create("tapwrite");
              Arena arena = Arena.ofConfined();
              TapDevice tap = TapDevice.open(name, false);
-             TapWriteBatch batch = new TapWriteBatch(new PrintStream(new ByteArrayOutputStream(), true,
-                     StandardCharsets.UTF_8), (call, errno) -> failures.add(errno))) {
+             TapWriteBatch batch = new TapWriteBatch(ErrorLog.printingTo(new PrintStream(new ByteArrayOutputStream(), true,
+                     StandardCharsets.UTF_8)), (call, errno) -> failures.add(errno))) {
             netns.adopt(name);
             netns.exec("sysctl", "-qw", "net.ipv6.conf." + name + ".disable_ipv6=1");
             netns.exec("ip", "link", "set", name, "up");
@@ -187,8 +188,8 @@ class TapWriteBatchTest {
         try (Netns netns = Netns.create("tapdown");
              Arena arena = Arena.ofConfined();
              TapDevice tap = TapDevice.open(name, false);
-             TapWriteBatch batch = new TapWriteBatch(new PrintStream(new ByteArrayOutputStream(), true,
-                     StandardCharsets.UTF_8), (call, errno) -> failures.add(errno))) {
+             TapWriteBatch batch = new TapWriteBatch(ErrorLog.printingTo(new PrintStream(new ByteArrayOutputStream(), true,
+                     StandardCharsets.UTF_8)), (call, errno) -> failures.add(errno))) {
             netns.adopt(name);
             batch.attach(tap);
             final MemorySegment frames = arena.allocate(4096L * 3);

@@ -1,6 +1,7 @@
 package io.vioplane.tap.nat;
 
 import io.vioplane.platform.runtime.Counters;
+import io.vioplane.platform.runtime.ErrorLog;
 import io.vioplane.platform.testing.Netns;
 import io.vioplane.platform.testing.Requirements;
 import io.vioplane.tap.bridge.Bridge;
@@ -60,7 +61,7 @@ class NatNetnsTest {
             try {
                 created = Netns.create("nat");
                 opened = NatGateway.open("e2e", config, bridge, counters, null,
-                        new PrintStream(log, true, StandardCharsets.UTF_8));
+                        ErrorLog.printingTo(new PrintStream(log, true, StandardCharsets.UTF_8)));
                 created.adopt(tap);
                 created.tryExec("sysctl", "-qw", "net.ipv6.conf." + tap + ".disable_ipv6=1");
                 created.exec("ip", "addr", "add", "10.0.3.1/24", "dev", tap);

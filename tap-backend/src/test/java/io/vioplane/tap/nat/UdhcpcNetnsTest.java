@@ -2,6 +2,7 @@ package io.vioplane.tap.nat;
 
 import io.vioplane.platform.runtime.Counters;
 import io.vioplane.platform.runtime.DataPlane;
+import io.vioplane.platform.runtime.ErrorLog;
 import io.vioplane.platform.testing.Commands;
 import io.vioplane.platform.testing.Netns;
 import io.vioplane.platform.testing.Requirements;
@@ -56,7 +57,7 @@ class UdhcpcNetnsTest {
         final Counters counters = Counters.inMemory(1024);
         final Bridge bridge = Bridge.create("udhcpc", counters);
         final ByteArrayOutputStream logged = new ByteArrayOutputStream();
-        final PrintStream log = new PrintStream(logged, true, StandardCharsets.UTF_8);
+        final ErrorLog log = ErrorLog.printingTo(new PrintStream(logged, true, StandardCharsets.UTF_8));
         final List<Throwable> errors = new CopyOnWriteArrayList<>();
         final Path dir = Files.createTempDirectory("vioplane-udhcpc");
         final Path leaseLog = dir.resolve("lease.log");

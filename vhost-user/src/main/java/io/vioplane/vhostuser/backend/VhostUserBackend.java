@@ -2,6 +2,7 @@ package io.vioplane.vhostuser.backend;
 
 import io.vioplane.platform.memory.GuestMemory;
 import io.vioplane.platform.runtime.DataPlane;
+import io.vioplane.platform.runtime.ErrorLog;
 import io.vioplane.platform.sys.EventFd;
 import io.vioplane.platform.sys.FileIo;
 import io.vioplane.vhostuser.protocol.ProtocolFeature;
@@ -24,11 +25,8 @@ import io.vioplane.vring.packed.PackedRing;
 import io.vioplane.vring.split.SplitDeviceQueue;
 import io.vioplane.vring.split.SplitRing;
 
-import java.io.PrintStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.time.LocalTime;
-import java.time.format.DateTimeFormatter;
 
 /**
  * The device-agnostic vhost-user back-end of one front-end connection (QEMU docs/interop/vhost-user.rst):
@@ -60,7 +58,7 @@ public final class VhostUserBackend implements VhostUserHandler {
 
     private final VhostUserDevice device;
     private final DataPlane dataPlane;
-    private final PrintStream log;
+    private final ErrorLog log;
     private final String name;
     private final Vring[] vrings;
     private final DeviceQueue[] queues;
@@ -80,9 +78,10 @@ public final class VhostUserBackend implements VhostUserHandler {
     /**
      * @param device    the device type served
      * @param dataPlane the thread that runs its queues
-     * @param log       where lifecycle and refusals are logged (standard error for the daemon)
+     * @param log       where lifecycle lines and broken rings are logged (refusals are thrown, and the transport
+     *                  logs them)
      */
-    public VhostUserBackend(final VhostUserDevice device, final DataPlane dataPlane, final PrintStream log) {
+    public VhostUserBackend(final VhostUserDevice device, final DataPlane dataPlane, final ErrorLog log) {
         this.device = device;
         this.dataPlane = dataPlane;
         this.log = log;
@@ -96,11 +95,10 @@ public final class VhostUserBackend implements VhostUserHandler {
     }
 
     private void log(final String message) {
-        log.println(LocalTime.now().format(DateTimeFormatter.ISO_LOCAL_TIME) + " " + name + ": " + message);
+        log.info(name + ": " + message);
     }
 
-    private VhostUserException refuse(final String why) {
-        log("refused: " + why);
+    private static VhostUserException refuse(final String why) {
         return new VhostUserException(why, false);
     }
 
@@ -594,10 +592,8 @@ public final class VhostUserBackend implements VhostUserHandler {
         final long offset = Integer.toUnsignedLong(request.configOffset());
         final long size = Integer.toUnsignedLong(request.configSize());
         if (offset + size > device.configSize() || size == 0) {
-            log("refused: GET_CONFIG [" + offset + ", +" + size + ") beyond the " + device.configSize()
+            throw refuse("GET_CONFIG [" + offset + ", +" + size + ") beyond the " + device.configSize()
                     + "-byte configuration space");
-            reply.empty();
-            return;
         }
         try (Arena arena = Arena.ofConfined()) {
             final MemorySegment data = arena.allocate(size);
@@ -618,7 +614,7 @@ public final class VhostUserBackend implements VhostUserHandler {
     }
 
     private void queueBroken(final int index, final RingViolation violation, final String detail) {
-        log(detail + " (the ring stops; the other rings go on)");
+        log.failure(name + ": " + detail + " (the ring stops; the other rings go on)");
         status = status | DeviceStatus.DEVICE_NEEDS_RESET;
         if (index >= 0 && index < vrings.length) {
             signalError(vrings[index]);

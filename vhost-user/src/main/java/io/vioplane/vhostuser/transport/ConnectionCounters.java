@@ -1,19 +1,24 @@
 package io.vioplane.vhostuser.transport;
 
+import io.vioplane.platform.runtime.CounterKind;
+import io.vioplane.platform.runtime.CounterSet;
 import io.vioplane.platform.runtime.CounterType;
+import io.vioplane.platform.runtime.Counters;
 import io.vioplane.platform.runtime.CountersFile;
 import io.vioplane.vhostuser.protocol.Rejection;
-import org.agrona.concurrent.status.AtomicCounter;
+
+import java.util.EnumSet;
+import java.util.Set;
 
 /**
- * The counters of one vhost-user connection: messages, replies and failures by kind. Always kept in this object
- * (tests read them); also published in the process's {@link CountersFile} (type
- * {@link CounterType#CONNECTION}, labels {@code vhost-user[LABEL] NAME}) when one is given, so that
- * {@code vioplane stat} shows them while the connection lives. Single writer: the connection's event-loop thread.
+ * The counters of one vhost-user connection: messages, replies and failures by kind, a {@link CounterSet}
+ * published in the process's {@link CountersFile} (type {@link CounterType#CONNECTION}, labels
+ * {@code vhost-user[LABEL] NAME}) when one is given, so that {@code vioplane stat} shows them while the connection
+ * lives; readable after close. Single writer: the connection's event-loop thread.
  */
-public final class ConnectionCounters implements AutoCloseable {
+public final class ConnectionCounters extends CounterSet<ConnectionCounters.Kind> {
     /** What is counted. */
-    public enum Kind {
+    public enum Kind implements CounterKind {
         /** Complete messages received. */
         MESSAGES("messages"),
         /** Replies sent: explicit bodies and REPLY_ACK acknowledgements. */
@@ -43,7 +48,7 @@ public final class ConnectionCounters implements AutoCloseable {
             this.label = label;
         }
 
-        /** @return the counter label suffix */
+        @Override
         public String label() {
             return label;
         }
@@ -60,75 +65,19 @@ public final class ConnectionCounters implements AutoCloseable {
         }
     }
 
-    private static final Kind[] KINDS = Kind.values();
-
-    private final long[] values = new long[KINDS.length];
-    private final AtomicCounter[] published;
-    private final CountersFile file;
+    private static final Set<Kind> FAILURES = EnumSet.complementOf(EnumSet.of(Kind.MESSAGES, Kind.REPLIES));
 
     /**
-     * @param file  where to publish, or null to keep the counts only here
+     * @param file  where to publish, or null to keep the counts only in this process's memory
      * @param label identifies the connection in counter labels, e.g. the socket path and a sequence number
      */
     public ConnectionCounters(final CountersFile file, final String label) {
-        this.file = file;
-        if (file == null) {
-            published = null;
-        } else {
-            published = new AtomicCounter[KINDS.length];
-            for (Kind kind : KINDS) {
-                published[kind.ordinal()] = file.newCounter("vhost-user[" + label + "] " + kind.label(),
-                        CounterType.CONNECTION);
-            }
-        }
-    }
-
-    /** Adds one to {@code kind}. */
-    public void increment(final Kind kind) {
-        values[kind.ordinal()]++;
-        if (published != null) {
-            published[kind.ordinal()].incrementRelease();
-        }
-    }
-
-    /** @return the count of {@code kind} (read on the connection's thread, or after it closed) */
-    public long get(final Kind kind) {
-        return values[kind.ordinal()];
+        super(file != null ? Counters.in(file) : Counters.inMemory(Kind.values().length), Kind.class,
+                "vhost-user[" + label + "]", CounterType.CONNECTION);
     }
 
     /** @return the sum of every failure kind */
     public long failures() {
-        long sum = 0;
-        for (Kind kind : KINDS) {
-            if (kind != Kind.MESSAGES && kind != Kind.REPLIES) {
-                sum += values[kind.ordinal()];
-            }
-        }
-        return sum;
-    }
-
-    /** Frees the published counters (the counts kept here stay readable). */
-    @Override
-    public void close() {
-        if (published != null) {
-            for (int i = 0; i < published.length; i++) {
-                if (published[i] != null) {
-                    file.free(published[i]);
-                    published[i] = null;
-                }
-            }
-        }
-    }
-
-    @Override
-    public String toString() {
-        final StringBuilder text = new StringBuilder("{");
-        for (Kind kind : KINDS) {
-            if (values[kind.ordinal()] != 0) {
-                text.append(text.length() > 1 ? ", " : "").append(kind.label()).append('=')
-                        .append(values[kind.ordinal()]);
-            }
-        }
-        return text.append('}').toString();
+        return total(FAILURES);
     }
 }

@@ -2,8 +2,8 @@ package io.vioplane.vhostuser.transport;
 
 import io.netty.channel.IoEventLoopGroup;
 import io.vioplane.platform.runtime.CountersFile;
+import io.vioplane.platform.runtime.ErrorLog;
 
-import java.util.function.Consumer;
 
 /**
  * The settings both transports' builders take: event loop, counters, log.
@@ -32,8 +32,8 @@ abstract sealed class TransportBuilder<B extends TransportBuilder<B>> permits Vh
         return self();
     }
 
-    /** Sends log lines to {@code sink} instead of standard error. */
-    public B log(final Consumer<String> sink) {
+    /** Logs to {@code sink} (the process's {@link ErrorLog}) instead of a log of its own on standard error. */
+    public B log(final ErrorLog sink) {
         settings.log = sink;
         return self();
     }

@@ -56,7 +56,7 @@ abstract sealed class TransportEndpoint implements AutoCloseable permits VhostUs
         try {
             handler = settings.handlers.get();
         } catch (RuntimeException e) {
-            settings.log.accept(description + ": no handler for the connection, closed it: " + e);
+            settings.log.failure(description + ": no handler for the connection, closed it: " + e);
             FileIo.closeQuietly(fd);
             return false;
         }

@@ -73,20 +73,20 @@ public final class VhostUserClient extends TransportEndpoint {
         } catch (SysException e) {
             FileIo.closeQuietly(fd);
             if (failuresInRow++ == 0) {
-                settings.log.accept("cannot connect to " + path + ": " + e.getMessage() + "; retrying every "
+                settings.log.info("cannot connect to " + path + ": " + e.getMessage() + "; retrying every "
                         + initialBackoffMs + ".." + maxBackoffMs + " ms");
             }
             scheduleAttempt();
             return;
         } catch (RuntimeException e) {
             FileIo.closeQuietly(fd);
-            settings.log.accept("cannot connect to " + path + ": " + e + "; retrying");
+            settings.log.info("cannot connect to " + path + ": " + e + "; retrying");
             scheduleAttempt();
             return;
         }
         final long number = connections.incrementAndGet();
         final String description = settings.socketPath + "#" + number;
-        settings.log.accept(description + ": connected to the front-end"
+        settings.log.info(description + ": connected to the front-end"
                 + (failuresInRow > 0 ? " after " + (failuresInRow + 1) + " attempts" : ""));
         failuresInRow = 0;
         backoffMs = initialBackoffMs;
@@ -128,7 +128,7 @@ public final class VhostUserClient extends TransportEndpoint {
                 return null;
             });
         } catch (RuntimeException e) {
-            settings.log.accept(settings.socketPath + ": event loop unavailable while closing: " + e);
+            settings.log.failure(settings.socketPath + ": event loop unavailable while closing: " + e);
         }
         shutdownOwnLoop();
     }

@@ -7,6 +7,7 @@ import io.netty.channel.epoll.EpollIoEvent;
 import io.netty.channel.epoll.EpollIoHandle;
 import io.netty.channel.epoll.EpollIoOps;
 import io.netty.channel.unix.FileDescriptor;
+import io.vioplane.platform.runtime.ErrorLog;
 import io.vioplane.platform.sys.FileIo;
 import io.vioplane.platform.sys.ReceivedFds;
 import io.vioplane.platform.sys.SysException;
@@ -22,7 +23,6 @@ import io.vioplane.vhostuser.protocol.VhostUserRequest;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.function.Consumer;
 
 import static io.vioplane.vhostuser.transport.ConnectionCounters.Kind;
 
@@ -72,7 +72,7 @@ public final class VhostUserConnection implements AutoCloseable {
     private final VhostUserHandler handler;
     private final IoEventLoop eventLoop;
     private final ConnectionCounters counters;
-    private final Consumer<String> log;
+    private final ErrorLog log;
     private final Runnable onClosed;
     private final SocketHandle socketHandle;
 
@@ -101,7 +101,7 @@ public final class VhostUserConnection implements AutoCloseable {
 
     private VhostUserConnection(final int socketFd, final String description, final VhostUserHandler handler,
                                 final IoEventLoop eventLoop, final ConnectionCounters counters,
-                                final Consumer<String> log, final Runnable onClosed) {
+                                final ErrorLog log, final Runnable onClosed) {
         this.socketFd = socketFd;
         this.description = description;
         this.handler = handler;
@@ -125,7 +125,7 @@ public final class VhostUserConnection implements AutoCloseable {
      */
     static VhostUserConnection open(final int socketFd, final String description, final VhostUserHandler handler,
                                     final IoEventLoop eventLoop, final ConnectionCounters counters,
-                                    final Consumer<String> log, final Runnable onClosed) {
+                                    final ErrorLog log, final Runnable onClosed) {
         final VhostUserConnection connection = new VhostUserConnection(socketFd, description, handler, eventLoop,
                 counters, log, onClosed);
         connection.start();
@@ -450,9 +450,9 @@ public final class VhostUserConnection implements AutoCloseable {
 
     private void logFailure(final String why) {
         if (failuresLogged < LOGGED_FAILURES) {
-            log.accept(description + ": " + why);
+            log.failure(description + ": " + why);
         } else if (failuresLogged == LOGGED_FAILURES) {
-            log.accept(description + ": more than " + LOGGED_FAILURES + " failures; further ones are only counted");
+            log.info(description + ": more than " + LOGGED_FAILURES + " failures; further ones are only counted");
         }
         failuresLogged++;
     }
@@ -468,7 +468,7 @@ public final class VhostUserConnection implements AutoCloseable {
             return;
         }
         open = false;
-        log.accept(description + ": closed: " + closeRequested + " " + counters);
+        log.info(description + ": closed: " + closeRequested + " " + counters);
         try {
             if (registration != null) {
                 registration.cancel();
@@ -484,14 +484,14 @@ public final class VhostUserConnection implements AutoCloseable {
             }
         } catch (Throwable t) {
             rethrowIfFatal(t);
-            log.accept(description + ": the handler failed in disconnected(): " + t);
+            log.failure(description + ": the handler failed in disconnected(): " + t);
         }
         counters.close();
         try {
             onClosed.run();
         } catch (Throwable t) {
             rethrowIfFatal(t);
-            log.accept(description + ": on-close action failed: " + t);
+            log.failure(description + ": on-close action failed: " + t);
         }
     }
 

@@ -103,7 +103,7 @@ public final class VhostUserServer extends TransportEndpoint {
             deleteQuietly(settings.socketPath);
             throw e;
         }
-        settings.log.accept("listening on " + path + " (mode " + Integer.toOctalString(socketMode) + ")");
+        settings.log.info("listening on " + path + " (mode " + Integer.toOctalString(socketMode) + ")");
     }
 
     private void acceptAll() {
@@ -112,7 +112,7 @@ public final class VhostUserServer extends TransportEndpoint {
             try {
                 fd = UnixSockets.accept(listenFd, true);
             } catch (SysException e) {
-                settings.log.accept("accept on " + settings.socketPath + " failed: " + e.getMessage());
+                settings.log.failure("accept on " + settings.socketPath + " failed: " + e.getMessage());
                 return;
             }
             if (fd < 0) {
@@ -121,7 +121,7 @@ public final class VhostUserServer extends TransportEndpoint {
             final VhostUserConnection current = active;
             if (current != null && current.isOpen()) {
                 turnedAway.incrementAndGet();
-                settings.log.accept(settings.socketPath + ": a second front-end connected while " + current
+                settings.log.failure(settings.socketPath + ": a second front-end connected while " + current
                         + " is active; closed it (one front-end at a time)");
                 FileIo.closeQuietly(fd);
                 continue;
@@ -132,7 +132,7 @@ public final class VhostUserServer extends TransportEndpoint {
 
     private void serveAccepted(final int fd) {
         final String description = settings.socketPath + "#" + accepted.incrementAndGet();
-        settings.log.accept(description + ": front-end connected");
+        settings.log.info(description + ": front-end connected");
         serve(fd, description, () -> { });
     }
 
@@ -149,7 +149,7 @@ public final class VhostUserServer extends TransportEndpoint {
                 return null;
             });
         } catch (RuntimeException e) {
-            settings.log.accept(settings.socketPath + ": event loop unavailable while closing: " + e);
+            settings.log.failure(settings.socketPath + ": event loop unavailable while closing: " + e);
             FileIo.closeQuietly(listenFd);
         }
         deleteQuietly(settings.socketPath);
@@ -241,7 +241,7 @@ public final class VhostUserServer extends TransportEndpoint {
             try {
                 acceptAll();
             } catch (RuntimeException e) {
-                settings.log.accept(settings.socketPath + ": accepting failed: " + e);
+                settings.log.failure(settings.socketPath + ": accepting failed: " + e);
             }
         }
 

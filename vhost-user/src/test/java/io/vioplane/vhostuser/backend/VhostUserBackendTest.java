@@ -3,6 +3,7 @@ package io.vioplane.vhostuser.backend;
 import io.vioplane.platform.memory.GuestMemory;
 import io.vioplane.platform.runtime.Counters;
 import io.vioplane.platform.runtime.DataPlane;
+import io.vioplane.platform.runtime.ErrorLog;
 import io.vioplane.platform.sys.EventFd;
 import io.vioplane.platform.sys.FileIo;
 import io.vioplane.platform.sys.MemFd;
@@ -11,6 +12,7 @@ import io.vioplane.vhostuser.frontend.NetFrontEnd;
 import io.vioplane.vhostuser.frontend.VhostUserFrontEnd;
 import io.vioplane.vhostuser.net.NetVhostUserDevice;
 import io.vioplane.vhostuser.protocol.VhostUserRequest;
+import io.vioplane.vhostuser.transport.ConnectionCounters;
 import io.vioplane.vhostuser.transport.EventLoops;
 import io.vioplane.vhostuser.transport.VhostUserServer;
 import io.vioplane.virtionet.VirtioNetConfig;
@@ -68,10 +70,10 @@ class VhostUserBackendTest {
         echo = new EchoPort(1, 256);
         device = new VirtioNetDevice("net[test]", new VirtioNetConfig(MAC, 1, 1500), FEATURES, echo, Counters.inMemory(64));
         final NetVhostUserDevice vhostDevice = new NetVhostUserDevice(device);
-        final PrintStream log = new PrintStream(logged, true, StandardCharsets.UTF_8);
+        final ErrorLog log = ErrorLog.printingTo(new PrintStream(logged, true, StandardCharsets.UTF_8));
         socket = directory.resolve("vu.sock");
         server = VhostUserServer.builder(socket, () -> new VhostUserBackend(vhostDevice, dataPlane, log))
-                .eventLoopGroup(controlPlane).log(log::println).start();
+                .eventLoopGroup(controlPlane).log(log).start();
     }
 
     @AfterEach
@@ -203,6 +205,24 @@ class VhostUserBackendTest {
                     () -> frontEnd.request(VhostUserRequest.SET_VRING_NUM, VhostUserFrontEnd.vringState(7, 256)));
             assertTrue(log().contains("named vring 7"), log());
         }
+    }
+
+    @Test
+    void aReplyAckRefusalFloodIsCountedEveryTimeAndLoggedOnce() {
+        final int refusals = 2_000;
+        try (VhostUserFrontEnd frontEnd = VhostUserFrontEnd.connect(socket, 5_000)) {
+            frontEnd.negotiate(FEATURES, 0);
+            assertTrue(frontEnd.replyAck(), "the flood rides on REPLY_ACK: every refusal is answered");
+            for (int i = 0; i < refusals; i++) {
+                assertThrows(VhostUserFrontEnd.FrontEndException.class,
+                        () -> frontEnd.request(VhostUserRequest.SET_VRING_NUM, VhostUserFrontEnd.vringState(7, 256)));
+            }
+            assertEquals(refusals, server.activeConnection().counters().get(ConnectionCounters.Kind.REFUSED),
+                    "every refusal is counted");
+            assertEquals(refusals, server.activeConnection().counters().get(ConnectionCounters.Kind.FAILURE_REPLIES));
+        }
+        assertEquals(1, log().lines().filter(line -> line.contains("named vring 7")).count(),
+                "the refusal is logged once, by the transport: " + log());
     }
 
     @Test

@@ -4,6 +4,7 @@ import com.code_intelligence.jazzer.api.FuzzedDataProvider;
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import io.netty.channel.IoEventLoop;
 import io.netty.channel.IoEventLoopGroup;
+import io.vioplane.platform.runtime.ErrorLog;
 import io.vioplane.platform.sys.EventFd;
 import io.vioplane.platform.sys.FileIo;
 import io.vioplane.platform.sys.SysException;
@@ -111,7 +112,7 @@ class FramingFuzzTest {
         final IoEventLoop loop = GROUP.next();
         final ConnectionCounters counters = new ConnectionCounters(null, "fuzz");
         loop.submit(() -> VhostUserConnection.open(pair[0], "fuzz", new ProbingHandler(recorder), loop, counters,
-                log::add, closed::countDown)).get();
+                ErrorLog.printingTo(log::add), closed::countDown)).get();
         try (TestFrontEnd frontEnd = TestFrontEnd.over(pair[1])) {
             final int chunks = data.consumeInt(1, 12);
             for (int i = 0; i < chunks && data.remainingBytes() > 0; i++) {

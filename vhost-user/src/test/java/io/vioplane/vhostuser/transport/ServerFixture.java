@@ -1,5 +1,6 @@
 package io.vioplane.vhostuser.transport;
 
+import io.vioplane.platform.runtime.ErrorLog;
 import io.vioplane.vhostuser.testing.RecordingHandler;
 
 import java.nio.file.Path;
@@ -20,7 +21,7 @@ final class ServerFixture implements AutoCloseable {
             final RecordingHandler handler = handlerFactory.get();
             handlers.add(handler);
             return handler;
-        }).log(log::add).start();
+        }).log(ErrorLog.printingTo(log::add)).start();
     }
 
     ServerFixture(final Path directory) {

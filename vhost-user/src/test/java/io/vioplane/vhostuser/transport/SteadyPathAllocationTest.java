@@ -1,5 +1,6 @@
 package io.vioplane.vhostuser.transport;
 
+import io.vioplane.platform.runtime.ErrorLog;
 import io.vioplane.vhostuser.protocol.ReplyWriter;
 import io.vioplane.vhostuser.protocol.VhostUserHandler;
 import io.vioplane.vhostuser.protocol.VhostUserMessage;
@@ -73,7 +74,7 @@ class SteadyPathAllocationTest {
         final com.sun.management.ThreadMXBean threads =
                 (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         final Path socket = directory.resolve("alloc.sock");
-        try (VhostUserServer server = VhostUserServer.builder(socket, QuietHandler::new).log(line -> { }).start();
+        try (VhostUserServer server = VhostUserServer.builder(socket, QuietHandler::new).log(ErrorLog.printingTo(line -> { })).start();
              TestFrontEnd frontEnd = TestFrontEnd.connect(socket)) {
             final long loopThread = server.eventLoop().submit(() -> Thread.currentThread().threadId())
                     .syncUninterruptibly().getNow();

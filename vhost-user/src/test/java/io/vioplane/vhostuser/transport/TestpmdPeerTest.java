@@ -1,5 +1,6 @@
 package io.vioplane.vhostuser.transport;
 
+import io.vioplane.platform.runtime.ErrorLog;
 import io.vioplane.platform.testing.Requirements;
 import io.vioplane.peers.dpdk.Testpmd;
 import io.vioplane.vhostuser.testing.RecordingHandler;
@@ -54,7 +55,7 @@ class TestpmdPeerTest {
             final RecordingHandler fresh = new RecordingHandler();
             handler.set(fresh);
             return fresh;
-        }).log(log::add).start()) {
+        }).log(ErrorLog.printingTo(log::add)).start()) {
             final Testpmd testpmd = Testpmd.builder().name("vusrv")
                     .vdev("net_virtio_user0,path=" + socket + ",queues=1,queue_size=256").build();
             try {
@@ -86,7 +87,7 @@ class TestpmdPeerTest {
                 final RecordingHandler fresh = new RecordingHandler();
                 handler.set(fresh);
                 return fresh;
-            }).initialBackoffMs(50).maxBackoffMs(500).log(log::add).start()) {
+            }).initialBackoffMs(50).maxBackoffMs(500).log(ErrorLog.printingTo(log::add)).start()) {
                 awaitDriverOk(handler, testpmd);
                 testpmd.close();
                 assertTrue(RecordingHandler.await(() -> handler.get().disconnects() >= 1, SEQUENCE_TIMEOUT_MS),

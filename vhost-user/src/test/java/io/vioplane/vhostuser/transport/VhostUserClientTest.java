@@ -1,5 +1,6 @@
 package io.vioplane.vhostuser.transport;
 
+import io.vioplane.platform.runtime.ErrorLog;
 import io.vioplane.platform.sys.FileIo;
 import io.vioplane.platform.sys.UnixSockets;
 import io.vioplane.vhostuser.testing.RecordingHandler;
@@ -75,7 +76,7 @@ class VhostUserClientTest {
             final RecordingHandler handler = new RecordingHandler();
             handlers.add(handler);
             return handler;
-        }).initialBackoffMs(10).maxBackoffMs(200).log(log::add).start()) {
+        }).initialBackoffMs(10).maxBackoffMs(200).log(ErrorLog.printingTo(log::add)).start()) {
             assertTrue(RecordingHandler.await(() -> client.connectAttempts() >= 2, TIMEOUT_MS),
                     "attempts go on while nobody listens");
             assertEquals(0, client.connections());
@@ -113,7 +114,7 @@ class VhostUserClientTest {
         final Path socket = directory.resolve("frontend.sock");
         final RecordingHandler handler = new RecordingHandler();
         final VhostUserClient client = VhostUserClient.builder(socket, () -> handler).initialBackoffMs(5)
-                .maxBackoffMs(20).log(line -> { }).start();
+                .maxBackoffMs(20).log(ErrorLog.printingTo(line -> { })).start();
         try (Listener listener = new Listener(socket); TestFrontEnd frontEnd = listener.accept()) {
             roundTrip(frontEnd);
             client.close();

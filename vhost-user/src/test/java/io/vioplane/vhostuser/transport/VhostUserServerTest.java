@@ -1,6 +1,7 @@
 package io.vioplane.vhostuser.transport;
 
 import io.vioplane.platform.runtime.CountersFile;
+import io.vioplane.platform.runtime.ErrorLog;
 import io.vioplane.platform.sys.EventFd;
 import io.vioplane.platform.sys.FileIo;
 import io.vioplane.platform.sys.MemFd;
@@ -285,7 +286,7 @@ class VhostUserServerTest {
         }
         final Path other = directory.resolve("group.sock");
         try (VhostUserServer server = VhostUserServer.builder(other, RecordingHandler::new).socketMode(0660)
-                .log(line -> { }).start()) {
+                .log(ErrorLog.printingTo(line -> { })).start()) {
             assertEquals("rw-rw----", PosixFilePermissions.toString(Files.getPosixFilePermissions(other)));
             assertEquals(other.toAbsolutePath(), server.socketPath());
         }
@@ -331,14 +332,14 @@ class VhostUserServerTest {
              TestFrontEnd frontEnd = TestFrontEnd.connect(fixture.socket)) {
             roundTrip(frontEnd);
             final IllegalStateException live = assertThrows(IllegalStateException.class,
-                    () -> VhostUserServer.builder(socket, RecordingHandler::new).log(line -> { }).start());
+                    () -> VhostUserServer.builder(socket, RecordingHandler::new).log(ErrorLog.printingTo(line -> { })).start());
             assertTrue(live.getMessage().contains("another back-end is listening"), live.getMessage());
             roundTrip(frontEnd);
         }
         final Path plain = directory.resolve("plain");
         Files.writeString(plain, "not a socket");
         assertThrows(IllegalStateException.class,
-                () -> VhostUserServer.builder(plain, RecordingHandler::new).log(line -> { }).start());
+                () -> VhostUserServer.builder(plain, RecordingHandler::new).log(ErrorLog.printingTo(line -> { })).start());
         assertEquals("not a socket", Files.readString(plain));
     }
 
@@ -360,7 +361,7 @@ class VhostUserServerTest {
         final Path socket = directory.resolve("counted.sock");
         try (CountersFile counters = CountersFile.create(runDir, "vhost-user test", 64 * 128, 8 * 1024);
              VhostUserServer server = VhostUserServer.builder(socket, () -> new RecordingHandler().withReplyAck())
-                     .counters(counters).log(line -> { }).start();
+                     .counters(counters).log(ErrorLog.printingTo(line -> { })).start();
              TestFrontEnd frontEnd = TestFrontEnd.connect(socket)) {
             roundTrip(frontEnd);
             assertNotNull(server.activeConnection());
@@ -392,7 +393,7 @@ class VhostUserServerTest {
     @Test
     void aServerClosedFromItsOwnEventLoopDoesNotDeadlock() {
         final Path socket = directory.resolve("self.sock");
-        final VhostUserServer server = VhostUserServer.builder(socket, RecordingHandler::new).log(line -> { }).start();
+        final VhostUserServer server = VhostUserServer.builder(socket, RecordingHandler::new).log(ErrorLog.printingTo(line -> { })).start();
         server.eventLoop().submit(server::close).syncUninterruptibly();
         assertTrue(RecordingHandler.await(() -> server.eventLoop().isTerminated(), 10_000));
         assertFalse(Files.exists(socket));

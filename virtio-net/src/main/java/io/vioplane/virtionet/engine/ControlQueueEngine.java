@@ -67,7 +67,7 @@ public final class ControlQueueEngine extends QueueEngine {
         while (queue.pop(chain)) {
             handled++;
             if (chain.readableBytes() < 2 || chain.writableBytes() < 1) {
-                counters.malformedHeader.incrementRelease();
+                counters.increment(NetQueueCounters.Kind.MALFORMED_HEADER);
                 queue.addUsed(chain, 0);
                 continue;
             }
@@ -82,7 +82,7 @@ public final class ControlQueueEngine extends QueueEngine {
         }
         if (handled > 0) {
             finishBatch();
-            counters.packets.getAndAddRelease(handled);
+            counters.add(NetQueueCounters.Kind.PACKETS, handled);
         }
         checkBroken();
         return handled;

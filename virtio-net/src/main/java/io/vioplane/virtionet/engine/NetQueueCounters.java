@@ -1,114 +1,104 @@
 package io.vioplane.virtionet.engine;
 
+import io.vioplane.platform.runtime.CounterKind;
+import io.vioplane.platform.runtime.CounterSet;
 import io.vioplane.platform.runtime.CounterType;
 import io.vioplane.platform.runtime.Counters;
-import org.agrona.concurrent.status.AtomicCounter;
 
 /**
  * The counters of one virtio-net queue, published for {@code vioplane stat}: frames, bytes, drops by reason
  * (named after who was at fault), kicks and interrupts. Written only by the data-plane thread.
  */
-public final class NetQueueCounters implements AutoCloseable {
-    private final Counters counters;
-    final AtomicCounter packets;
-    final AtomicCounter bytes;
-    final AtomicCounter droppedByPort;
-    final AtomicCounter malformedHeader;
-    final AtomicCounter oversizedFrame;
-    final AtomicCounter deviceOnlyFlagsCleared;
-    final AtomicCounter noReceiveBuffer;
-    final AtomicCounter bufferTooSmall;
-    final AtomicCounter offloadUnsupported;
-    final AtomicCounter filtered;
-    final AtomicCounter discardedWhileDisabled;
-    final AtomicCounter kicks;
-    final AtomicCounter interrupts;
-    final AtomicCounter ringViolations;
+public final class NetQueueCounters extends CounterSet<NetQueueCounters.Kind> {
+    /** What a virtio-net queue counts. */
+    public enum Kind implements CounterKind {
+        PACKETS("packets"),
+        BYTES("bytes"),
+        DROPPED_BY_PORT("drops: port refused"),
+        MALFORMED_HEADER("drops: guest gave a malformed virtio-net header"),
+        OVERSIZED_FRAME("drops: guest gave an oversized frame"),
+        DEVICE_ONLY_FLAGS_CLEARED("fixed: guest set DATA_VALID/RSC_INFO (cleared)"),
+        NO_RECEIVE_BUFFER("waits: guest had no receive buffer"),
+        BUFFER_TOO_SMALL("drops: guest receive buffer too small"),
+        OFFLOAD_UNSUPPORTED("drops: offload the guest did not negotiate"),
+        FILTERED("drops: filtered (MAC/promiscuous settings)"),
+        DISCARDED_WHILE_DISABLED("discarded: queue disabled"),
+        KICKS("kicks"),
+        INTERRUPTS("interrupts"),
+        RING_VIOLATIONS("ring violations");
+
+        private final String label;
+
+        Kind(final String label) {
+            this.label = label;
+        }
+
+        @Override
+        public String label() {
+            return label;
+        }
+    }
 
     /**
      * @param counters where to allocate
      * @param prefix   e.g. {@code "net[/tmp/vu.sock] q1 tx"}
      */
     public NetQueueCounters(final Counters counters, final String prefix) {
-        this.counters = counters;
-        packets = counters.counter(prefix + " packets", CounterType.QUEUE);
-        bytes = counters.counter(prefix + " bytes", CounterType.QUEUE);
-        droppedByPort = counters.counter(prefix + " drops: port refused", CounterType.QUEUE);
-        malformedHeader = counters.counter(prefix + " drops: guest gave a malformed virtio-net header", CounterType.QUEUE);
-        oversizedFrame = counters.counter(prefix + " drops: guest gave an oversized frame", CounterType.QUEUE);
-        deviceOnlyFlagsCleared = counters.counter(prefix + " fixed: guest set DATA_VALID/RSC_INFO (cleared)",
-                CounterType.QUEUE);
-        noReceiveBuffer = counters.counter(prefix + " waits: guest had no receive buffer", CounterType.QUEUE);
-        bufferTooSmall = counters.counter(prefix + " drops: guest receive buffer too small", CounterType.QUEUE);
-        offloadUnsupported = counters.counter(prefix + " drops: offload the guest did not negotiate", CounterType.QUEUE);
-        filtered = counters.counter(prefix + " drops: filtered (MAC/promiscuous settings)", CounterType.QUEUE);
-        discardedWhileDisabled = counters.counter(prefix + " discarded: queue disabled", CounterType.QUEUE);
-        kicks = counters.counter(prefix + " kicks", CounterType.QUEUE);
-        interrupts = counters.counter(prefix + " interrupts", CounterType.QUEUE);
-        ringViolations = counters.counter(prefix + " ring violations", CounterType.QUEUE);
+        super(counters, Kind.class, prefix, CounterType.QUEUE);
     }
 
     /** @return frames carried */
     public long packets() {
-        return packets.get();
+        return get(Kind.PACKETS);
     }
 
     /** @return bytes carried (headers excluded) */
     public long bytes() {
-        return bytes.get();
+        return get(Kind.BYTES);
     }
 
     /** @return interrupts (used-buffer notifications) sent */
     public long interrupts() {
-        return interrupts.get();
+        return get(Kind.INTERRUPTS);
     }
 
     /** @return kicks received */
     public long kicks() {
-        return kicks.get();
+        return get(Kind.KICKS);
     }
 
     /** @return frames the guest sent with a malformed header */
     public long malformedHeader() {
-        return malformedHeader.get();
+        return get(Kind.MALFORMED_HEADER);
     }
 
     /** @return frames whose header carried device-only flags the driver may not set, cleared before forwarding */
     public long deviceOnlyFlagsCleared() {
-        return deviceOnlyFlagsCleared.get();
+        return get(Kind.DEVICE_ONLY_FLAGS_CLEARED);
     }
 
     /** @return frames dropped because the guest's receive buffers were too small */
     public long bufferTooSmall() {
-        return bufferTooSmall.get();
+        return get(Kind.BUFFER_TOO_SMALL);
     }
 
     /** @return frames the port refused */
     public long droppedByPort() {
-        return droppedByPort.get();
+        return get(Kind.DROPPED_BY_PORT);
     }
 
     /** @return frames that carried an offload the receiving guest did not negotiate */
     public long offloadUnsupported() {
-        return offloadUnsupported.get();
+        return get(Kind.OFFLOAD_UNSUPPORTED);
     }
 
     /** @return frames dropped by the receive filter */
     public long filtered() {
-        return filtered.get();
+        return get(Kind.FILTERED);
     }
 
     /** Counts a kick (the queue's kick eventfd woke the data plane). */
     public void kicked(final long count) {
-        kicks.getAndAddRelease(count);
-    }
-
-    @Override
-    public void close() {
-        for (AtomicCounter c : new AtomicCounter[] {packets, bytes, droppedByPort, malformedHeader, oversizedFrame, deviceOnlyFlagsCleared,
-                noReceiveBuffer, bufferTooSmall, offloadUnsupported, filtered, discardedWhileDisabled, kicks, interrupts,
-                ringViolations}) {
-            counters.free(c);
-        }
+        add(Kind.KICKS, count);
     }
 }

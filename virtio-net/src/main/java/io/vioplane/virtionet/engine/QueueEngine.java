@@ -60,7 +60,7 @@ abstract class QueueEngine {
         queue.publishUsed();
         if (queue.needsInterrupt()) {
             interrupt.trigger();
-            counters.interrupts.incrementRelease();
+            counters.increment(NetQueueCounters.Kind.INTERRUPTS);
         }
     }
 
@@ -82,7 +82,7 @@ abstract class QueueEngine {
         final RingViolation violation = queue.violation();
         if (violation != null && !reportedBroken) {
             reportedBroken = true;
-            counters.ringViolations.incrementRelease();
+            counters.increment(NetQueueCounters.Kind.RING_VIOLATIONS);
             brokenListener.broken(queueIndex, violation);
         }
     }

@@ -85,8 +85,8 @@ public final class RxEngine extends QueueEngine implements RxDestination {
         final int delivered = port.receive(queuePair, this, BATCH);
         if (batchPackets > 0) {
             finishBatch();
-            counters.packets.getAndAddRelease(batchPackets);
-            counters.bytes.getAndAddRelease(batchBytes);
+            counters.add(NetQueueCounters.Kind.PACKETS, batchPackets);
+            counters.add(NetQueueCounters.Kind.BYTES, batchBytes);
             batchPackets = 0;
             batchBytes = 0;
         }
@@ -130,7 +130,7 @@ public final class RxEngine extends QueueEngine implements RxDestination {
             return false;
         }
         if (!filter.accepts(source, offset, lengthBytes)) {
-            counters.filtered.incrementRelease();
+            counters.increment(NetQueueCounters.Kind.FILTERED);
             return true;
         }
         if (header.isGso() && !guestTakes(header.gsoKind())) {
@@ -146,7 +146,7 @@ public final class RxEngine extends QueueEngine implements RxDestination {
             final int count = kind == VirtioNetHeader.GSO_TCPV4 || kind == VirtioNetHeader.GSO_TCPV6
                     ? segmenter.prepare(source, offset, lengthBytes, header) : 0;
             if (count == 0) {
-                counters.offloadUnsupported.incrementRelease();
+                counters.increment(NetQueueCounters.Kind.OFFLOAD_UNSUPPORTED);
                 return true;
             }
             segmentingSource = source;
@@ -210,13 +210,13 @@ public final class RxEngine extends QueueEngine implements RxDestination {
     private int takeOneBuffer(final long total) {
         final DescriptorChain chain = chains[0];
         if (!queue.pop(chain)) {
-            counters.noReceiveBuffer.incrementRelease();
+            counters.increment(NetQueueCounters.Kind.NO_RECEIVE_BUFFER);
             buffersWhenShort = 0;
             return 0;
         }
         if (chain.writableBytes() < total) {
             queue.rewind(chain);
-            counters.bufferTooSmall.incrementRelease();
+            counters.increment(NetQueueCounters.Kind.BUFFER_TOO_SMALL);
             return -1;
         }
         buffersWhenShort = -1;
@@ -230,12 +230,12 @@ public final class RxEngine extends QueueEngine implements RxDestination {
         while (room < total) {
             if (count == chains.length) {
                 giveBack(count);
-                counters.bufferTooSmall.incrementRelease();
+                counters.increment(NetQueueCounters.Kind.BUFFER_TOO_SMALL);
                 return -1;
             }
             if (!queue.pop(chains[count])) {
                 giveBack(count);
-                counters.noReceiveBuffer.incrementRelease();
+                counters.increment(NetQueueCounters.Kind.NO_RECEIVE_BUFFER);
                 buffersWhenShort = count;
                 return 0;
             }

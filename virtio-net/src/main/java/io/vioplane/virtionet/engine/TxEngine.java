@@ -95,14 +95,14 @@ public final class TxEngine extends QueueEngine {
         }
         port.flush(queuePair);
         finishBatch();
-        counters.packets.getAndAddRelease(packets);
-        counters.bytes.getAndAddRelease(bytes);
+        counters.add(NetQueueCounters.Kind.PACKETS, packets);
+        counters.add(NetQueueCounters.Kind.BYTES, bytes);
         if (malformed + oversized + refused + discarded + deviceOnlyFlags != 0) {
-            counters.deviceOnlyFlagsCleared.getAndAddRelease(deviceOnlyFlags);
-            counters.malformedHeader.getAndAddRelease(malformed);
-            counters.oversizedFrame.getAndAddRelease(oversized);
-            counters.droppedByPort.getAndAddRelease(refused);
-            counters.discardedWhileDisabled.getAndAddRelease(discarded);
+            counters.add(NetQueueCounters.Kind.DEVICE_ONLY_FLAGS_CLEARED, deviceOnlyFlags);
+            counters.add(NetQueueCounters.Kind.MALFORMED_HEADER, malformed);
+            counters.add(NetQueueCounters.Kind.OVERSIZED_FRAME, oversized);
+            counters.add(NetQueueCounters.Kind.DROPPED_BY_PORT, refused);
+            counters.add(NetQueueCounters.Kind.DISCARDED_WHILE_DISABLED, discarded);
         }
         checkBroken();
         return popped;
