@@ -37,6 +37,9 @@ final class StatCommand implements Callable<Integer> {
 
     private static final String CLEAR_SCREEN = "\033[H\033[2J";
 
+    /** The distinct errors of each process, read with its counters when --errors is given. */
+    private final Map<Long, List<CountersFileReader.ErrorRecord>> errorRecords = new HashMap<>();
+
     @Option(names = "--pid", description = "Only this process.")
     private Long pid;
 
@@ -108,21 +111,16 @@ final class StatCommand implements Callable<Integer> {
         for (Path file : CountersFileReader.liveFiles(directory)) {
             try (CountersFileReader reader = CountersFileReader.open(file)) {
                 if (pid == null || reader.pid() == pid) {
-                    final CounterSnapshot snapshot = CounterSnapshot.of(reader);
-                    snapshots.add(errors ? withErrors(snapshot, reader) : snapshot);
+                    snapshots.add(CounterSnapshot.of(reader));
+                    if (errors) {
+                        errorRecords.put(reader.pid(), reader.errors());
+                    }
                 }
             } catch (RuntimeException e) {
                 out.println(file + ": unreadable (" + e.getMessage() + ")");
             }
         }
         return snapshots;
-    }
-
-    private final Map<Long, List<CountersFileReader.ErrorRecord>> errorRecords = new HashMap<>();
-
-    private CounterSnapshot withErrors(final CounterSnapshot snapshot, final CountersFileReader reader) {
-        errorRecords.put(snapshot.pid(), reader.errors());
-        return snapshot;
     }
 
     private List<CounterSnapshot> filtered(final List<CounterSnapshot> snapshots) {

@@ -94,4 +94,18 @@ class DaemonOperationsTest {
                 result.errorLines());
         assertEquals(2, result.exitCode());
     }
+
+    @Test
+    void refusesABusyMetricsPortBeforeServingAnything(@TempDir final Path directory) throws Exception {
+        try (java.net.ServerSocket busy = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            final Path socket = directory.resolve("vm0.sock");
+            final VioplaneProcess.Result result = VioplaneProcess.run("vhost-user-net", "--socket-path",
+                    socket.toString(), "--metrics-listen", Integer.toString(busy.getLocalPort()));
+            assertEquals(1, result.errorLines().size(), result.stderr());
+            assertTrue(result.errorLines().getFirst().startsWith("vioplane vhost-user-net: --metrics-listen: cannot"
+                    + " listen on "), result.stderr());
+            assertEquals(1, result.exitCode());
+            assertFalse(Files.exists(socket), "no socket was bound");
+        }
+    }
 }

@@ -22,9 +22,10 @@ import java.util.concurrent.CountDownLatch;
  * }</pre>
  *
  * <ul>
- *   <li>{@link #begin}: checks {@code --pid-file} and {@code --metrics-listen} with the other arguments, and takes
- *       over SIGTERM and SIGINT (signal(7)) so that a stop is an orderly return with exit 0.</li>
- *   <li>{@link #serve}: starts the metrics endpoint, writes the pid file, prints {@code vioplane: ready (...)} (the
+ *   <li>{@link #begin}: checks {@code --pid-file} and binds {@code --metrics-listen} with the other arguments, and
+ *       takes over SIGTERM and SIGINT (signal(7)) so that a stop is an orderly return with exit 0 (a second signal
+ *       while stopping exits at once).</li>
+ *   <li>{@link #serve}: serves the metrics endpoint, writes the pid file, prints {@code vioplane: ready (...)} (the
  *       line scripts and tests wait for), tells the service manager {@code READY=1} (sd_notify(3)); waits for the
  *       signal; then tells it {@code STOPPING=1}, prints {@code vioplane: stopping} and the exit summary (drops by
  *       reason) while the counters still exist.</li>
@@ -34,16 +35,15 @@ import java.util.concurrent.CountDownLatch;
 public final class DaemonLifecycle implements AutoCloseable {
     private final PrintStream log;
     private final Path pidFile;
-    private final InetSocketAddress metricsAddress;
+    private final MetricsEndpoint metrics;
     private final SdNotify notify = SdNotify.fromEnvironment();
     private final CountDownLatch stop = new CountDownLatch(1);
-    private MetricsEndpoint metrics;
     private boolean pidFileWritten;
 
-    private DaemonLifecycle(final PrintStream log, final Path pidFile, final InetSocketAddress metricsAddress) {
+    private DaemonLifecycle(final PrintStream log, final Path pidFile, final MetricsEndpoint metrics) {
         this.log = log;
         this.pidFile = pidFile;
-        this.metricsAddress = metricsAddress;
+        this.metrics = metrics;
     }
 
     /**
@@ -56,10 +56,20 @@ public final class DaemonLifecycle implements AutoCloseable {
         ArgumentChecks.checkParentDirectory("--pid-file", options.pidFile);
         final InetSocketAddress address = options.metricsListen == null ? null
                 : MetricsEndpoint.parse("--metrics-listen", options.metricsListen);
-        final DaemonLifecycle lifecycle = new DaemonLifecycle(log, options.pidFile, address);
-        Signal.handle(new Signal("TERM"), signal -> lifecycle.stop.countDown());
-        Signal.handle(new Signal("INT"), signal -> lifecycle.stop.countDown());
+        final DaemonLifecycle lifecycle = new DaemonLifecycle(log, options.pidFile,
+                address == null ? null : MetricsEndpoint.bind("--metrics-listen", address));
+        Signal.handle(new Signal("TERM"), lifecycle::signalled);
+        Signal.handle(new Signal("INT"), lifecycle::signalled);
         return lifecycle;
+    }
+
+    /** The first SIGTERM or SIGINT stops the daemon in order; a second one while it stops ends it at once. */
+    private void signalled(final Signal signal) {
+        if (stop.getCount() == 0) {
+            log.println("vioplane: SIG" + signal.getName() + " again while stopping: exiting at once");
+            Runtime.getRuntime().halt(ExitCodes.FAILURE);
+        }
+        stop.countDown();
     }
 
     /**
@@ -76,8 +86,8 @@ public final class DaemonLifecycle implements AutoCloseable {
 
     private void ready(final CountersFile counters, final String what) {
         final long pid = ProcessHandle.current().pid();
-        if (metricsAddress != null) {
-            metrics = MetricsEndpoint.start("--metrics-listen", metricsAddress, counters.path());
+        if (metrics != null) {
+            metrics.serve(counters.path());
         }
         if (pidFile != null) {
             try {

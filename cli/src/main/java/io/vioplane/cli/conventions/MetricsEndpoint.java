@@ -55,11 +55,11 @@ public final class MetricsEndpoint implements AutoCloseable {
     }
 
     /**
-     * Listens on {@code address} and serves the counters file at {@code countersPath} at {@code /metrics}.
+     * Binds {@code address} (before the daemon starts, so a busy port fails early); {@link #serve} starts serving.
      *
      * @throws UserError naming {@code flag} if the address cannot be bound
      */
-    public static MetricsEndpoint start(final String flag, final InetSocketAddress address, final Path countersPath) {
+    public static MetricsEndpoint bind(final String flag, final InetSocketAddress address) {
         final HttpServer server;
         try {
             server = HttpServer.create(address, 8);
@@ -72,9 +72,13 @@ public final class MetricsEndpoint implements AutoCloseable {
             return metrics;
         });
         server.setExecutor(thread);
+        return new MetricsEndpoint(server, thread);
+    }
+
+    /** Serves the counters file at {@code countersPath} at {@code /metrics} from now on. */
+    public void serve(final Path countersPath) {
         server.createContext("/metrics", exchange -> serve(exchange, countersPath));
         server.start();
-        return new MetricsEndpoint(server, thread);
     }
 
     private static void serve(final HttpExchange exchange, final Path countersPath) throws IOException {
