@@ -157,11 +157,13 @@ final class StatCommand implements Callable<Integer> {
                                 CounterType.name(counter.typeId()), counter.value(), counter.label()));
             }
             if (hidden > 0) {
-                out.append(String.format(Locale.ROOT, "  (%d counter(s) at zero not shown; --all shows them)%n", hidden));
+                out.append(String.format(Locale.ROOT, "  (%d counter(s) at zero not shown; --all shows them)%n",
+                        hidden));
             }
             out.append("  drops by reason: ").append(snapshot.dropsLine()).append('\n');
             if (errors) {
-                final List<CountersFileReader.ErrorRecord> records = errorRecords.getOrDefault(snapshot.pid(), List.of());
+                final List<CountersFileReader.ErrorRecord> records =
+                        errorRecords.getOrDefault(snapshot.pid(), List.of());
                 out.append(String.format(Locale.ROOT, "  %d distinct error(s)%n", records.size()));
                 for (CountersFileReader.ErrorRecord record : records) {
                     out.append(String.format(Locale.ROOT, "  x%d first %s last %s%n    %s%n",

@@ -161,7 +161,8 @@ final class VhostUserNetCommand implements Callable<Integer> {
         }
         final byte[] mac = new byte[6];
         for (int i = 0; i < 6; i++) {
-            if (parts[i].isEmpty() || parts[i].length() > 2 || !parts[i].chars().allMatch(c -> Character.digit(c, 16) >= 0)) {
+            if (parts[i].isEmpty() || parts[i].length() > 2
+                    || !parts[i].chars().allMatch(c -> Character.digit(c, 16) >= 0)) {
                 throw UserError.usage("--mac", "not a MAC address: " + text);
             }
             mac[i] = (byte) HexFormat.fromHexDigits(parts[i]);

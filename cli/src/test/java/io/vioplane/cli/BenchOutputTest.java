@@ -46,7 +46,8 @@ class BenchOutputTest {
         final List<String> rows = Files.readAllLines(csv);
         assertEquals("table,row,column,value,low,high,unit,text", rows.getFirst());
         assertTrue(rows.contains("latency,1,samples,20000,,,,\"20,000\""), rows.toString());
-        assertTrue(rows.stream().anyMatch(row -> row.startsWith("latency,0,p99,") && row.contains(",us,")), rows.toString());
+        assertTrue(rows.stream().anyMatch(row -> row.startsWith("latency,0,p99,") && row.contains(",us,")),
+                rows.toString());
         final String document = Files.readString(json);
         assertTrue(document.startsWith("{\"tables\":[{\"id\":\"latency\""), document);
         assertEquals(List.of(), leftovers(tmp), "no work directory or daemon log left in the temporary directory");

@@ -49,7 +49,8 @@ class DaemonOperationsTest {
             final Path pidFile = directory.resolve("daemon.pid");
             final VioplaneProcess daemon = VioplaneProcess.start(List.of(),
                     Map.of("NOTIFY_SOCKET", notifySocket.toString()), "vhost-user-net", "--socket-path",
-                    directory.resolve("vm0.sock").toString(), "--pid-file", pidFile.toString(), "--metrics-listen", "0");
+                    directory.resolve("vm0.sock").toString(), "--pid-file", pidFile.toString(),
+                    "--metrics-listen", "0");
             try (daemon) {
                 assertEquals("'READY=1\\nMAINPID=" + daemon.pid() + "\\nSTATUS=ready: echo, 1 queue pair(s)'",
                         received.readLine());
@@ -90,8 +91,8 @@ class DaemonOperationsTest {
     void refusesAMetricsAddressThatDoesNotParse(@TempDir final Path directory) throws Exception {
         final VioplaneProcess.Result result = VioplaneProcess.run("vhost-user-net", "--socket-path",
                 directory.resolve("vm0.sock").toString(), "--metrics-listen", "localhost:http");
-        assertEquals(List.of("vioplane vhost-user-net: --metrics-listen: expected ADDR:PORT or PORT, not localhost:http"),
-                result.errorLines());
+        assertEquals(List.of("vioplane vhost-user-net: --metrics-listen: expected ADDR:PORT or PORT,"
+                + " not localhost:http"), result.errorLines());
         assertEquals(2, result.exitCode());
     }
 

@@ -82,7 +82,8 @@ class PrometheusExpositionTest {
                     "prometheus");
             assertEquals(0, stat.exitCode(), stat.stderr());
             assertTrue(stat.stdout().contains("vioplane_net_drops_total{pid=\"" + writer.pid()
-                    + "\",name=\"/tmp/vm0.sock\",queue=\"0\",direction=\"rx\",reason=\"port refused\"} 7"), stat.stdout());
+                    + "\",name=\"/tmp/vm0.sock\",queue=\"0\",direction=\"rx\",reason=\"port refused\"} 7"),
+                    stat.stdout());
             assertPromtoolAccepts(stat.stdout());
         }
     }

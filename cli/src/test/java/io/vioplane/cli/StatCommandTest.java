@@ -56,7 +56,8 @@ class StatCommandTest {
     void watchShowsRatesInTimestampedBlocksWhenRedirectedAndHidesZerosUnlessAsked(@TempDir final Path directory)
             throws Exception {
         try (CountersWriter writer = CountersWriter.start(directory, "q0 rx packets=123456", "q0 tx packets=0")) {
-            final Process watch = ChildJvm.builder(Vioplane.class, "stat", "--dir", directory.toString(), "--watch", "1")
+            final Process watch = ChildJvm.builder(Vioplane.class, "stat", "--dir", directory.toString(),
+                    "--watch", "1")
                     .redirectErrorStream(true).start();
             final BufferedReader lines = new BufferedReader(new InputStreamReader(watch.getInputStream(),
                     StandardCharsets.UTF_8));
@@ -73,10 +74,12 @@ class StatCommandTest {
             watch.waitFor(10, TimeUnit.SECONDS);
             final String output = seen.toString();
             assertEquals(3, blocks, output);
-            assertTrue(output.matches("(?s)--- \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ \\(every 1 s\\)\n.*"), output);
+            assertTrue(output.matches("(?s)--- \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ \\(every 1 s\\)\n.*"),
+                    output);
             assertFalse(output.contains("\033["), "no terminal control sequences when redirected");
             assertTrue(output.contains("per second"), output);
-            assertTrue(output.matches("(?s).*123,456\\s+0\\.0\\s+q0 rx packets.*"), "a rate once a second sample exists: "
+            assertTrue(output.matches("(?s).*123,456\\s+0\\.0\\s+q0 rx packets.*"),
+                    "a rate once a second sample exists: "
                     + output);
             assertFalse(output.contains("q0 tx packets"), "zero rows hidden: " + output);
             assertTrue(output.contains("counter(s) at zero not shown"), output);

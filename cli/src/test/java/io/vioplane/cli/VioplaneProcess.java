@@ -42,7 +42,7 @@ final class VioplaneProcess implements AutoCloseable {
         return run(prefix, Map.of(), args);
     }
 
-    /** Runs {@code PREFIX... java ... vioplane ARGS} with {@code environment} added, to its end (at most two minutes). */
+    /** Runs {@code PREFIX... java ... vioplane ARGS} with {@code environment} added, to its end (2 min at most). */
     static Result run(final List<String> prefix, final Map<String, String> environment, final String... args)
             throws Exception {
         final Path out = Files.createTempFile("vioplane-", ".stdout");

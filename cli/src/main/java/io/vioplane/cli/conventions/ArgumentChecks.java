@@ -34,7 +34,7 @@ public final class ArgumentChecks {
         }
     }
 
-    /** @throws UserError unless {@code name} is a valid Linux interface name (1..15 characters, no '/', ':' or blanks) */
+    /** @throws UserError unless {@code name} is a Linux interface name: 1..15 characters, no '/', ':' or blanks */
     public static void checkInterfaceName(final String flag, final String name) {
         if (name == null) {
             return;

@@ -88,8 +88,8 @@ public final class SdNotify {
                 return "socket(AF_UNIX, SOCK_DGRAM): errno " + (int) ERRNO.get(errno, 0L);
             }
             try {
-                final long sent = (long) SENDTO.invokeExact(errno, fd, message, (long) text.length, MSG_NOSIGNAL, address,
-                        addressBytes);
+                final long sent = (long) SENDTO.invokeExact(errno, fd, message, (long) text.length, MSG_NOSIGNAL,
+                        address, addressBytes);
                 return sent == text.length ? null : "sendto(" + socketName + "): errno " + (int) ERRNO.get(errno, 0L);
             } finally {
                 final int ignored = (int) CLOSE.invokeExact(fd);
