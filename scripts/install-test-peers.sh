@@ -33,6 +33,8 @@ fi
 have busybox || need+=(busybox-static)
 have modprobe || need+=(kmod)
 have iperf3 || need+=(iperf3)
+# The multiqueue guest tests change queue pairs inside the guest with ethtool -L (copied into its initramfs).
+have ethtool || need+=(ethtool)
 have xz || need+=(xz-utils)
 have zstd || need+=(zstd)
 # Packet capture tests read exported files with Wireshark's command-line reader.

@@ -7,6 +7,9 @@ import io.vioplane.cli.conventions.ExitCodes;
 import io.vioplane.cli.conventions.SocketPaths;
 import io.vioplane.cli.conventions.UserError;
 import io.vioplane.cli.daemon.VhostUserNetDaemon;
+import io.vioplane.vhostuser.backend.VhostUserBackend;
+import io.vioplane.vhostuser.net.NetVhostUserDevice;
+import io.vioplane.vhostuser.protocol.ProtocolFeature;
 import io.vioplane.virtionet.VirtioNetFeature;
 import io.vioplane.vring.VirtioFeature;
 import picocli.CommandLine.Command;
@@ -79,6 +82,15 @@ final class VhostUserNetCommand implements Callable<Integer> {
                     + " guest_csum, guest_tso, mtu, ctrl_vq, log_all (repeatable).")
     private List<String> disabled = new ArrayList<>();
 
+    @Option(names = "--disable-protocol-feature", paramLabel = "NAME",
+            description = "Do not offer a vhost-user protocol feature: mq, log_shmfd, rarp, reply_ack, mtu,"
+                    + " backend_req, config, configure_mem_slots, status, reset_device (repeatable).")
+    private List<String> disabledProtocolFeatures = new ArrayList<>();
+
+    @Option(names = "--record-protocol", paramLabel = "FILE",
+            description = "Append every vhost-user request the front-ends send, and its outcome, to FILE.")
+    private Path protocolRecording;
+
     @Option(names = "--print-capabilities", description = "Print the back-end's capabilities as JSON and exit.")
     private boolean printCapabilities;
 
@@ -105,7 +117,8 @@ final class VhostUserNetCommand implements Callable<Integer> {
         final VhostUserNetDaemon.Config config;
         try {
             config = new VhostUserNetDaemon.Config(socketPaths, client, parseSocketMode(), queues, kind,
-                    parseMac(mac), mtu, features(), tap, antiSpoof, capture, busyPoll, cpu, gateway.toConfig(mtu));
+                    parseMac(mac), mtu, features(), tap, antiSpoof, capture, busyPoll, cpu, gateway.toConfig(mtu),
+                    withheldProtocolFeatures(), protocolRecording);
         } catch (IllegalArgumentException e) {
             throw UserError.usage(null, e.getMessage());
         }
@@ -113,6 +126,7 @@ final class VhostUserNetCommand implements Callable<Integer> {
         ArgumentChecks.checkInterfaceName("--nat", gateway.natTap);
         ArgumentChecks.checkCpu("--cpu", cpu);
         ArgumentChecks.checkParentDirectory("--capture", capture);
+        ArgumentChecks.checkParentDirectory("--record-protocol", protocolRecording);
         if (!client) {
             socketPaths.forEach(SocketPaths::checkListenable);
         }
@@ -152,6 +166,20 @@ final class VhostUserNetCommand implements Callable<Integer> {
             };
         }
         return features;
+    }
+
+    private long withheldProtocolFeatures() {
+        long mask = 0;
+        for (String name : disabledProtocolFeatures) {
+            final int bit = ProtocolFeature.bitNamed(name);
+            final long offered = VhostUserBackend.BACKEND_PROTOCOL_FEATURES | NetVhostUserDevice.NET_PROTOCOL_FEATURES;
+            if (bit < 0 || (offered & VirtioFeature.bit(bit)) == 0) {
+                throw UserError.usage("--disable-protocol-feature", name
+                        + " is not a protocol feature the daemon offers");
+            }
+            mask |= VirtioFeature.bit(bit);
+        }
+        return mask;
     }
 
     private static byte[] parseMac(final String text) {

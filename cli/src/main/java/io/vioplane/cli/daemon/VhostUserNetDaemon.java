@@ -13,6 +13,7 @@ import io.vioplane.tap.capture.PacketCapture;
 import io.vioplane.tap.device.TapDevice;
 import io.vioplane.tap.nat.NatConfig;
 import io.vioplane.tap.nat.NatGateway;
+import io.vioplane.vhostuser.backend.MessageRecorder;
 import io.vioplane.vhostuser.backend.VhostUserBackend;
 import io.vioplane.vhostuser.net.NetVhostUserDevice;
 import io.vioplane.vhostuser.transport.EventLoops;
@@ -32,6 +33,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.function.Supplier;
 
 /**
  * The vhost-user virtio-net daemon (QEMU docs/interop/vhost-user.rst, "Backend program conventions"): one
@@ -74,10 +76,22 @@ public final class VhostUserNetDaemon implements AutoCloseable {
      * @param busyPoll     never block the data plane (benchmarks)
      * @param dataPlaneCpu the CPU the data-plane thread is pinned to, or -1
      * @param gateway      a NAT or host-only gateway joining the bridge, or null
+     * @param withheldProtocolFeatures vhost-user protocol features not offered (bit mask)
+     * @param protocolRecording        a file every front-end request is recorded into, or null
      */
     public record Config(List<Path> socketPaths, boolean client, int socketMode, int queuePairs, PortKind port,
                          byte[] firstMac, int mtu, long features, String tapName, boolean antiSpoof, Path captureDir,
-                         boolean busyPoll, int dataPlaneCpu, NatConfig gateway) {
+                         boolean busyPoll, int dataPlaneCpu, NatConfig gateway, long withheldProtocolFeatures,
+                         Path protocolRecording) {
+        /** A configuration offering every protocol feature and recording nothing. */
+        public Config(final List<Path> socketPaths, final boolean client, final int socketMode, final int queuePairs,
+                      final PortKind port, final byte[] firstMac, final int mtu, final long features,
+                      final String tapName, final boolean antiSpoof, final Path captureDir, final boolean busyPoll,
+                      final int dataPlaneCpu, final NatConfig gateway) {
+            this(socketPaths, client, socketMode, queuePairs, port, firstMac, mtu, features, tapName, antiSpoof,
+                    captureDir, busyPoll, dataPlaneCpu, gateway, 0, null);
+        }
+
         /** Checks the configuration, naming the option at fault. */
         public Config {
             if (socketPaths.isEmpty()) {
@@ -115,6 +129,7 @@ public final class VhostUserNetDaemon implements AutoCloseable {
     private final List<AutoCloseable> endpoints = new ArrayList<>();
     private Bridge bridge;
     private TapBridgePort tap;
+    private MessageRecorder recorder;
     private NatGateway gateway;
     private PacketCapture capture;
 
@@ -190,7 +205,7 @@ public final class VhostUserNetDaemon implements AutoCloseable {
             case GENERATE -> new GeneratorPort(64);
             case BRIDGE -> {
                 final GuestBridgePort guest = new GuestBridgePort("vm" + index, bridge, config.mtu(),
-                        config.antiSpoof() ? mac : null, 1024);
+                        config.antiSpoof() ? mac : null, 1024, config.queuePairs());
                 closing.add(guest);
                 yield guest;
             }
@@ -199,6 +214,11 @@ public final class VhostUserNetDaemon implements AutoCloseable {
     }
 
     private void startSockets() {
+        if (config.protocolRecording() != null) {
+            recorder = MessageRecorder.appendingTo(config.protocolRecording());
+            closing.add(recorder);
+            errorLog.info("vioplane: recording every front-end request into " + config.protocolRecording());
+        }
         for (int i = 0; i < config.socketPaths().size(); i++) {
             final Path path = config.socketPaths().get(i);
             final byte[] mac = config.firstMac().clone();
@@ -211,13 +231,15 @@ public final class VhostUserNetDaemon implements AutoCloseable {
                 device.setFeaturesListener(features -> updateTapOffloads());
             }
             final NetVhostUserDevice vhostDevice = new NetVhostUserDevice(device);
+            final Supplier<VhostUserBackend> backends = () -> new VhostUserBackend(vhostDevice, dataPlane, errorLog)
+                    .withholdProtocolFeatures(config.withheldProtocolFeatures()).recordTo(recorder);
             final AutoCloseable endpoint;
             if (config.client()) {
-                endpoint = VhostUserClient.builder(path, () -> new VhostUserBackend(vhostDevice, dataPlane, errorLog))
+                endpoint = VhostUserClient.builder(path, backends::get)
                         .eventLoopGroup(controlPlane).counters(countersFile).log(errorLog).start();
                 errorLog.info("vioplane: connecting to " + path + " (client mode)");
             } else {
-                endpoint = VhostUserServer.builder(path, () -> new VhostUserBackend(vhostDevice, dataPlane, errorLog))
+                endpoint = VhostUserServer.builder(path, backends::get)
                         .eventLoopGroup(controlPlane).socketMode(config.socketMode()).counters(countersFile)
                         .log(errorLog).start();
                 errorLog.info("vioplane: listening on " + path);

@@ -43,7 +43,7 @@ class TapBridgedGuestTest {
              VhostUserNetDaemon daemon = VhostUserNetDaemon.start(bridged(socket, 0x02, features, tapName, journal),
                      System.err);
              QemuGuest guest = guestOn(socket, 0x02)) {
-            addressTap(netns, tapName);
+            GuestNetwork.addressTapInNamespace(netns, tapName, "10.55.0.1/24");
             guest.start();
             guest.awaitShell(BOOT);
             guest.runSuccessfully("ip link set eth0 up && ip addr add 10.55.0.2/24 dev eth0", COMMAND);
@@ -79,7 +79,7 @@ class TapBridgedGuestTest {
              VhostUserNetDaemon daemon = VhostUserNetDaemon.start(bridged(socket, 0x03, features, tapName, null),
                      System.err);
              QemuGuest guest = guestOn(socket, 0x03)) {
-            addressTap(netns, tapName);
+            GuestNetwork.addressTapInNamespace(netns, tapName, "10.55.0.1/24");
             guest.start();
             guest.awaitShell(BOOT);
             guest.runSuccessfully("ip link set eth0 up && ip addr add 10.55.0.3/24 dev eth0", COMMAND);
@@ -111,14 +111,6 @@ class TapBridgedGuestTest {
                         macLastByte)).build();
     }
 
-    /** Moves the daemon's TAP into the namespace as 10.55.0.1/24, up, without IPv6 chatter. */
-    private static void addressTap(final Netns netns, final String tapName) {
-        netns.adopt(tapName);
-        netns.tryExec("sysctl", "-qw", "net.ipv6.conf." + tapName + ".disable_ipv6=1");
-        netns.exec("ip", "addr", "add", "10.55.0.1/24", "dev", tapName);
-        netns.exec("ip", "link", "set", tapName, "up");
-    }
-
     /**
      * iperf3 TCP from the guest to a server in the namespace, then from the namespace into the guest; both must
      * succeed and their figures go to the test output.
@@ -127,13 +119,13 @@ class TapBridgedGuestTest {
      */
     private static ShellResult iperfBothWays(final QemuGuest guest, final Netns netns, final Path directory,
                                              final String label) throws Exception {
-        Process server = startIperfServer(netns, directory);
+        Process server = GuestNetwork.startIperfServer(netns, directory, "10.55.0.1");
         try {
             final ShellResult out = guest.run("iperf3 -c 10.55.0.1 -t 3 -f m", COMMAND);
             assertEquals(0, out.exitStatus(), "iperf3 TCP from the guest to the namespace:\n" + out.output());
             System.out.println("bridged guest iperf3 (TCP, " + label + "):\n" + out.output());
             server.waitFor();
-            server = startIperfServer(netns, directory);
+            server = GuestNetwork.startIperfServer(netns, directory, "10.55.0.1");
             final ShellResult in = guest.run("iperf3 -c 10.55.0.1 -t 3 -f m -R", COMMAND);
             assertEquals(0, in.exitStatus(), "iperf3 TCP from the namespace to the guest:\n" + in.output());
             System.out.println("bridged guest iperf3 -R (TCP into the guest, " + label + "):\n" + in.output());
@@ -142,19 +134,5 @@ class TapBridgedGuestTest {
             server.destroy();
             server.waitFor();
         }
-    }
-
-    private static Process startIperfServer(final Netns netns, final Path directory) throws Exception {
-        final Process server = new ProcessBuilder(netns.commandLine("iperf3", "-s", "-1", "-B", "10.55.0.1"))
-                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(
-                        directory.resolve("iperf3-server.log").toFile())).start();
-        final long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
-        while (!netns.exec("ss", "-ltnH").contains("10.55.0.1:5201")) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("the iperf3 server did not listen");
-            }
-            Thread.sleep(20);
-        }
-        return server;
     }
 }

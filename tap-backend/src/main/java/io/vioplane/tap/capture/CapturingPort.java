@@ -48,6 +48,11 @@ public final class CapturingPort implements NetPort {
     }
 
     @Override
+    public void receivePairs(final int pairs) {
+        port.receivePairs(pairs);
+    }
+
+    @Override
     public String name() {
         return port.name();
     }

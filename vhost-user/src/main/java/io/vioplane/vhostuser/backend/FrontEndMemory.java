@@ -20,6 +20,11 @@ import java.util.List;
 public final class FrontEndMemory implements AutoCloseable {
     /** Memory slots offered to the front-end (GET_MAX_MEM_SLOTS). */
     public static final int MAX_SLOTS = 32;
+    /**
+     * How many times one region may be added without being removed: one per vhost device of the front-end, and
+     * QEMU has at most one per queue pair (vhost-user allows 256 vrings, so 128 pairs) plus the control queue.
+     */
+    public static final int MAX_REFERENCES = 256;
 
     /**
      * One region as the front-end described it.
@@ -32,6 +37,10 @@ public final class FrontEndMemory implements AutoCloseable {
      * @param sealed     true if the file is sealed against shrinking
      */
     public record Region(long gpa, long sizeBytes, long userAddr, long mmapOffset, int fd, boolean sealed) {
+        boolean isSameAs(final long otherGpa, final long otherSizeBytes, final long otherUserAddr) {
+            return gpa == otherGpa && sizeBytes == otherSizeBytes && userAddr == otherUserAddr;
+        }
+
         boolean containsUserRange(final long address, final long length) {
             return Long.compareUnsigned(address, userAddr) >= 0 && length >= 0 && length <= sizeBytes
                     && Long.compareUnsigned(address - userAddr, sizeBytes - length) <= 0;
@@ -39,6 +48,7 @@ public final class FrontEndMemory implements AutoCloseable {
     }
 
     private final List<Region> regions = new ArrayList<>();
+    private final List<Integer> references = new ArrayList<>();
 
     /** @return the current regions */
     public List<Region> regions() {
@@ -98,6 +108,8 @@ public final class FrontEndMemory implements AutoCloseable {
             closeRegions(regions);
             regions.clear();
             regions.addAll(fresh);
+            references.clear();
+            fresh.forEach(region -> references.add(1));
             return memory;
         } catch (RuntimeException e) {
             for (int fd : fds) {
@@ -108,7 +120,56 @@ public final class FrontEndMemory implements AutoCloseable {
     }
 
     /**
-     * Adds one region (ADD_MEM_REG). On failure nothing changes and {@code fd} is closed.
+     * Counts one more reference to a region that stands in the table exactly as described (ADD_MEM_REG repeated
+     * by another of the front-end's vhost devices). The caller closes the descriptor that came with it.
+     *
+     * @return true if such a region exists (its reference count went up), false if {@link #add} must decide
+     * @throws IllegalArgumentException if it was added {@link #MAX_REFERENCES} times already
+     */
+    public boolean addReference(final long gpa, final long sizeBytes, final long userAddr, final long mmapOffset) {
+        for (int i = 0; i < regions.size(); i++) {
+            final Region region = regions.get(i);
+            if (region.isSameAs(gpa, sizeBytes, userAddr) && region.mmapOffset() == mmapOffset) {
+                if (references.get(i) >= MAX_REFERENCES) {
+                    throw new IllegalArgumentException("memory region at gpa 0x" + Long.toHexString(gpa)
+                            + " added " + MAX_REFERENCES + " times without being removed");
+                }
+                references.set(i, references.get(i) + 1);
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Takes one reference away from a region that more than one of the front-end's vhost devices added
+     * (REM_MEM_REG; the offset is ignored, as the spec says).
+     *
+     * @return true if the region stays (other references remain), false if {@link #remove} must unmap it
+     */
+    public boolean dropSharedReference(final long gpa, final long sizeBytes, final long userAddr) {
+        for (int i = 0; i < regions.size(); i++) {
+            if (regions.get(i).isSameAs(gpa, sizeBytes, userAddr) && references.get(i) > 1) {
+                references.set(i, references.get(i) - 1);
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** @return how many times the region at {@code gpa} was added and not yet removed (0 if there is none) */
+    public int referencesAt(final long gpa) {
+        for (int i = 0; i < regions.size(); i++) {
+            if (regions.get(i).gpa() == gpa) {
+                return references.get(i);
+            }
+        }
+        return 0;
+    }
+
+    /**
+     * Adds one region (ADD_MEM_REG); a repeat of a region already in the table goes to {@link #addReference}
+     * first. On failure nothing changes and {@code fd} is closed.
      *
      * @return guest memory over the new table
      */
@@ -123,6 +184,7 @@ public final class FrontEndMemory implements AutoCloseable {
             final GuestMemory memory = map(fresh);
             regions.clear();
             regions.addAll(fresh);
+            references.add(1);
             return memory;
         } catch (RuntimeException e) {
             FileIo.closeQuietly(fd);
@@ -139,11 +201,12 @@ public final class FrontEndMemory implements AutoCloseable {
     public GuestMemory remove(final long gpa, final long sizeBytes, final long userAddr) {
         for (int i = 0; i < regions.size(); i++) {
             final Region region = regions.get(i);
-            if (region.gpa() == gpa && region.sizeBytes() == sizeBytes && region.userAddr() == userAddr) {
+            if (region.isSameAs(gpa, sizeBytes, userAddr)) {
                 final List<Region> fresh = new ArrayList<>(regions);
                 fresh.remove(i);
                 final GuestMemory memory = fresh.isEmpty() ? null : map(fresh);
                 regions.remove(i);
+                references.remove(i);
                 FileIo.closeQuietly(region.fd());
                 return memory;
             }
@@ -190,5 +253,6 @@ public final class FrontEndMemory implements AutoCloseable {
     public void close() {
         closeRegions(regions);
         regions.clear();
+        references.clear();
     }
 }

@@ -74,6 +74,9 @@ public final class VhostUserBackend implements VhostUserHandler {
     private volatile int status;
     private boolean warnedUnsealed;
     private boolean registered;
+    private long withheldProtocolFeatures;
+    private MessageRecorder recorder;
+    private int recordedConnection;
 
     /**
      * @param device    the device type served
@@ -104,7 +107,7 @@ public final class VhostUserBackend implements VhostUserHandler {
 
     /** @return the protocol features offered */
     public long offeredProtocolFeatures() {
-        return BACKEND_PROTOCOL_FEATURES | device.deviceProtocolFeatures();
+        return (BACKEND_PROTOCOL_FEATURES | device.deviceProtocolFeatures()) & ~withheldProtocolFeatures;
     }
 
     /** @return the virtio features offered, with vhost-user's protocol-features bit */
@@ -115,6 +118,9 @@ public final class VhostUserBackend implements VhostUserHandler {
     @Override
     public void connected(final VhostUserConnection connection) {
         log("front-end connected");
+        if (recorder != null) {
+            recordedConnection = recorder.connected();
+        }
         if (!registered) {
             dataPlane.add(device.pollable());
             registered = true;
@@ -126,8 +132,44 @@ public final class VhostUserBackend implements VhostUserHandler {
         return VirtioFeature.has(protocolFeatures, ProtocolFeature.REPLY_ACK);
     }
 
+    /**
+     * Withholds protocol features from the offer (the daemon's {@code --disable-protocol-feature}).
+     *
+     * @return this back-end
+     */
+    public VhostUserBackend withholdProtocolFeatures(final long mask) {
+        this.withheldProtocolFeatures = mask;
+        return this;
+    }
+
+    /**
+     * Records every request and its outcome (the daemon's {@code --record-protocol}).
+     *
+     * @return this back-end
+     */
+    public VhostUserBackend recordTo(final MessageRecorder messageRecorder) {
+        this.recorder = messageRecorder;
+        return this;
+    }
+
     @Override
     public void handle(final VhostUserMessage request, final ReplyWriter reply) {
+        final MessageRecorder recording = recorder;
+        if (recording == null) {
+            dispatch(request, reply);
+            return;
+        }
+        final int fdCount = request.fdCount();
+        try {
+            dispatch(request, reply);
+            recording.record(recordedConnection, request, fdCount, null);
+        } catch (RuntimeException e) {
+            recording.record(recordedConnection, request, fdCount, String.valueOf(e.getMessage()));
+            throw e;
+        }
+    }
+
+    private void dispatch(final VhostUserMessage request, final ReplyWriter reply) {
         switch (request.request()) {
             case VhostUserRequest.GET_FEATURES -> reply.u64(offeredFeatures());
             case VhostUserRequest.SET_FEATURES -> setFeatures(request.u64());
@@ -255,6 +297,17 @@ public final class VhostUserBackend implements VhostUserHandler {
     }
 
     private void addMemoryRegion(final VhostUserMessage request) {
+        final boolean repeated;
+        try {
+            repeated = frontEndMemory.addReference(request.singleRegionGpa(), request.singleRegionSize(),
+                    request.singleRegionUserAddr(), request.singleRegionMmapOffset());
+        } catch (RuntimeException e) {
+            throw refuse("memory region refused: " + e.getMessage());
+        }
+        if (repeated) {
+            FileIo.closeQuietly(request.takeFd(0));
+            return;
+        }
         final GuestMemory fresh;
         try {
             fresh = frontEndMemory.add(request.singleRegionGpa(), request.singleRegionSize(),
@@ -266,6 +319,10 @@ public final class VhostUserBackend implements VhostUserHandler {
     }
 
     private void removeMemoryRegion(final VhostUserMessage request) {
+        if (frontEndMemory.dropSharedReference(request.singleRegionGpa(), request.singleRegionSize(),
+                request.singleRegionUserAddr())) {
+            return;
+        }
         final GuestMemory fresh;
         try {
             fresh = frontEndMemory.remove(request.singleRegionGpa(), request.singleRegionSize(),

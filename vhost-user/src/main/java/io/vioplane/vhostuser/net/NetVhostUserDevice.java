@@ -27,6 +27,9 @@ import java.lang.foreign.ValueLayout;
  * and SEND_RARP sends a RARP announcement out of the port.
  */
 public final class NetVhostUserDevice implements VhostUserDevice {
+    /** Protocol features a net device may add to the back-end's: RARP, and MTU when the MTU feature is offered. */
+    public static final long NET_PROTOCOL_FEATURES = VirtioFeature.mask(ProtocolFeature.RARP, ProtocolFeature.MTU);
+
     private final VirtioNetDevice device;
     private final MemorySegment announcement = Arena.ofAuto().allocate(Rarp.FRAME_BYTES);
     private final BufferTxFrame announcementFrame = new BufferTxFrame();

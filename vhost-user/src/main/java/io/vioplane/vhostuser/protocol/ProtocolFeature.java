@@ -55,6 +55,16 @@ public final class ProtocolFeature {
         return bit >= 0 && bit <= MAX_BIT ? NAMES[bit] : "BIT(" + bit + ")";
     }
 
+    /** @return the bit named {@code name} (case-insensitive, e.g. {@code configure_mem_slots}), or -1 */
+    public static int bitNamed(final String name) {
+        for (int bit = 0; bit <= MAX_BIT; bit++) {
+            if (NAMES[bit].equalsIgnoreCase(name)) {
+                return bit;
+            }
+        }
+        return -1;
+    }
+
     /** @return the names of the bits set in {@code features}, e.g. {@code "MQ|REPLY_ACK|STATUS"} */
     public static String describe(final long features) {
         final StringBuilder names = new StringBuilder();

@@ -48,6 +48,7 @@ public final class VirtioNetDevice implements VirtioDevice, DataPlane.Pollable, 
     private volatile DeviceContext.NeedsResetListener errors = (queue, violation, detail) -> { };
     private long negotiated;
     private int activePairs;
+    private int receivePairs = -1;
     private int maxSegments = 1024;
     private DirtyPageLog dirtyLog = DirtyPageLog.NONE;
     private java.util.function.LongConsumer featuresListener = features -> { };
@@ -162,6 +163,7 @@ public final class VirtioNetDevice implements VirtioDevice, DataPlane.Pollable, 
         if (VirtioFeature.has(negotiated, VirtioNetFeature.MQ)) {
             activePairs = 1;
         }
+        tellPortReceivePairs();
     }
 
     /**
@@ -188,6 +190,19 @@ public final class VirtioNetDevice implements VirtioDevice, DataPlane.Pollable, 
             tx[index / 2] = new TxEngine(index, queue, interrupt, queueCounter, broken, port, offloads, maxSegments);
         }
         engine(index).dirtyLog = dirtyLog;
+        tellPortReceivePairs();
+    }
+
+    /** Tells the port how many leading queue pairs receive now (started, enabled and active), when that changes. */
+    private void tellPortReceivePairs() {
+        int pairs = 0;
+        while (pairs < Math.min(activePairs, maxPairs) && rx[pairs] != null && rx[pairs].enabled) {
+            pairs++;
+        }
+        if (pairs != receivePairs) {
+            receivePairs = pairs;
+            port.receivePairs(pairs);
+        }
     }
 
     /**
@@ -233,6 +248,7 @@ public final class VirtioNetDevice implements VirtioDevice, DataPlane.Pollable, 
         } else {
             tx[index / 2] = null;
         }
+        tellPortReceivePairs();
         return state;
     }
 
@@ -243,6 +259,7 @@ public final class VirtioNetDevice implements VirtioDevice, DataPlane.Pollable, 
             return false;
         }
         engine.enabled = enabled;
+        tellPortReceivePairs();
         return true;
     }
 
@@ -272,6 +289,7 @@ public final class VirtioNetDevice implements VirtioDevice, DataPlane.Pollable, 
         filter.promiscuous(true);
         filter.allMulticast(false);
         activePairs = maxPairs;
+        tellPortReceivePairs();
         negotiated = 0;
         featuresListener.accept(0);
     }
@@ -325,6 +343,7 @@ public final class VirtioNetDevice implements VirtioDevice, DataPlane.Pollable, 
             return false;
         }
         activePairs = pairs;
+        tellPortReceivePairs();
         return true;
     }
 

@@ -34,6 +34,14 @@ public interface NetPort {
     /** @return true if frames wait for {@code queuePair} (the device then wants to hear about new RX buffers) */
     boolean hasPending(int queuePair);
 
+    /**
+     * Says how many receive queues take frames now: those of queue pairs {@code 0..pairs-1} (VIRTIO 1.x 5.1.6.5.5:
+     * the driver picks how many pairs it uses; over vhost-user the front-end enables their rings). A port that
+     * spreads frames over several queue pairs uses this many; 0 means none is ready yet. Data-plane thread.
+     */
+    default void receivePairs(final int pairs) {
+    }
+
     /** @return a short description for logs and counters, e.g. {@code "echo"} */
     String name();
 }

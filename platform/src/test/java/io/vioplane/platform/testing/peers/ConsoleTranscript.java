@@ -15,17 +15,17 @@ import java.util.regex.Pattern;
  * Everything a guest's serial console (and QEMU's own messages) printed, read by a daemon thread from the
  * QEMU process's output, with carriage returns dropped; callers wait for a pattern to appear in it.
  */
-final class ConsoleTranscript {
+public final class ConsoleTranscript {
     private final StringBuilder text = new StringBuilder();
     private boolean ended;
 
     /** Starts a daemon thread named {@code threadName} that appends everything {@code output} yields until EOF. */
-    Thread follow(final InputStream output, final String threadName) {
+    public Thread follow(final InputStream output, final String threadName) {
         return Thread.ofPlatform().name(threadName).daemon().start(() -> copy(output));
     }
 
     /** @return everything read so far */
-    synchronized String text() {
+    public synchronized String text() {
         return text.toString();
     }
 
@@ -35,7 +35,7 @@ final class ConsoleTranscript {
     }
 
     /** @return the last {@code maxChars} characters read (all of them if fewer) */
-    synchronized String tail(final int maxChars) {
+    public synchronized String tail(final int maxChars) {
         return text.substring(Math.max(0, text.length() - maxChars));
     }
 
@@ -55,7 +55,7 @@ final class ConsoleTranscript {
      *
      * @return the match, with offsets relative to the whole transcript; empty on timeout or end of output
      */
-    synchronized Optional<MatchResult> await(final Pattern pattern, final int fromIndex, final long timeoutMs)
+    public synchronized Optional<MatchResult> await(final Pattern pattern, final int fromIndex, final long timeoutMs)
             throws InterruptedException {
         final long deadlineNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
         while (true) {

@@ -5,8 +5,10 @@ import java.util.List;
 /**
  * The guest's {@code /init}: mounts proc, sysfs and devtmpfs, loads the kernel modules with insmod in load
  * order, brings loopback up, quiets the kernel's console messages, turns terminal echo off, prints
- * {@link LinuxGuestImage#SHELL_READY_LINE} and becomes an interactive busybox shell (empty prompts) on the
- * serial console, with the console as its controlling terminal so that Ctrl-C interrupts a command.
+ * {@link LinuxGuestImage#SHELL_READY_LINE} and runs an interactive busybox shell (empty prompts) on the
+ * serial console, with the console as its controlling terminal so that Ctrl-C interrupts a command. The console
+ * ignores modem control lines ({@code clocal}: a guest migrated to another QEMU keeps its terminal), and a shell
+ * that ends is followed by a new one instead of a kernel panic.
  */
 final class GuestInitScript {
     private GuestInitScript() {
@@ -33,10 +35,11 @@ final class GuestInitScript {
         script.append("ip link set lo up\n");
         script.append("hostname vioplane-guest\n");
         script.append("dmesg -n 1\n");
-        script.append("stty -echo\n");
+        script.append("stty -echo clocal\n");
         script.append("export PS1= PS2=\n");
         script.append("echo '").append(LinuxGuestImage.SHELL_READY_LINE).append("'\n");
-        script.append("exec setsid cttyhack sh\n");
+        script.append("while true; do setsid cttyhack sh; echo 'vioplane-guest: the shell ended; a new one reads the"
+                + " console'; done\n");
         return script.toString();
     }
 

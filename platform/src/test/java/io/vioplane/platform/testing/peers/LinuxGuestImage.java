@@ -27,7 +27,8 @@ import java.util.zip.GZIPOutputStream;
 /**
  * A Linux kernel from the host's {@code /boot} and a busybox initramfs built for it: busybox with its applet
  * links, the kernel modules for virtio-net, virtio-pci, virtio-blk and e1000 with their dependencies (loaded
- * by {@code /init}), and iperf3 with its shared libraries. The initramfs is built once per content and kept
+ * by {@code /init}), iperf3 and (where the host has it) ethtool with their shared libraries. The initramfs is built
+ * once per content and kept
  * under {@code ${java.io.tmpdir}/vioplane-guest/VERSION-HASH/}; it is written to a temporary file and renamed
  * into place, so JVMs building it at the same time never see half an archive.
  */
@@ -213,6 +214,7 @@ public final class LinuxGuestImage {
                 }
             }
             addExecutable(archive, HostPrograms.require("iperf3", "iperf3"), null);
+            HostPrograms.find("ethtool").ifPresent(ethtool -> addExecutable(archive, ethtool, "bin/ethtool"));
             for (final Path program : programs) {
                 addExecutable(archive, program, null);
             }

@@ -276,6 +276,8 @@ public final class QemuGuest implements AutoCloseable {
         private final LinuxGuestImage image;
         private Netns netns;
         private int memoryMiB = 512;
+        private int vcpus = 1;
+        private String memoryOptions = "";
         private final List<String> kernelArguments = new ArrayList<>();
         private final List<String> extraArguments = new ArrayList<>();
 
@@ -295,6 +297,27 @@ public final class QemuGuest implements AutoCloseable {
             return this;
         }
 
+        /** Gives the guest {@code count} vCPUs (default 1; TCG runs one host thread per vCPU). */
+        public Builder vcpus(final int count) {
+            this.vcpus = count;
+            return this;
+        }
+
+        /**
+         * Lets the guest grow its memory at run time: {@code -m SIZE,slots=SLOTS,maxmem=MAXMiB} (memory hotplug with
+         * {@code pc-dimm} devices through QMP).
+         */
+        public Builder hotplugMemory(final int slots, final int maxMiB) {
+            this.memoryOptions = ",slots=" + slots + ",maxmem=" + maxMiB + "M";
+            return this;
+        }
+
+        /** Opens QEMU's machine protocol on Unix socket {@code socket} (a server; see {@link Qmp#connect}). */
+        public Builder qmpSocket(final java.nio.file.Path socket) {
+            extraArguments.addAll(List.of("-qmp", "unix:" + socket + ",server=on,wait=off"));
+            return this;
+        }
+
         /** Appends {@code arguments} to the kernel command line (after {@code console=ttyS0 panic=-1}). */
         public Builder kernelArguments(final String... arguments) {
             kernelArguments.addAll(List.of(arguments));
@@ -310,7 +333,8 @@ public final class QemuGuest implements AutoCloseable {
         /** @return a guest that has not been started yet */
         public QemuGuest build() {
             final List<String> qemu = new ArrayList<>(List.of(QEMU_PROGRAM,
-                    "-accel", "tcg", "-cpu", "max", "-smp", "1", "-m", Integer.toString(memoryMiB),
+                    "-accel", "tcg", "-cpu", "max", "-smp", Integer.toString(vcpus),
+                    "-m", memoryMiB + "M" + memoryOptions,
                     "-nodefaults", "-no-user-config", "-nographic", "-no-reboot",
                     "-object", "memory-backend-memfd,id=mem,size=" + memoryMiB + "M,share=on",
                     "-numa", "node,memdev=mem",
