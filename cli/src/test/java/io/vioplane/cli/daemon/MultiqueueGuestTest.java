@@ -26,7 +26,9 @@ import static org.junit.jupiter.api.Assertions.*;
  * queue pair's vhost device on the one connection) offered or withheld (SET_MEM_TABLE). The guest changes its
  * queue pairs with {@code ethtool -L} several times, pinging and running 32 parallel TCP flows after each change
  * (that no flow lands on a given queue of four has a chance of (3/4)^33);
- * after the last change every queue pair carried frames both ways (per-queue counters). QEMU's requests are
+ * after the last change every receive queue carried frames (the daemon spreads flows over them), and over the run
+ * the guest transmitted on several pairs (which transmit queue a flow takes is the guest's choice: its XPS map
+ * gives each of its 2 vCPUs some of the queues, so a phase may use only half of them). QEMU's requests are
  * recorded by the daemon; none may have been refused.
  */
 @Tag("qemu")
@@ -62,6 +64,7 @@ class MultiqueueGuestTest {
                     "the guest's driver sees " + pairs + " queue pairs:\n" + channels);
             final VirtioNetDevice device = daemon.devices().get(0);
             final int[] sequence = pairs == 2 ? new int[] {2, 1, 2, 1, 2} : new int[] {4, 1, 3, 2, 4};
+            final long[][] start = snapshot(device, pairs);
             long[][] before = null;
             for (final int combined : sequence) {
                 guest.runSuccessfully("ethtool -L eth0 combined " + combined, COMMAND);
@@ -72,12 +75,14 @@ class MultiqueueGuestTest {
                 GuestNetwork.iperfToNamespace(guest, netns, directory, "10.57.0.1", "-P 32 -t 2");
             }
             final long[][] after = snapshot(device, pairs);
+            int transmitting = 0;
             for (int pair = 0; pair < pairs; pair++) {
                 assertTrue(after[0][pair] > before[0][pair], "receive queue of pair " + pair + " carried frames: "
                         + describe(before, after));
-                assertTrue(after[1][pair] > before[1][pair], "transmit queue of pair " + pair + " carried frames: "
-                        + describe(before, after));
+                transmitting += after[1][pair] > start[1][pair] ? 1 : 0;
             }
+            assertTrue(transmitting >= 2, "over the whole run the guest transmitted on several queue pairs: "
+                    + describe(start, after));
             System.out.println(pairs + " queue pairs, memory slots " + slots + ", frames per queue in the last phase: "
                     + describe(before, after));
         }
