@@ -1,8 +1,8 @@
 package io.vioplane.cli;
 
 import io.vioplane.tap.device.TapDevice;
-import io.vioplane.tap.nat.Ipv4Address;
-import io.vioplane.tap.nat.Ipv4Prefix;
+import io.vioplane.platform.packet.Ipv4Address;
+import io.vioplane.platform.packet.Ipv4Prefix;
 import io.vioplane.tap.nat.NatConfig;
 import io.vioplane.tap.nat.PortForward;
 import picocli.CommandLine.Option;

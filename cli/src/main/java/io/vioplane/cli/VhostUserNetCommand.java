@@ -137,7 +137,7 @@ final class VhostUserNetCommand implements Callable<Integer> {
                 case "mtu" -> VirtioFeature.bit(VirtioNetFeature.MTU);
                 case "ctrl_vq" -> VirtioFeature.mask(VirtioNetFeature.CTRL_VQ, VirtioNetFeature.CTRL_RX,
                         VirtioNetFeature.CTRL_MAC_ADDR, VirtioNetFeature.MQ, VirtioNetFeature.GUEST_ANNOUNCE);
-                case "log_all" -> VirtioFeature.bit(VirtioNetFeature.LOG_ALL);
+                case "log_all" -> VirtioFeature.bit(VirtioFeature.LOG_ALL);
                 default -> throw new IllegalArgumentException("--disable-feature: unknown feature " + name);
             };
         }

@@ -1,6 +1,6 @@
 package io.vioplane.e1000;
 
-import io.vioplane.virtionet.offload.InternetChecksum;
+import io.vioplane.platform.packet.InternetChecksum;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;

@@ -6,7 +6,7 @@ import io.vioplane.platform.memory.DmaSpace;
 import io.vioplane.platform.memory.LittleEndian;
 import io.vioplane.platform.runtime.CounterSet;
 import io.vioplane.virtionet.NetHeaderValues;
-import io.vioplane.virtionet.offload.InternetChecksum;
+import io.vioplane.platform.packet.InternetChecksum;
 import io.vioplane.virtionet.port.RxDestination;
 
 import java.lang.foreign.Arena;

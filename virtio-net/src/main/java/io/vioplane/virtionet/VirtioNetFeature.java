@@ -28,8 +28,6 @@ public final class VirtioNetFeature {
     public static final int GUEST_ANNOUNCE = 21;
     public static final int MQ = 22;
     public static final int CTRL_MAC_ADDR = 23;
-    /** vhost's VHOST_F_LOG_ALL: the back-end logs the pages it writes (live migration). */
-    public static final int LOG_ALL = 26;
 
     private VirtioNetFeature() {
     }
@@ -55,7 +53,7 @@ public final class VirtioNetFeature {
     /** @return every feature vioplane's net device can offer (ring features included) */
     public static long all() {
         return VirtioFeature.mask(CSUM, GUEST_CSUM, MTU, MAC, GUEST_TSO4, GUEST_TSO6, HOST_TSO4, HOST_TSO6, MRG_RXBUF,
-                STATUS, CTRL_VQ, CTRL_RX, GUEST_ANNOUNCE, MQ, CTRL_MAC_ADDR, LOG_ALL)
+                STATUS, CTRL_VQ, CTRL_RX, GUEST_ANNOUNCE, MQ, CTRL_MAC_ADDR, VirtioFeature.LOG_ALL)
                 | VirtioFeature.ringFeatures();
     }
 }

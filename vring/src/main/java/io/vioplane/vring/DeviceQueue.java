@@ -114,6 +114,16 @@ public interface DeviceQueue {
     void restore(QueueState state);
 
     /**
+     * Continues from vhost's vring base, the value SET_VRING_BASE gave and GET_VRING_BASE returned (QEMU
+     * docs/interop/vhost-user.rst, "Ring states"; virtio 1.2 sections 2.7.1 and 2.8.1). A split ring resumes where
+     * the driver sees the used index, so chains taken but never used before a reconnect are processed again; a
+     * packed ring decodes the base's indices and wrap counters. Read once from guest memory, like every guest field.
+     *
+     * @return the state the queue continues from
+     */
+    QueueState resume(int vringBase);
+
+    /**
      * Re-translates the ring areas through a new mapping of the same guest addresses (a memory-table update).
      *
      * @throws QueueConfigException if an area is not mapped any more

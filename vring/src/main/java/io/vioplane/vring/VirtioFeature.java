@@ -7,6 +7,11 @@ package io.vioplane.vring;
 public final class VirtioFeature {
     /** Indirect descriptor tables (section 2.7.5.3 / 2.8.19). */
     public static final int INDIRECT_DESC = 28;
+    /**
+     * vhost's VHOST_F_LOG_ALL (26): the back-end logs the guest pages it writes in the dirty log (live migration;
+     * QEMU docs/interop/vhost-user.rst, "Migration").
+     */
+    public static final int LOG_ALL = 26;
     /** used_event / avail_event notification suppression (section 2.7.7 / 2.7.10). */
     public static final int EVENT_IDX = 29;
     /** Compliance with VIRTIO 1.x (not legacy). */

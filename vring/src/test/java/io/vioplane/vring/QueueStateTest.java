@@ -52,6 +52,37 @@ class QueueStateTest {
     private QueueState saved;
 
     @Test
+    void aSplitRingResumesAtTheUsedIndexTheDriverSeesNotAtAStaleBase() {
+        try (RingFixture fixture = RingFixture.create(8, 0)) {
+            final DriverQueue driver = fixture.driver(false);
+            final DeviceQueue first = fixture.device();
+            final DescriptorChain chain = new DescriptorChain();
+            for (int i = 0; i < 3; i++) {
+                assertTrue(driver.add(new long[] {RingFixture.buffer(i)}, new int[] {100}, 0, 1, i));
+            }
+            driver.publish();
+            assertTrue(first.pop(chain));
+            first.addUsed(chain, 10);
+            first.publishUsed();
+            assertTrue(first.pop(chain), "taken, never used: lost if the new device resumed past it");
+            final DeviceQueue resumed = fixture.device();
+            assertEquals(QueueState.split(1, 1), resumed.resume(2), "the used index in the ring, not the base");
+            assertTrue(resumed.pop(chain));
+            assertEquals(2, resumed.state().nextAvailIndex(), "the unfinished chain was taken again");
+        }
+    }
+
+    @Test
+    void aPackedRingResumesFromTheIndicesAndWrapCountersOfItsBase() {
+        try (RingFixture fixture = RingFixture.create(8, VirtioFeature.bit(VirtioFeature.RING_PACKED))) {
+            final DeviceQueue device = fixture.device();
+            final QueueState state = new QueueState(3, false, 2, true);
+            assertEquals(state, device.resume(state.packedVringBase()));
+            assertEquals(state, device.state());
+        }
+    }
+
+    @Test
     void packedStateRoundTripsThroughTheVhostUserVringBase() {
         final QueueState state = new QueueState(0x1234, true, 0x0567, false);
         final int base = state.packedVringBase();

@@ -35,6 +35,9 @@ class DataPlaneTest {
             final AtomicInteger polls = new AtomicInteger();
             final AtomicLong woken = new AtomicLong();
             final CountDownLatch worked = new CountDownLatch(1);
+            final CountDownLatch idlePeriods = new CountDownLatch(2);
+            final AtomicLong mostPollsBetweenParks = new AtomicLong();
+            final AtomicLong pollsAtLastPark = new AtomicLong(-1);
             plane.add(new DataPlane.Pollable() {
                 @Override
                 public int poll() {
@@ -49,15 +52,27 @@ class DataPlaneTest {
 
                 @Override
                 public boolean readyToPark() {
-                    return pending.get() == 0;
+                    if (pending.get() != 0) {
+                        return false;
+                    }
+                    final int now = polls.get();
+                    final long previous = pollsAtLastPark.getAndSet(now);
+                    if (previous >= 0) {
+                        mostPollsBetweenParks.accumulateAndGet(now - previous, Math::max);
+                        idlePeriods.countDown();
+                    }
+                    return true;
                 }
             });
-            plane.run(() -> plane.watch(kick, woken::addAndGet));
-            Thread.sleep(300);
-            final int pollsWhileIdle = polls.get();
-            Thread.sleep(300);
-            assertTrue(polls.get() - pollsWhileIdle < 50, "an idle data plane blocks instead of spinning: "
-                    + (polls.get() - pollsWhileIdle) + " polls in 300 ms");
+            plane.call(() -> {
+                plane.watch(kick, woken::addAndGet);
+                pollsAtLastPark.set(-1);
+                return null;
+            });
+            assertTrue(idlePeriods.await(10, TimeUnit.SECONDS), "an idle data plane goes to block on its eventfds");
+            final long budget = DataPlane.MAX_SPINS + DataPlane.MAX_YIELDS + 1;
+            assertTrue(mostPollsBetweenParks.get() <= budget, "an idle data plane blocks instead of spinning: "
+                    + mostPollsBetweenParks.get() + " polls between two blocks, at most " + budget);
             pending.incrementAndGet();
             kick.signal();
             assertTrue(worked.await(10, TimeUnit.SECONDS), "the kick woke the data plane and it polled");

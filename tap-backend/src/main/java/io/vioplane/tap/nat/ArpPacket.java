@@ -1,5 +1,7 @@
 package io.vioplane.tap.nat;
 
+import io.vioplane.platform.packet.Ethernet;
+
 /**
  * An ARP packet for IPv4 over Ethernet (RFC 826), after the Ethernet header.
  *

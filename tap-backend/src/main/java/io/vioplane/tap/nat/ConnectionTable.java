@@ -1,5 +1,9 @@
 package io.vioplane.tap.nat;
 
+import io.vioplane.platform.packet.IpProtocol;
+import io.vioplane.platform.packet.Ipv4Prefix;
+import io.vioplane.platform.packet.TcpHeader;
+
 import java.util.Arrays;
 
 /**

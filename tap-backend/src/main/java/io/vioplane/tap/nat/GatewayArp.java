@@ -1,5 +1,8 @@
 package io.vioplane.tap.nat;
 
+import io.vioplane.platform.packet.Ethernet;
+import io.vioplane.platform.packet.Wire;
+
 import java.lang.foreign.MemorySegment;
 
 /**

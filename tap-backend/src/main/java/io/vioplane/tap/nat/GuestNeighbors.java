@@ -1,5 +1,7 @@
 package io.vioplane.tap.nat;
 
+import io.vioplane.platform.packet.Ipv4Prefix;
+
 import java.util.Arrays;
 
 /**

@@ -1,5 +1,11 @@
 package io.vioplane.tap.nat;
 
+import io.vioplane.platform.packet.Ethernet;
+import io.vioplane.platform.packet.IcmpHeader;
+import io.vioplane.platform.packet.IpProtocol;
+import io.vioplane.platform.packet.Ipv4Address;
+import io.vioplane.platform.packet.Ipv4Prefix;
+import io.vioplane.platform.packet.Wire;
 import io.vioplane.virtionet.NetHeaderValues;
 
 import java.lang.foreign.MemorySegment;

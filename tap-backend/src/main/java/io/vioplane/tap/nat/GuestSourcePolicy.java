@@ -1,5 +1,8 @@
 package io.vioplane.tap.nat;
 
+import io.vioplane.platform.packet.Ipv4Address;
+import io.vioplane.platform.packet.Ipv4Prefix;
+
 /**
  * Which source addresses a guest may use (ingress filtering, RFC 2827 / BCP 38, applied per guest): an address
  * of the guest subnet that is not the gateway's, network or broadcast address; with leased-source enforcement,

@@ -1,5 +1,9 @@
 package io.vioplane.tap.nat;
 
+import io.vioplane.platform.packet.Ipv4Address;
+import io.vioplane.platform.packet.Ipv4Prefix;
+import io.vioplane.platform.packet.MacAddress;
+
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;

@@ -1,5 +1,6 @@
 package io.vioplane.tap.nat;
 
+import io.vioplane.platform.packet.Ethernet;
 import io.vioplane.platform.runtime.CounterKind;
 
 /**

@@ -1,5 +1,9 @@
 package io.vioplane.tap.nat;
 
+import io.vioplane.platform.packet.Ethernet;
+import io.vioplane.platform.packet.Ipv4Address;
+import io.vioplane.platform.packet.MacAddress;
+import io.vioplane.platform.packet.Wire;
 import io.vioplane.platform.runtime.Counters;
 import io.vioplane.platform.runtime.DataPlane;
 import io.vioplane.platform.runtime.ErrorLog;

@@ -1,5 +1,13 @@
 package io.vioplane.tap.nat;
 
+import io.vioplane.platform.packet.Checksums;
+import io.vioplane.platform.packet.IcmpHeader;
+import io.vioplane.platform.packet.IpProtocol;
+import io.vioplane.platform.packet.Ipv4Header;
+import io.vioplane.platform.packet.TcpHeader;
+import io.vioplane.platform.packet.UdpHeader;
+import io.vioplane.platform.packet.Wire;
+
 import java.lang.foreign.MemorySegment;
 
 /**

@@ -1,5 +1,8 @@
 package io.vioplane.tap.nat;
 
+import io.vioplane.platform.packet.IcmpHeader;
+import io.vioplane.platform.packet.IpProtocol;
+import io.vioplane.platform.packet.TcpHeader;
 import io.vioplane.virtionet.NetHeaderValues;
 
 /**

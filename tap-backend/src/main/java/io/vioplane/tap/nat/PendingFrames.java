@@ -1,5 +1,7 @@
 package io.vioplane.tap.nat;
 
+import io.vioplane.platform.packet.Ethernet;
+import io.vioplane.platform.packet.Wire;
 import io.vioplane.virtionet.NetHeaderValues;
 
 import java.lang.foreign.Arena;

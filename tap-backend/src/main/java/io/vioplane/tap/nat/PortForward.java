@@ -1,5 +1,8 @@
 package io.vioplane.tap.nat;
 
+import io.vioplane.platform.packet.IpProtocol;
+import io.vioplane.platform.packet.Ipv4Address;
+
 import java.util.Locale;
 
 /**

@@ -1,5 +1,7 @@
 package io.vioplane.tap.nat;
 
+import io.vioplane.platform.packet.IpProtocol;
+
 /**
  * Host-side ports (and ICMP echo identifiers) the NAT maps guest endpoints onto (RFC 3022 NAPT). Mappings are
  * endpoint-independent (RFC 4787 REQ-1, RFC 5382 REQ-1): while any connection of a guest endpoint (address,

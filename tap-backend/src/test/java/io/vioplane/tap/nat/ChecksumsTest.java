@@ -1,5 +1,6 @@
 package io.vioplane.tap.nat;
 
+import io.vioplane.platform.packet.Checksums;
 import io.vioplane.virtionet.NetHeaderValues;
 import org.junit.jupiter.api.Test;
 

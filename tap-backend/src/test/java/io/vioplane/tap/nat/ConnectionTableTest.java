@@ -1,5 +1,8 @@
 package io.vioplane.tap.nat;
 
+import io.vioplane.platform.packet.IpProtocol;
+import io.vioplane.platform.packet.Ipv4Prefix;
+import io.vioplane.platform.packet.TcpHeader;
 import io.vioplane.platform.runtime.Counters;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;

@@ -1,5 +1,6 @@
 package io.vioplane.tap.nat;
 
+import io.vioplane.platform.packet.Ipv4Address;
 import io.vioplane.platform.runtime.Counters;
 import io.vioplane.tap.bridge.Bridge;
 import io.vioplane.tap.bridge.GuestBridgePort;

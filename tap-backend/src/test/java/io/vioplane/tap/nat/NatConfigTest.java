@@ -1,5 +1,8 @@
 package io.vioplane.tap.nat;
 
+import io.vioplane.platform.packet.Ipv4Address;
+import io.vioplane.platform.packet.Ipv4Prefix;
+import io.vioplane.platform.packet.MacAddress;
 import org.junit.jupiter.api.Test;
 
 import java.util.function.Consumer;

@@ -1,5 +1,7 @@
 package io.vioplane.tap.nat;
 
+import io.vioplane.platform.packet.IpProtocol;
+import io.vioplane.platform.packet.Ipv4Address;
 import io.vioplane.platform.runtime.Counters;
 import io.vioplane.platform.runtime.ErrorLog;
 import io.vioplane.platform.testing.Netns;

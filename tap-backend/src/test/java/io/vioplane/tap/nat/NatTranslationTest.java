@@ -1,5 +1,7 @@
 package io.vioplane.tap.nat;
 
+import io.vioplane.platform.packet.IpProtocol;
+import io.vioplane.platform.packet.MacAddress;
 import io.vioplane.virtionet.NetHeaderValues;
 import io.vioplane.virtionet.VirtioNetFeature;
 import io.vioplane.virtionet.VirtioNetHeader;

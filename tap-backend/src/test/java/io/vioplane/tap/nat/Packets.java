@@ -1,13 +1,16 @@
 package io.vioplane.tap.nat;
 
 import io.vioplane.platform.testing.ReferenceChecksum;
+import io.vioplane.platform.packet.Ethernet;
+import io.vioplane.platform.packet.Ipv4Address;
+import io.vioplane.platform.packet.MacAddress;
 
 import java.nio.ByteBuffer;
 import java.util.Arrays;
 
 /**
  * Builds and reads test frames with its own checksum code (RFC 1071, a plain byte loop), independent of the
- * production {@link Checksums}, so that tests check the gateway against a second implementation.
+ * production {@link io.vioplane.platform.packet.Checksums}, so that tests check the gateway against a second implementation.
  */
 final class Packets {
     static final byte[] BROADCAST = {-1, -1, -1, -1, -1, -1};

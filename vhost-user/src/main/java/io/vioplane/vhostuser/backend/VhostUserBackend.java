@@ -5,13 +5,13 @@ import io.vioplane.platform.runtime.DataPlane;
 import io.vioplane.platform.runtime.ErrorLog;
 import io.vioplane.platform.sys.EventFd;
 import io.vioplane.platform.sys.FileIo;
+import io.vioplane.platform.sys.OwnedFd;
 import io.vioplane.vhostuser.protocol.ProtocolFeature;
 import io.vioplane.vhostuser.protocol.ReplyWriter;
 import io.vioplane.vhostuser.protocol.VhostUserException;
-import io.vioplane.vhostuser.protocol.VhostUserHandler;
 import io.vioplane.vhostuser.protocol.VhostUserMessage;
 import io.vioplane.vhostuser.protocol.VhostUserRequest;
-import io.vioplane.vhostuser.transport.VhostUserConnection;
+import io.vioplane.vhostuser.transport.VhostUserHandler;
 import io.vioplane.vring.DeviceQueue;
 import io.vioplane.vring.DirtyPageLog;
 import io.vioplane.vring.QueueConfig;
@@ -22,7 +22,6 @@ import io.vioplane.vring.VirtQueues;
 import io.vioplane.vring.VirtioFeature;
 import io.vioplane.vring.device.DeviceStatus;
 import io.vioplane.vring.packed.PackedRing;
-import io.vioplane.vring.split.SplitDeviceQueue;
 import io.vioplane.vring.split.SplitRing;
 
 import java.lang.foreign.Arena;
@@ -48,9 +47,6 @@ import java.lang.foreign.MemorySegment;
  * reply with REPLY_ACK, a closed connection otherwise; every refusal is logged with who was at fault.
  */
 public final class VhostUserBackend implements VhostUserHandler {
-    /** vhost-user's feature bit that gates protocol features (not a virtio feature). */
-    public static final int F_PROTOCOL_FEATURES = 30;
-    private static final int LOG_ALL = 26;
     /** Protocol features every vhost-user device of vioplane supports. */
     public static final long BACKEND_PROTOCOL_FEATURES = VirtioFeature.mask(ProtocolFeature.MQ, ProtocolFeature.LOG_SHMFD,
             ProtocolFeature.REPLY_ACK, ProtocolFeature.BACKEND_REQ, ProtocolFeature.CONFIG,
@@ -66,7 +62,7 @@ public final class VhostUserBackend implements VhostUserHandler {
     private GuestMemory guestMemory;
     private DirtyLogArea dirtyLog;
     private EventFd logEventFd;
-    private int backendChannelFd = -1;
+    private OwnedFd backendChannel;
     private boolean owned;
     private boolean featuresSet;
     private long features;
@@ -112,11 +108,11 @@ public final class VhostUserBackend implements VhostUserHandler {
 
     /** @return the virtio features offered, with vhost-user's protocol-features bit */
     public long offeredFeatures() {
-        return device.features() | VirtioFeature.bit(F_PROTOCOL_FEATURES);
+        return device.features() | VirtioFeature.bit(ProtocolFeature.VIRTIO_F_PROTOCOL_FEATURES);
     }
 
     @Override
-    public void connected(final VhostUserConnection connection) {
+    public void connected() {
         log("front-end connected");
         if (recorder != null) {
             recordedConnection = recorder.connected();
@@ -125,11 +121,6 @@ public final class VhostUserBackend implements VhostUserHandler {
             dataPlane.add(device.pollable());
             registered = true;
         }
-    }
-
-    @Override
-    public boolean replyAckNegotiated() {
-        return VirtioFeature.has(protocolFeatures, ProtocolFeature.REPLY_ACK);
     }
 
     /**
@@ -184,9 +175,9 @@ public final class VhostUserBackend implements VhostUserHandler {
             case VhostUserRequest.REM_MEM_REG -> removeMemoryRegion(request);
             case VhostUserRequest.SET_LOG_BASE -> setLogBase(request, reply);
             case VhostUserRequest.SET_LOG_FD -> setLogFd(request);
-            case VhostUserRequest.SET_VRING_NUM -> setVringNum(request.vringIndex(), request.vringNum());
+            case VhostUserRequest.SET_VRING_NUM -> vring(request.vringIndex()).setSize(request.vringNum());
             case VhostUserRequest.SET_VRING_ADDR -> setVringAddr(request);
-            case VhostUserRequest.SET_VRING_BASE -> setVringBase(request.vringIndex(), request.vringNum());
+            case VhostUserRequest.SET_VRING_BASE -> vring(request.vringIndex()).setBase(request.vringNum());
             case VhostUserRequest.GET_VRING_BASE -> getVringBase(request.vringIndex(), reply);
             case VhostUserRequest.SET_VRING_KICK -> setVringKick(request);
             case VhostUserRequest.SET_VRING_CALL -> setVringCall(request);
@@ -216,11 +207,11 @@ public final class VhostUserBackend implements VhostUserHandler {
         if (unknown != 0) {
             throw refuse("front-end set features the back-end did not offer: 0x" + Long.toHexString(unknown));
         }
-        final boolean wasLogging = VirtioFeature.has(features, LOG_ALL);
+        final boolean wasLogging = VirtioFeature.has(features, VirtioFeature.LOG_ALL);
         features = requested;
         featuresSet = true;
-        final long virtioFeatures = requested & ~VirtioFeature.bit(F_PROTOCOL_FEATURES);
-        final boolean logging = VirtioFeature.has(requested, LOG_ALL);
+        final long virtioFeatures = requested & ~VirtioFeature.bit(ProtocolFeature.VIRTIO_F_PROTOCOL_FEATURES);
+        final boolean logging = VirtioFeature.has(requested, VirtioFeature.LOG_ALL);
         dataPlane.run(() -> {
             device.setNegotiatedFeatures(virtioFeatures);
             if (wasLogging && !logging) {
@@ -234,7 +225,7 @@ public final class VhostUserBackend implements VhostUserHandler {
                 applyDirtyLog();
             }
         });
-        if (!VirtioFeature.has(requested, F_PROTOCOL_FEATURES)) {
+        if (!VirtioFeature.has(requested, ProtocolFeature.VIRTIO_F_PROTOCOL_FEATURES)) {
             for (Vring vring : vrings) {
                 vring.enabled = true;
             }
@@ -243,7 +234,8 @@ public final class VhostUserBackend implements VhostUserHandler {
 
     /** Data-plane thread: points the device and every running queue at the current dirty log. */
     private void applyDirtyLog() {
-        final DirtyPageLog target = VirtioFeature.has(features, LOG_ALL) && dirtyLog != null ? dirtyLog : DirtyPageLog.NONE;
+        final DirtyPageLog target = VirtioFeature.has(features, VirtioFeature.LOG_ALL) && dirtyLog != null
+                ? dirtyLog : DirtyPageLog.NONE;
         device.setDirtyLog(target);
         for (int i = 0; i < queues.length; i++) {
             if (queues[i] != null) {
@@ -390,61 +382,16 @@ public final class VhostUserBackend implements VhostUserHandler {
         }
     }
 
-    private void setVringNum(final int index, final int size) {
-        final Vring vring = vring(index);
-        if (size < 1 || size > QueueConfig.MAX_SIZE) {
-            throw refuse("vring " + index + " size " + size + " is not 1.." + QueueConfig.MAX_SIZE);
-        }
-        if (vring.started) {
-            throw refuse("vring " + index + " size changed while the ring runs");
-        }
-        vring.size = size;
-        vring.sizeSet = true;
-    }
-
     private void setVringAddr(final VhostUserMessage request) {
-        final Vring vring = vring(request.addrIndex());
-        if (vring.started) {
-            if (request.addrDesc() != vring.descUserAddr || request.addrUsed() != vring.usedUserAddr
-                    || request.addrAvail() != vring.availUserAddr) {
-                throw refuse("vring " + vring.index + " addresses changed while the ring runs");
-            }
-            vring.flags = request.addrFlags();
-            vring.logGuestAddr = request.addrLog();
+        if (vring(request.addrIndex()).setAddresses(request)) {
             dataPlane.run(this::applyDirtyLog);
-            return;
         }
-        vring.flags = request.addrFlags();
-        vring.descUserAddr = request.addrDesc();
-        vring.usedUserAddr = request.addrUsed();
-        vring.availUserAddr = request.addrAvail();
-        vring.logGuestAddr = request.addrLog();
-        vring.addressesSet = true;
-    }
-
-    private void setVringBase(final int index, final int base) {
-        final Vring vring = vring(index);
-        if (vring.started) {
-            throw refuse("vring " + index + " base changed while the ring runs");
-        }
-        vring.base = base;
     }
 
     private void getVringBase(final int index, final ReplyWriter reply) {
         final Vring vring = vring(index);
-        if (vring.started) {
-            final QueueState state = dataPlane.call(() -> stopOnDataPlane(index));
-            vring.started = false;
-            if (state != null) {
-                vring.base = packed() ? state.packedVringBase() : state.nextAvailIndex();
-            }
-        }
-        if (vring.kick != null) {
-            vring.kick.close();
-            vring.kick = null;
-        }
-        vring.pollWithoutKick = false;
-        reply.vringState(index, vring.base);
+        final QueueState state = vring.started ? dataPlane.call(() -> stopOnDataPlane(index)) : null;
+        reply.vringState(index, vring.stop(state, packed()));
     }
 
     /** Data-plane thread: stops queue {@code index}. */
@@ -491,7 +438,7 @@ public final class VhostUserBackend implements VhostUserHandler {
             throw refuse("vring " + vring.index + " kicked before any memory table");
         }
         if (!featuresSet) {
-            features = device.features() & ~VirtioFeature.bit(F_PROTOCOL_FEATURES);
+            features = device.features() & ~VirtioFeature.bit(ProtocolFeature.VIRTIO_F_PROTOCOL_FEATURES);
         }
         final boolean packed = packed();
         final int size = vring.size;
@@ -501,7 +448,7 @@ public final class VhostUserBackend implements VhostUserHandler {
         final long deviceGpa = translate(vring, "device area", vring.usedUserAddr,
                 packed ? PackedRing.EVENT_BYTES : SplitRing.usedRingBytes(size));
         final QueueConfig config = new QueueConfig(size, descGpa, driverGpa, deviceGpa,
-                features & ~VirtioFeature.bit(F_PROTOCOL_FEATURES));
+                features & ~VirtioFeature.bit(ProtocolFeature.VIRTIO_F_PROTOCOL_FEATURES));
         final DeviceQueue queue;
         try {
             queue = VirtQueues.device(config, guestMemory);
@@ -509,7 +456,12 @@ public final class VhostUserBackend implements VhostUserHandler {
             signalError(vring);
             throw refuse("vring " + vring.index + " cannot start: " + e.getMessage());
         }
-        queue.restore(resumeState(vring, queue, packed));
+        final QueueState resumed = queue.resume(vring.base);
+        if (!packed && resumed.nextUsedIndex() != (vring.base & 0xFFFF)) {
+            log("vring " + vring.index + ": base " + (vring.base & 0xFFFF) + " but the used index in guest memory is "
+                    + resumed.nextUsedIndex() + "; resuming at " + resumed.nextUsedIndex()
+                    + " so that unfinished buffers are processed again");
+        }
         final int index = vring.index;
         final EventFd kick = vring.kick;
         final boolean enabled = vring.enabled;
@@ -537,28 +489,6 @@ public final class VhostUserBackend implements VhostUserHandler {
         return gpa;
     }
 
-    private QueueState resumeState(final Vring vring, final DeviceQueue queue, final boolean packed) {
-        if (packed) {
-            final int base = vring.base;
-            if ((base >>> 16) == 0) {
-                final int position = base & 0x7FFF;
-                final boolean wrap = (base & 0x8000) != 0;
-                return new QueueState(position % vring.size, wrap, position % vring.size, wrap);
-            }
-            final QueueState decoded = QueueState.fromPackedVringBase(base);
-            return new QueueState(decoded.nextAvailIndex() % vring.size, decoded.availWrapCounter(),
-                    decoded.nextUsedIndex() % vring.size, decoded.usedWrapCounter());
-        }
-        final int base = vring.base & 0xFFFF;
-        final int usedInRing = ((SplitDeviceQueue) queue).usedIndexInRing();
-        if (usedInRing != base) {
-            log("vring " + vring.index + ": base " + base + " but the used index in guest memory is " + usedInRing
-                    + "; resuming at " + usedInRing + " so that unfinished buffers are processed again");
-            return QueueState.split(usedInRing, usedInRing);
-        }
-        return QueueState.split(base, base);
-    }
-
     private void setVringCall(final VhostUserMessage request) {
         final Vring vring = vring(request.fdIndexVring());
         final EventFd fresh = request.fdIndexNoFd() ? null : EventFd.adopt(request.takeFd(0));
@@ -579,10 +509,7 @@ public final class VhostUserBackend implements VhostUserHandler {
 
     private void setVringEnable(final int index, final int enable) {
         final Vring vring = vring(index);
-        if (enable != 0 && enable != 1) {
-            throw refuse("vring " + index + " enable value " + enable + " is not 0 or 1");
-        }
-        vring.enabled = enable == 1;
+        vring.setEnabled(enable);
         if (vring.started) {
             final boolean enabled = vring.enabled;
             dataPlane.run(() -> device.setQueueEnabled(index, enabled));
@@ -616,8 +543,10 @@ public final class VhostUserBackend implements VhostUserHandler {
         if (request.fdCount() != 1) {
             throw refuse("SET_BACKEND_REQ_FD without a socket");
         }
-        FileIo.closeQuietly(backendChannelFd);
-        backendChannelFd = request.takeFd(0);
+        if (backendChannel != null) {
+            backendChannel.close();
+        }
+        backendChannel = OwnedFd.adopt(request.takeFd(0));
     }
 
     private void setStatus(final long value) {
@@ -633,11 +562,7 @@ public final class VhostUserBackend implements VhostUserHandler {
         stopAllRings();
         dataPlane.run(device::reset);
         for (Vring vring : vrings) {
-            vring.closeEventFds();
-            vring.sizeSet = false;
-            vring.addressesSet = false;
-            vring.enabled = false;
-            vring.base = 0;
+            vring.reset();
         }
         features = 0;
         featuresSet = false;
@@ -715,8 +640,10 @@ public final class VhostUserBackend implements VhostUserHandler {
             logEventFd.close();
             logEventFd = null;
         }
-        FileIo.closeQuietly(backendChannelFd);
-        backendChannelFd = -1;
+        if (backendChannel != null) {
+            backendChannel.close();
+            backendChannel = null;
+        }
         if (registered) {
             dataPlane.remove(device.pollable());
             registered = false;

@@ -70,7 +70,7 @@ public final class NetFrontEnd implements AutoCloseable {
         this.control = VhostUserFrontEnd.connect(socket, 10_000);
         this.features = control.negotiate(wantedFeatures | VirtioFeature.bit(VirtioFeature.VERSION_1),
                 VirtioFeature.mask(ProtocolFeature.MQ, ProtocolFeature.STATUS));
-        final long ringFeatures = features & ~VirtioFeature.bit(VhostUserFrontEnd.F_PROTOCOL_FEATURES);
+        final long ringFeatures = features & ~VirtioFeature.bit(ProtocolFeature.VIRTIO_F_PROTOCOL_FEATURES);
         control.setMemoryTable(memory, USER_ADDRESS_OFFSET);
         final QueueConfig rxConfig = new QueueConfig(queueSize, RX_RINGS, RX_RINGS + DRIVER_AREA, RX_RINGS + DEVICE_AREA,
                 ringFeatures);

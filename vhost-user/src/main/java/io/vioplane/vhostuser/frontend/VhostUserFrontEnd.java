@@ -4,12 +4,13 @@ import io.vioplane.platform.memory.GuestMemory;
 import io.vioplane.platform.memory.GuestMemoryRegion;
 import io.vioplane.platform.sys.EventFd;
 import io.vioplane.platform.sys.FileIo;
-import io.vioplane.platform.sys.ReceivedFds;
+import io.vioplane.platform.sys.OwnedFd;
 import io.vioplane.platform.sys.SysException;
 import io.vioplane.platform.sys.UnixSockets;
 import io.vioplane.vhostuser.protocol.ProtocolFeature;
 import io.vioplane.vhostuser.protocol.VhostUserHeader;
 import io.vioplane.vhostuser.protocol.VhostUserRequest;
+import io.vioplane.vhostuser.transport.MessageFramer;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -39,30 +40,27 @@ public final class VhostUserFrontEnd implements AutoCloseable {
         }
     }
 
-    /** vhost-user's VHOST_USER_F_PROTOCOL_FEATURES bit. */
-    public static final int F_PROTOCOL_FEATURES = 30;
     private static final long REPLY_TIMEOUT_MS = 10_000;
 
     private final int fd;
     private final Arena arena = Arena.ofShared();
     private final MemorySegment buffer = arena.allocate(VhostUserHeader.HEADER_BYTES + VhostUserHeader.MAX_PAYLOAD_BYTES, 8);
-    private final ReceivedFds received = new ReceivedFds();
+    private final MessageFramer framer;
     private boolean replyAck;
 
     private VhostUserFrontEnd(final int fd) {
         this.fd = fd;
+        this.framer = new MessageFramer(fd, arena);
     }
 
     /** Connects to the back-end listening on {@code path}, retrying until {@code timeoutMs} passes. */
     public static VhostUserFrontEnd connect(final Path path, final long timeoutMs) {
         final long deadline = System.nanoTime() + timeoutMs * 1_000_000;
         while (true) {
-            final int socket = UnixSockets.socket(false);
-            try {
-                UnixSockets.connect(socket, path.toString());
-                return new VhostUserFrontEnd(socket);
+            try (OwnedFd socket = OwnedFd.adopt(UnixSockets.socket(false))) {
+                UnixSockets.connect(socket.fd(), path.toString());
+                return new VhostUserFrontEnd(socket.release());
             } catch (SysException e) {
-                FileIo.closeQuietly(socket);
                 if (System.nanoTime() > deadline) {
                     throw e;
                 }
@@ -97,11 +95,10 @@ public final class VhostUserFrontEnd implements AutoCloseable {
         final int flags = VhostUserHeader.VERSION | (wantAck ? VhostUserHeader.FLAG_NEED_REPLY : 0);
         VhostUserHeader.write(buffer, request, flags, payload.length);
         MemorySegment.copy(payload, 0, buffer, JAVA_BYTE, VhostUserHeader.HEADER_BYTES, payload.length);
-        final long total = VhostUserHeader.HEADER_BYTES + payload.length;
-        long sent = 0;
-        while (sent < total) {
-            sent += UnixSockets.send(fd, buffer.asSlice(sent), total - sent, sent == 0 ? fds : new int[0],
-                    sent == 0 ? fds.length : 0, 0);
+        final long deadline = System.nanoTime() + REPLY_TIMEOUT_MS * 1_000_000;
+        framer.beginSend(buffer, VhostUserHeader.HEADER_BYTES + payload.length, fds, fds.length);
+        while (!framer.continueSend()) {
+            awaitPeer(deadline, "to take " + VhostUserRequest.name(request));
         }
         if (!explicitReply && !wantAck) {
             return null;
@@ -118,39 +115,32 @@ public final class VhostUserFrontEnd implements AutoCloseable {
     }
 
     private byte[] readReply(final int request) {
-        readExactly(VhostUserHeader.HEADER_BYTES);
-        final ByteBuffer header = ByteBuffer.wrap(buffer.asSlice(0, VhostUserHeader.HEADER_BYTES).toArray(JAVA_BYTE))
-                .order(ByteOrder.nativeOrder());
-        final int replyRequest = header.getInt(0);
-        final int replyFlags = header.getInt(4);
-        final int size = header.getInt(8);
-        if (replyRequest != request || (replyFlags & VhostUserHeader.FLAG_REPLY) == 0 || size < 0
-                || size > VhostUserHeader.MAX_PAYLOAD_BYTES) {
-            throw new FrontEndException("bad reply to " + VhostUserRequest.name(request) + ": request " + replyRequest
-                    + ", flags 0x" + Integer.toHexString(replyFlags) + ", size " + size);
+        final long deadline = System.nanoTime() + REPLY_TIMEOUT_MS * 1_000_000;
+        int result;
+        while ((result = framer.receive()) == MessageFramer.WOULD_BLOCK) {
+            awaitPeer(deadline, "to reply to " + VhostUserRequest.name(request));
         }
-        readExactly(size);
-        received.closeAll();
-        return buffer.asSlice(0, size).toArray(JAVA_BYTE);
+        framer.fds().closeAll();
+        if (result == MessageFramer.CLOSED) {
+            throw new FrontEndException("the back-end closed the connection");
+        }
+        if (result == MessageFramer.BROKEN) {
+            throw new FrontEndException("bad reply to " + VhostUserRequest.name(request) + ": " + framer.failure());
+        }
+        final int replyRequest = framer.request();
+        final int replyFlags = framer.flags();
+        if (replyRequest != request || (replyFlags & VhostUserHeader.FLAG_REPLY) == 0) {
+            throw new FrontEndException("bad reply to " + VhostUserRequest.name(request) + ": request " + replyRequest
+                    + ", flags 0x" + Integer.toHexString(replyFlags) + ", size " + framer.payloadBytes());
+        }
+        return framer.payload().asSlice(0, framer.payloadBytes()).toArray(JAVA_BYTE);
     }
 
-    private void readExactly(final int count) {
-        long read = 0;
-        final long deadline = System.nanoTime() + REPLY_TIMEOUT_MS * 1_000_000;
-        while (read < count) {
-            final long n = UnixSockets.receive(fd, buffer.asSlice(read), count - read, received, UnixSockets.MSG_DONTWAIT);
-            if (n == 0) {
-                throw new FrontEndException("the back-end closed the connection");
-            }
-            if (n == FileIo.WOULD_BLOCK) {
-                if (System.nanoTime() > deadline) {
-                    throw new FrontEndException("no reply within " + REPLY_TIMEOUT_MS + " ms");
-                }
-                Thread.onSpinWait();
-                continue;
-            }
-            read += n;
+    private static void awaitPeer(final long deadline, final String what) {
+        if (System.nanoTime() > deadline) {
+            throw new FrontEndException("the back-end did not " + what + " within " + REPLY_TIMEOUT_MS + " ms");
         }
+        Thread.onSpinWait();
     }
 
     /** Negotiates: offered features masked by {@code wanted}, REPLY_ACK and {@code wantedProtocol}; SET_OWNER. */
@@ -163,7 +153,7 @@ public final class VhostUserFrontEnd implements AutoCloseable {
         final long protocol = protocolOffered & (wantedProtocol | (1L << ProtocolFeature.REPLY_ACK));
         request(VhostUserRequest.SET_PROTOCOL_FEATURES, u64(protocol));
         replyAck = (protocol & (1L << ProtocolFeature.REPLY_ACK)) != 0;
-        final long features = offered & (wanted | (1L << F_PROTOCOL_FEATURES));
+        final long features = offered & (wanted | (1L << ProtocolFeature.VIRTIO_F_PROTOCOL_FEATURES));
         request(VhostUserRequest.SET_FEATURES, u64(features));
         return features;
     }
@@ -222,7 +212,7 @@ public final class VhostUserFrontEnd implements AutoCloseable {
     @Override
     public void close() {
         FileIo.closeQuietly(fd);
-        received.closeAll();
+        framer.fds().closeAll();
         arena.close();
     }
 }

@@ -3,7 +3,7 @@ package io.vioplane.vhostuser.protocol;
 import java.lang.foreign.MemorySegment;
 
 /**
- * Where a {@link VhostUserHandler} writes the explicit reply body of a request that has one
+ * Where a request handler writes the explicit reply body of a request that has one
  * ({@link VhostUserRequest#hasExplicitReply}); QEMU {@code docs/interop/vhost-user.rst}, "Message types", each
  * message's "reply payload". Exactly one method is called per such request; the connection adds the header
  * (same request id, flags version|REPLY) and sends it after {@code handle} returns.

@@ -2,8 +2,6 @@ package io.vioplane.vhostuser.transport;
 
 import io.vioplane.platform.sys.Epoll;
 import io.vioplane.platform.sys.FileIo;
-import io.vioplane.platform.sys.ReceivedFds;
-import io.vioplane.platform.sys.UnixSockets;
 import io.vioplane.vhostuser.protocol.VhostUserException;
 import io.vioplane.vhostuser.protocol.VhostUserHeader;
 import io.vioplane.vhostuser.protocol.VhostUserMessage;
@@ -30,15 +28,15 @@ public final class BackendChannel implements AutoCloseable {
     private final Arena arena = Arena.ofShared();
     private final MemorySegment buffer =
             arena.allocate(VhostUserHeader.HEADER_BYTES + VhostUserHeader.MAX_PAYLOAD_BYTES, 8);
-    private final MemorySegment reply = arena.allocate(VhostUserHeader.HEADER_BYTES + VhostUserMessage.U64_BYTES, 8);
+    private final MessageFramer framer;
     private final int[] fds = new int[1];
-    private final ReceivedFds receivedFds = new ReceivedFds();
     private final Epoll epoll = new Epoll(1);
     private boolean closed;
 
     /** Takes ownership of {@code socketFd} (made non-blocking). */
     public BackendChannel(final int socketFd) {
         this.socketFd = socketFd;
+        this.framer = new MessageFramer(socketFd, arena);
         FileIo.setNonBlocking(socketFd, true);
         epoll.add(socketFd, Epoll.EPOLLIN, 0);
     }
@@ -63,18 +61,17 @@ public final class BackendChannel implements AutoCloseable {
                                              final long timeoutMs) {
         final long deadlineNs = deadline(timeoutMs);
         write(request, VhostUserHeader.VERSION | VhostUserHeader.FLAG_NEED_REPLY, payload, fd, deadlineNs);
-        readFully(reply, VhostUserHeader.HEADER_BYTES, deadlineNs, request);
-        final int replyRequest = VhostUserHeader.request(reply);
-        final int replyFlags = VhostUserHeader.flags(reply);
-        final long size = VhostUserHeader.size(reply);
+        receiveReply(deadlineNs, request);
+        final int replyRequest = framer.request();
+        final int replyFlags = framer.flags();
+        final long size = framer.payloadBytes();
         if (replyRequest != request || (replyFlags & VhostUserHeader.FLAG_REPLY) == 0
-                || !VhostUserHeader.hasVersion1(replyFlags) || size != VhostUserMessage.U64_BYTES) {
+                || size != VhostUserMessage.U64_BYTES) {
             throw failure("the front-end answered " + VhostUserRequest.backendName(request) + " with request "
                     + replyRequest + ", flags 0x" + Integer.toHexString(replyFlags) + ", size " + size
                     + " (expected the same request, REPLY, 8 bytes)");
         }
-        readFully(reply.asSlice(VhostUserHeader.HEADER_BYTES), VhostUserMessage.U64_BYTES, deadlineNs, request);
-        return reply.get(JAVA_LONG_UNALIGNED, VhostUserHeader.HEADER_BYTES);
+        return framer.payload().get(JAVA_LONG_UNALIGNED, 0);
     }
 
     /** Tells the front-end the configuration space changed (BACKEND_CONFIG_CHANGE_MSG, no payload). */
@@ -136,38 +133,27 @@ public final class BackendChannel implements AutoCloseable {
     private void writeBody(final int request, final int flags, final int size, final int fd, final long deadlineNs) {
         checkOpen();
         VhostUserHeader.write(buffer, request, flags, size);
-        int offset = 0;
-        int remaining = VhostUserHeader.HEADER_BYTES + size;
-        boolean fdSent = fd < 0;
         fds[0] = fd;
-        while (remaining > 0) {
-            final long n = UnixSockets.send(socketFd, offset == 0 ? buffer : buffer.asSlice(offset), remaining, fds,
-                    fdSent ? 0 : 1, UnixSockets.MSG_DONTWAIT);
-            if (n == FileIo.WOULD_BLOCK) {
-                await(Epoll.EPOLLOUT, deadlineNs, request);
-                continue;
-            }
-            fdSent = true;
-            offset += (int) n;
-            remaining -= (int) n;
+        framer.beginSend(buffer, VhostUserHeader.HEADER_BYTES + size, fds, fd < 0 ? 0 : 1);
+        while (!framer.continueSend()) {
+            await(Epoll.EPOLLOUT, deadlineNs, request);
         }
     }
 
-    private void readFully(final MemorySegment into, final int lengthBytes, final long deadlineNs, final int request) {
-        int read = 0;
-        while (read < lengthBytes) {
-            final long n = UnixSockets.receive(socketFd, read == 0 ? into : into.asSlice(read), lengthBytes - read,
-                    receivedFds, UnixSockets.MSG_DONTWAIT);
-            receivedFds.closeAll();
-            if (n == FileIo.WOULD_BLOCK) {
-                await(Epoll.EPOLLIN, deadlineNs, request);
-                continue;
+    private void receiveReply(final long deadlineNs, final int request) {
+        while (true) {
+            final int result = framer.receive();
+            framer.fds().closeAll();
+            switch (result) {
+                case MessageFramer.MESSAGE -> {
+                    return;
+                }
+                case MessageFramer.WOULD_BLOCK -> await(Epoll.EPOLLIN, deadlineNs, request);
+                case MessageFramer.CLOSED -> throw failure("the front-end closed the back-end channel before "
+                        + "acknowledging " + VhostUserRequest.backendName(request));
+                default -> throw failure("the front-end's answer to " + VhostUserRequest.backendName(request)
+                        + " is broken: " + framer.failure());
             }
-            if (n == 0) {
-                throw failure("the front-end closed the back-end channel before acknowledging "
-                        + VhostUserRequest.backendName(request));
-            }
-            read += (int) n;
         }
     }
 

@@ -32,6 +32,12 @@ abstract sealed class TransportBuilder<B extends TransportBuilder<B>> permits Vh
         return self();
     }
 
+    /** Transport tests only: connections start as if SET_PROTOCOL_FEATURES with REPLY_ACK had come. */
+    B replyAckFromStart() {
+        settings.replyAckFromStart = true;
+        return self();
+    }
+
     /** Logs to {@code sink} (the process's {@link ErrorLog}) instead of a log of its own on standard error. */
     public B log(final ErrorLog sink) {
         settings.log = sink;

@@ -3,7 +3,6 @@ package io.vioplane.vhostuser.transport;
 import io.netty.channel.IoEventLoop;
 import io.netty.channel.IoEventLoopGroup;
 import io.vioplane.platform.sys.FileIo;
-import io.vioplane.vhostuser.protocol.VhostUserHandler;
 
 import java.nio.file.Path;
 
@@ -61,7 +60,7 @@ abstract sealed class TransportEndpoint implements AutoCloseable permits VhostUs
             return false;
         }
         final VhostUserConnection connection = VhostUserConnection.open(fd, description, handler, loop,
-                new ConnectionCounters(settings.countersFile, description), settings.log, () -> {
+                new ConnectionCounters(settings.countersFile, description), settings.log, settings.replyAckFromStart, () -> {
                     active = null;
                     onClosed.run();
                 });

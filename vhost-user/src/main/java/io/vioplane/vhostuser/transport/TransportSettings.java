@@ -3,7 +3,6 @@ package io.vioplane.vhostuser.transport;
 import io.netty.channel.IoEventLoopGroup;
 import io.vioplane.platform.runtime.CountersFile;
 import io.vioplane.platform.runtime.ErrorLog;
-import io.vioplane.vhostuser.protocol.VhostUserHandler;
 
 import java.nio.file.Path;
 import java.util.Objects;
@@ -19,6 +18,8 @@ final class TransportSettings {
     IoEventLoopGroup eventLoopGroup;
     CountersFile countersFile;
     ErrorLog log = ErrorLog.printingTo(System.err);
+    /** Transport tests only: connections start as if REPLY_ACK had been negotiated. */
+    boolean replyAckFromStart;
 
     TransportSettings(final Path socketPath, final Supplier<VhostUserHandler> handlers) {
         this.socketPath = Objects.requireNonNull(socketPath, "socketPath").toAbsolutePath();

@@ -1,10 +1,9 @@
 package io.vioplane.vhostuser.transport;
 
 import io.netty.util.concurrent.ScheduledFuture;
-import io.vioplane.platform.sys.FileIo;
+import io.vioplane.platform.sys.OwnedFd;
 import io.vioplane.platform.sys.SysException;
 import io.vioplane.platform.sys.UnixSockets;
-import io.vioplane.vhostuser.protocol.VhostUserHandler;
 
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
@@ -67,11 +66,11 @@ public final class VhostUserClient extends TransportEndpoint {
         }
         attempts.incrementAndGet();
         final String path = settings.socketPath.toString();
-        final int fd = UnixSockets.socket(true);
-        try {
-            UnixSockets.connect(fd, path);
+        final int fd;
+        try (OwnedFd socket = OwnedFd.adopt(UnixSockets.socket(true))) {
+            UnixSockets.connect(socket.fd(), path);
+            fd = socket.release();
         } catch (SysException e) {
-            FileIo.closeQuietly(fd);
             if (failuresInRow++ == 0) {
                 settings.log.info("cannot connect to " + path + ": " + e.getMessage() + "; retrying every "
                         + initialBackoffMs + ".." + maxBackoffMs + " ms");
@@ -79,7 +78,6 @@ public final class VhostUserClient extends TransportEndpoint {
             scheduleAttempt();
             return;
         } catch (RuntimeException e) {
-            FileIo.closeQuietly(fd);
             settings.log.info("cannot connect to " + path + ": " + e + "; retrying");
             scheduleAttempt();
             return;

@@ -11,11 +11,11 @@ import io.vioplane.platform.runtime.ErrorLog;
 import io.vioplane.platform.sys.FileIo;
 import io.vioplane.platform.sys.ReceivedFds;
 import io.vioplane.platform.sys.SysException;
-import io.vioplane.platform.sys.UnixSockets;
+import io.vioplane.vhostuser.protocol.FailureReport;
+import io.vioplane.vhostuser.protocol.ProtocolFeature;
 import io.vioplane.vhostuser.protocol.Rejection;
 import io.vioplane.vhostuser.protocol.Validator;
 import io.vioplane.vhostuser.protocol.VhostUserException;
-import io.vioplane.vhostuser.protocol.VhostUserHandler;
 import io.vioplane.vhostuser.protocol.VhostUserHeader;
 import io.vioplane.vhostuser.protocol.VhostUserMessage;
 import io.vioplane.vhostuser.protocol.VhostUserRequest;
@@ -61,11 +61,10 @@ import static io.vioplane.vhostuser.transport.ConnectionCounters.Kind;
  */
 public final class VhostUserConnection implements AutoCloseable {
     /** The u64 sent to report that a request failed. */
-    public static final long FAILURE_STATUS = 1;
+    public static final long FAILURE_STATUS = FailureReport.FAILURE_STATUS;
     /** Failure lines one connection logs before it only counts. */
     static final int LOGGED_FAILURES = 32;
     private static final int MESSAGES_PER_WAKEUP = 64;
-    private static final long RECEIVE_FAILED = -2;
 
     private final int socketFd;
     private final String description;
@@ -76,33 +75,25 @@ public final class VhostUserConnection implements AutoCloseable {
     private final Runnable onClosed;
     private final SocketHandle socketHandle;
 
-    private final MemorySegment header;
-    private final MemorySegment payload;
-    private final ReceivedFds fds = new ReceivedFds();
+    private final MessageFramer framer;
     private final VhostUserMessage message = new VhostUserMessage();
     private final Validator validator = new Validator();
     private final ReplyBuffer reply;
 
     private IoRegistration registration;
-    private int headerBytesRead;
-    private int payloadBytes = -1;
-    private int payloadBytesRead;
-    private int request;
-    private int flags;
-    private int pendingOffset;
-    private int pendingLength;
-    private boolean pendingFdSent;
     private boolean waitingForWrite;
     private boolean dispatching;
     private boolean handlerConnected;
     private String closeRequested;
     private volatile boolean open = true;
     private int failuresLogged;
+    private boolean replyAck;
 
     private VhostUserConnection(final int socketFd, final String description, final VhostUserHandler handler,
                                 final IoEventLoop eventLoop, final ConnectionCounters counters,
-                                final ErrorLog log, final Runnable onClosed) {
+                                final ErrorLog log, final boolean replyAckFromStart, final Runnable onClosed) {
         this.socketFd = socketFd;
+        this.replyAck = replyAckFromStart;
         this.description = description;
         this.handler = handler;
         this.eventLoop = eventLoop;
@@ -111,8 +102,7 @@ public final class VhostUserConnection implements AutoCloseable {
         this.onClosed = onClosed;
         this.socketHandle = new SocketHandle(socketFd);
         final Arena arena = Arena.ofAuto();
-        this.header = arena.allocate(VhostUserHeader.HEADER_BYTES, 8);
-        this.payload = arena.allocate(VhostUserHeader.MAX_PAYLOAD_BYTES, 8);
+        this.framer = new MessageFramer(socketFd, arena);
         this.reply = new ReplyBuffer(
                 arena.allocate(VhostUserHeader.HEADER_BYTES + VhostUserHeader.MAX_PAYLOAD_BYTES, 8));
     }
@@ -121,13 +111,14 @@ public final class VhostUserConnection implements AutoCloseable {
      * Takes over a connected, non-blocking socket: registers it on {@code eventLoop}, tells the handler, and starts
      * reading. Call on {@code eventLoop}. If anything fails the socket is closed and {@code onClosed} runs.
      *
-     * @param onClosed runs on the event loop once the connection has closed
+     * @param replyAckFromStart as if SET_PROTOCOL_FEATURES with REPLY_ACK had come (transport tests)
+     * @param onClosed          runs on the event loop once the connection has closed
      */
     static VhostUserConnection open(final int socketFd, final String description, final VhostUserHandler handler,
                                     final IoEventLoop eventLoop, final ConnectionCounters counters,
-                                    final ErrorLog log, final Runnable onClosed) {
+                                    final ErrorLog log, final boolean replyAckFromStart, final Runnable onClosed) {
         final VhostUserConnection connection = new VhostUserConnection(socketFd, description, handler, eventLoop,
-                counters, log, onClosed);
+                counters, log, replyAckFromStart, onClosed);
         connection.start();
         return connection;
     }
@@ -136,7 +127,7 @@ public final class VhostUserConnection implements AutoCloseable {
         try {
             registration = EventLoops.registerInLoop(eventLoop, socketHandle);
             handlerConnected = true;
-            handler.connected(this);
+            handler.connected();
             registration.submit(EpollIoOps.EPOLLIN);
         } catch (Throwable t) {
             rethrowIfFatal(t);
@@ -203,7 +194,7 @@ public final class VhostUserConnection implements AutoCloseable {
             return;
         }
         try {
-            if (pendingLength > 0) {
+            if (framer.sending()) {
                 flush();
             } else {
                 onReadable();
@@ -217,7 +208,7 @@ public final class VhostUserConnection implements AutoCloseable {
     }
 
     private void onReadable() {
-        for (int i = 0; i < MESSAGES_PER_WAKEUP && closeRequested == null && pendingLength == 0; i++) {
+        for (int i = 0; i < MESSAGES_PER_WAKEUP && closeRequested == null && !framer.sending(); i++) {
             if (!receiveMessage()) {
                 return;
             }
@@ -225,76 +216,17 @@ public final class VhostUserConnection implements AutoCloseable {
         }
     }
 
-    /** @return true when a whole message is in the buffers */
+    /** @return true when a whole message is in the framer's buffers */
     private boolean receiveMessage() {
-        while (payloadBytes < 0) {
-            final long n = receive(headerBytesRead == 0 ? header : header.asSlice(headerBytesRead),
-                    VhostUserHeader.HEADER_BYTES - headerBytesRead);
-            if (n <= 0) {
-                return false;
+        return switch (framer.receive()) {
+            case MessageFramer.MESSAGE -> true;
+            case MessageFramer.CLOSED -> {
+                requestClose("the front-end closed the connection");
+                yield false;
             }
-            headerBytesRead += (int) n;
-            if (headerBytesRead == VhostUserHeader.HEADER_BYTES && !acceptHeader()) {
-                return false;
-            }
-        }
-        while (payloadBytesRead < payloadBytes) {
-            final long n = receive(payloadBytesRead == 0 ? payload : payload.asSlice(payloadBytesRead),
-                    payloadBytes - payloadBytesRead);
-            if (n <= 0) {
-                return false;
-            }
-            payloadBytesRead += (int) n;
-        }
-        return true;
-    }
-
-    private boolean acceptHeader() {
-        request = VhostUserHeader.request(header);
-        flags = VhostUserHeader.flags(header);
-        final long size = VhostUserHeader.size(header);
-        if (!VhostUserHeader.hasVersion1(flags)) {
-            return framingError(VhostUserRequest.name(request) + " with flags 0x" + Integer.toHexString(flags)
-                    + ": protocol version " + (flags & VhostUserHeader.VERSION_MASK) + ", not 1");
-        }
-        if (size > VhostUserHeader.MAX_PAYLOAD_BYTES) {
-            return framingError(VhostUserRequest.name(request) + " announces a payload of " + size
-                    + " bytes; at most " + VhostUserHeader.MAX_PAYLOAD_BYTES);
-        }
-        payloadBytes = (int) size;
-        payloadBytesRead = 0;
-        return true;
-    }
-
-    /** @return bytes read, 0 on would-block, {@link #RECEIVE_FAILED} after end-of-file or an error (close requested) */
-    private long receive(final MemorySegment into, final int lengthBytes) {
-        final long n;
-        try {
-            n = UnixSockets.receive(socketFd, into, lengthBytes, fds, UnixSockets.MSG_DONTWAIT);
-        } catch (SysException e) {
-            framingError("receive failed: " + e.getMessage());
-            return RECEIVE_FAILED;
-        }
-        if (n == FileIo.WOULD_BLOCK) {
-            return 0;
-        }
-        if (n == 0) {
-            endOfFile();
-            return RECEIVE_FAILED;
-        }
-        return n;
-    }
-
-    private void endOfFile() {
-        if (payloadBytes < 0 && headerBytesRead == 0 && fds.count() == 0) {
-            requestClose("the front-end closed the connection");
-        } else if (payloadBytes < 0) {
-            framingError("end of file after " + headerBytesRead + " of " + VhostUserHeader.HEADER_BYTES
-                    + " header bytes");
-        } else {
-            framingError("end of file after " + payloadBytesRead + " of " + payloadBytes + " payload bytes of "
-                    + VhostUserRequest.name(request));
-        }
+            case MessageFramer.BROKEN -> framingError(framer.failure());
+            default -> false;
+        };
     }
 
     private boolean framingError(final String why) {
@@ -304,12 +236,9 @@ public final class VhostUserConnection implements AutoCloseable {
     }
 
     private void dispatch() {
-        final int size = payloadBytes;
-        headerBytesRead = 0;
-        payloadBytes = -1;
-        payloadBytesRead = 0;
-        message.wrap(request, flags, size, payload, fds);
-        reply.begin(request);
+        final ReceivedFds fds = framer.fds();
+        message.wrap(framer.request(), framer.flags(), framer.payloadBytes(), framer.payload(), fds);
+        reply.begin(framer.request());
         counters.increment(Kind.MESSAGES);
         try {
             final Rejection rejection = validator.validate(message);
@@ -347,6 +276,9 @@ public final class VhostUserConnection implements AutoCloseable {
         if (closeRequested != null) {
             return;
         }
+        if (requestId == VhostUserRequest.SET_PROTOCOL_FEATURES) {
+            replyAck = ProtocolFeature.has(message.u64(), ProtocolFeature.REPLY_ACK);
+        }
         if (VhostUserRequest.hasExplicitReply(requestId)) {
             if (!reply.written()) {
                 handlerBug("the handler wrote no reply to " + message + ", which needs one");
@@ -355,7 +287,7 @@ public final class VhostUserConnection implements AutoCloseable {
             send();
         } else if (reply.written()) {
             handlerBug("the handler wrote a reply body to " + message + ", which has none");
-        } else if (message.needsReply() && handler.replyAckNegotiated()) {
+        } else if (message.needsReply() && replyAck) {
             reply.status(0);
             send();
         }
@@ -378,69 +310,45 @@ public final class VhostUserConnection implements AutoCloseable {
     private void refuse(final String why, final boolean byHandler, final boolean close) {
         logFailure(why);
         final int requestId = message.request();
-        final boolean explicit = VhostUserRequest.hasExplicitReply(requestId);
-        boolean reported = false;
-        if (requestId == VhostUserRequest.GET_CONFIG) {
-            reply.discard();
-            reply.empty();
-            reported = true;
-        } else if (VhostUserRequest.hasStatusReply(requestId)
-                || (!explicit && message.needsReply() && replyAckNegotiated())) {
-            reply.status(FAILURE_STATUS);
-            reported = true;
+        final FailureReport report = FailureReport.of(requestId, message.needsReply(), replyAck);
+        switch (report) {
+            case EMPTY_BODY -> {
+                reply.discard();
+                reply.empty();
+            }
+            case STATUS -> reply.status(FAILURE_STATUS);
+            case NONE -> { }
         }
-        if (reported) {
+        if (report.reported()) {
             counters.increment(Kind.FAILURE_REPLIES);
             send();
         }
-        final boolean frontEndWaits = explicit && !reported;
-        if (close || frontEndWaits || (!byHandler && !reported)) {
+        if (report.closes(requestId, byHandler, close)) {
             requestClose(why);
         }
     }
 
-    private boolean replyAckNegotiated() {
-        try {
-            return handler.replyAckNegotiated();
-        } catch (Throwable t) {
-            rethrowIfFatal(t);
-            counters.increment(Kind.HANDLER_ERRORS);
-            requestClose("the handler failed in replyAckNegotiated: " + t);
-            return false;
-        }
-    }
-
     private void send() {
-        pendingLength = reply.seal();
-        pendingOffset = 0;
-        pendingFdSent = false;
+        framer.beginSend(reply.segment(), reply.seal(), reply.fds(), reply.fdCount());
         counters.increment(Kind.REPLIES);
         flush();
     }
 
     private void flush() {
-        while (pendingLength > 0) {
-            final MemorySegment data = pendingOffset == 0 ? reply.segment() : reply.segment().asSlice(pendingOffset);
-            final long n;
-            try {
-                n = UnixSockets.send(socketFd, data, pendingLength, reply.fds(), pendingFdSent ? 0 : reply.fdCount(),
-                        UnixSockets.MSG_DONTWAIT);
-            } catch (SysException e) {
-                pendingLength = 0;
-                counters.increment(Kind.FRAMING_ERRORS);
-                requestClose("cannot send the reply to " + VhostUserRequest.name(request) + ": " + e.getMessage());
-                return;
+        final boolean sent;
+        try {
+            sent = framer.continueSend();
+        } catch (SysException e) {
+            counters.increment(Kind.FRAMING_ERRORS);
+            requestClose("cannot send the reply to " + VhostUserRequest.name(framer.request()) + ": " + e.getMessage());
+            return;
+        }
+        if (!sent) {
+            if (!waitingForWrite) {
+                waitingForWrite = true;
+                registration.submit(EpollIoOps.EPOLLOUT);
             }
-            if (n == FileIo.WOULD_BLOCK) {
-                if (!waitingForWrite) {
-                    waitingForWrite = true;
-                    registration.submit(EpollIoOps.EPOLLOUT);
-                }
-                return;
-            }
-            pendingFdSent = true;
-            pendingOffset += (int) n;
-            pendingLength -= (int) n;
+            return;
         }
         if (waitingForWrite) {
             waitingForWrite = false;
@@ -477,7 +385,7 @@ public final class VhostUserConnection implements AutoCloseable {
             rethrowIfFatal(t);
         }
         FileIo.closeQuietly(socketFd);
-        fds.closeAll();
+        framer.fds().closeAll();
         try {
             if (handlerConnected) {
                 handler.disconnected();

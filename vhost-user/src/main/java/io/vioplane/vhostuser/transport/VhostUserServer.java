@@ -7,9 +7,9 @@ import io.netty.channel.epoll.EpollIoOps;
 import io.netty.channel.unix.FileDescriptor;
 import io.vioplane.platform.sys.Errno;
 import io.vioplane.platform.sys.FileIo;
+import io.vioplane.platform.sys.OwnedFd;
 import io.vioplane.platform.sys.SysException;
 import io.vioplane.platform.sys.UnixSockets;
-import io.vioplane.vhostuser.protocol.VhostUserHandler;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -77,17 +77,16 @@ public final class VhostUserServer extends TransportEndpoint {
     private void listen() {
         removeStaleSocket(settings.socketPath);
         final String path = settings.socketPath.toString();
-        final int fd = UnixSockets.socket(true);
-        try {
-            UnixSockets.bind(fd, path);
+        final int fd;
+        try (OwnedFd socket = OwnedFd.adopt(UnixSockets.socket(true))) {
+            UnixSockets.bind(socket.fd(), path);
             Files.setPosixFilePermissions(settings.socketPath, permissions(socketMode));
-            UnixSockets.listen(fd, BACKLOG);
+            UnixSockets.listen(socket.fd(), BACKLOG);
+            fd = socket.release();
         } catch (IOException e) {
-            FileIo.closeQuietly(fd);
             deleteQuietly(settings.socketPath);
             throw new UncheckedIOException("cannot chmod " + path, e);
         } catch (RuntimeException e) {
-            FileIo.closeQuietly(fd);
             deleteQuietly(settings.socketPath);
             throw e;
         }
@@ -184,16 +183,13 @@ public final class VhostUserServer extends TransportEndpoint {
         if (!attributes.isOther()) {
             throw new IllegalStateException(path + " exists and is not a socket; refusing to replace it");
         }
-        final int probe = UnixSockets.socket(false);
-        try {
-            UnixSockets.connect(probe, path.toString());
+        try (OwnedFd probe = OwnedFd.adopt(UnixSockets.socket(false))) {
+            UnixSockets.connect(probe.fd(), path.toString());
             throw new IllegalStateException("another back-end is listening on " + path);
         } catch (SysException e) {
             if (e.errno() != Errno.ECONNREFUSED && e.errno() != Errno.ENOENT) {
                 throw e;
             }
-        } finally {
-            FileIo.closeQuietly(probe);
         }
         deleteQuietly(path);
     }

@@ -245,7 +245,7 @@ class VhostUserBackendTest {
         final int logFd = MemFd.create("dirty-log", 4096);
         try (NetFrontEnd frontEnd = new NetFrontEnd(socket, wanted, 256)) {
             echoFrames(frontEnd, 4);
-            final long withLogging = frontEnd.features() | VirtioFeature.bit(VirtioNetFeature.LOG_ALL);
+            final long withLogging = frontEnd.features() | VirtioFeature.bit(VirtioFeature.LOG_ALL);
             frontEnd.control().request(VhostUserRequest.SET_FEATURES, VhostUserFrontEnd.u64(withLogging));
             final ByteBuffer log = ByteBuffer.allocate(16).order(ByteOrder.nativeOrder()).putLong(4096).putLong(0);
             frontEnd.control().request(VhostUserRequest.SET_LOG_BASE, log.array(), logFd);

@@ -6,9 +6,9 @@ import io.vioplane.platform.sys.MemFd;
 import io.vioplane.vhostuser.protocol.ProtocolFeature;
 import io.vioplane.vhostuser.protocol.ReplyWriter;
 import io.vioplane.vhostuser.protocol.VhostUserException;
-import io.vioplane.vhostuser.protocol.VhostUserHandler;
 import io.vioplane.vhostuser.protocol.VhostUserMessage;
 import io.vioplane.vhostuser.transport.VhostUserConnection;
+import io.vioplane.vhostuser.transport.VhostUserHandler;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -20,6 +20,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Predicate;
+import java.util.function.Supplier;
 
 import static io.vioplane.vhostuser.protocol.VhostUserRequest.*;
 
@@ -68,7 +69,7 @@ public final class RecordingHandler implements VhostUserHandler {
     private volatile long status;
     private final int[] vringBases = new int[256];
     private final byte[] config = new byte[64];
-    private volatile VhostUserConnection connection;
+    private volatile Supplier<VhostUserConnection> connection;
     private final List<Integer> keptFds = new ArrayList<>();
 
     public RecordingHandler() {
@@ -96,9 +97,10 @@ public final class RecordingHandler implements VhostUserHandler {
         return this;
     }
 
-    /** Closes its own connection from inside {@code handle} on {@code request}. */
-    public RecordingHandler closingOn(final int request) {
+    /** Closes its own connection (which {@code connection} finds) from inside {@code handle} on {@code request}. */
+    public RecordingHandler closingOn(final int request, final Supplier<VhostUserConnection> connection) {
         this.closeOn = request;
+        this.connection = connection;
         return this;
     }
 
@@ -108,15 +110,8 @@ public final class RecordingHandler implements VhostUserHandler {
         return this;
     }
 
-    /** Starts with REPLY_ACK already negotiated (as if SET_PROTOCOL_FEATURES had come). */
-    public RecordingHandler withReplyAck() {
-        this.negotiatedProtocolFeatures = ProtocolFeature.bit(ProtocolFeature.REPLY_ACK);
-        return this;
-    }
-
     @Override
-    public void connected(final VhostUserConnection newConnection) {
-        this.connection = newConnection;
+    public void connected() {
         connects.incrementAndGet();
     }
 
@@ -160,7 +155,7 @@ public final class RecordingHandler implements VhostUserHandler {
         }
         received.add(new Received(request.request(), request.flags(), payload, fdCount, identities));
         if (request.request() == closeOn) {
-            connection.close("the handler closed it on purpose");
+            connection.get().close("the handler closed it on purpose");
             return;
         }
         if (forgetReplyTo.contains(request.request())) {
@@ -207,11 +202,6 @@ public final class RecordingHandler implements VhostUserHandler {
     }
 
     @Override
-    public boolean replyAckNegotiated() {
-        return ProtocolFeature.has(negotiatedProtocolFeatures, ProtocolFeature.REPLY_ACK);
-    }
-
-    @Override
     public void disconnected() {
         synchronized (keptFds) {
             keptFds.forEach(FileIo::closeQuietly);
@@ -238,11 +228,6 @@ public final class RecordingHandler implements VhostUserHandler {
     /** @return how often {@link #disconnected} was called */
     public int disconnects() {
         return disconnects.get();
-    }
-
-    /** @return the connection this handler serves (set on connect) */
-    public VhostUserConnection connection() {
-        return connection;
     }
 
     /** @return the last status the front-end set */

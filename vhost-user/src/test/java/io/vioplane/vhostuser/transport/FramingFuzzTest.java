@@ -12,7 +12,6 @@ import io.vioplane.platform.sys.UnixSockets;
 import io.vioplane.platform.testing.OpenFds;
 import io.vioplane.vhostuser.protocol.ReplyWriter;
 import io.vioplane.vhostuser.protocol.MessageProbe;
-import io.vioplane.vhostuser.protocol.VhostUserHandler;
 import io.vioplane.vhostuser.protocol.VhostUserHeader;
 import io.vioplane.vhostuser.protocol.VhostUserMessage;
 import io.vioplane.vhostuser.testing.RecordingHandler;
@@ -59,19 +58,14 @@ class FramingFuzzTest {
         }
 
         @Override
-        public void connected(final VhostUserConnection connection) {
-            recorder.connected(connection);
+        public void connected() {
+            recorder.connected();
         }
 
         @Override
         public void handle(final VhostUserMessage request, final ReplyWriter reply) {
             MessageProbe.readPromisedFields(request);
             recorder.handle(request, reply);
-        }
-
-        @Override
-        public boolean replyAckNegotiated() {
-            return recorder.replyAckNegotiated();
         }
 
         @Override
@@ -102,8 +96,8 @@ class FramingFuzzTest {
 
     @FuzzTest(maxDuration = "60s")
     void connectionSurvivesAnyByteStream(final FuzzedDataProvider data) throws Exception {
-        final RecordingHandler recorder = data.consumeBoolean() ? new RecordingHandler().withReplyAck()
-                : new RecordingHandler();
+        final boolean replyAck = data.consumeBoolean();
+        final RecordingHandler recorder = new RecordingHandler();
         final int baselineFds = OpenFds.count();
         final int[] pair = UnixSockets.socketPair();
         FileIo.setNonBlocking(pair[0], true);
@@ -112,7 +106,7 @@ class FramingFuzzTest {
         final IoEventLoop loop = GROUP.next();
         final ConnectionCounters counters = new ConnectionCounters(null, "fuzz");
         loop.submit(() -> VhostUserConnection.open(pair[0], "fuzz", new ProbingHandler(recorder), loop, counters,
-                ErrorLog.printingTo(log::add), closed::countDown)).get();
+                ErrorLog.printingTo(log::add), replyAck, closed::countDown)).get();
         try (TestFrontEnd frontEnd = TestFrontEnd.over(pair[1])) {
             final int chunks = data.consumeInt(1, 12);
             for (int i = 0; i < chunks && data.remainingBytes() > 0; i++) {

@@ -38,7 +38,7 @@ class HostileFrontEndTest {
 
     @BeforeEach
     void start() {
-        fixture = new ServerFixture(directory, () -> new RecordingHandler().withReplyAck());
+        fixture = ServerFixture.replyAcked(directory, () -> new RecordingHandler());
         baselineFds = OpenFds.count();
     }
 

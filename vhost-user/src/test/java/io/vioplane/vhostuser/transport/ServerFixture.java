@@ -16,12 +16,23 @@ final class ServerFixture implements AutoCloseable {
     final List<RecordingHandler> handlers = new CopyOnWriteArrayList<>();
 
     ServerFixture(final Path directory, final Supplier<RecordingHandler> handlerFactory) {
+        this(directory, handlerFactory, false);
+    }
+
+    private ServerFixture(final Path directory, final Supplier<RecordingHandler> handlerFactory,
+                          final boolean replyAck) {
         this.socket = directory.resolve("vhost.sock");
-        this.server = VhostUserServer.builder(socket, () -> {
+        final VhostUserServer.Builder builder = VhostUserServer.builder(socket, () -> {
             final RecordingHandler handler = handlerFactory.get();
             handlers.add(handler);
             return handler;
-        }).log(ErrorLog.printingTo(log::add)).start();
+        }).log(ErrorLog.printingTo(log::add));
+        this.server = (replyAck ? builder.replyAckFromStart() : builder).start();
+    }
+
+    /** A fixture whose connections start as if REPLY_ACK had been negotiated. */
+    static ServerFixture replyAcked(final Path directory, final Supplier<RecordingHandler> handlerFactory) {
+        return new ServerFixture(directory, handlerFactory, true);
     }
 
     ServerFixture(final Path directory) {

@@ -2,7 +2,6 @@ package io.vioplane.vhostuser.transport;
 
 import io.vioplane.platform.runtime.ErrorLog;
 import io.vioplane.vhostuser.protocol.ReplyWriter;
-import io.vioplane.vhostuser.protocol.VhostUserHandler;
 import io.vioplane.vhostuser.protocol.VhostUserMessage;
 import io.vioplane.vhostuser.testing.TestFrontEnd;
 import org.junit.jupiter.api.Test;
@@ -36,7 +35,7 @@ class SteadyPathAllocationTest {
         long sum;
 
         @Override
-        public void connected(final VhostUserConnection connection) {
+        public void connected() {
         }
 
         @Override
@@ -46,11 +45,6 @@ class SteadyPathAllocationTest {
             } else {
                 sum += request.vringIndex() + request.vringNum();
             }
-        }
-
-        @Override
-        public boolean replyAckNegotiated() {
-            return true;
         }
 
         @Override
@@ -74,7 +68,7 @@ class SteadyPathAllocationTest {
         final com.sun.management.ThreadMXBean threads =
                 (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         final Path socket = directory.resolve("alloc.sock");
-        try (VhostUserServer server = VhostUserServer.builder(socket, QuietHandler::new).log(ErrorLog.printingTo(line -> { })).start();
+        try (VhostUserServer server = VhostUserServer.builder(socket, QuietHandler::new).replyAckFromStart().log(ErrorLog.printingTo(line -> { })).start();
              TestFrontEnd frontEnd = TestFrontEnd.connect(socket)) {
             final long loopThread = server.eventLoop().submit(() -> Thread.currentThread().threadId())
                     .syncUninterruptibly().getNow();

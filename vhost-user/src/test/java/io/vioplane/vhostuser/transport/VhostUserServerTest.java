@@ -20,6 +20,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
 
 import static io.vioplane.vhostuser.protocol.VhostUserRequest.*;
 import static io.vioplane.vhostuser.testing.TestFrontEnd.*;
@@ -122,7 +123,7 @@ class VhostUserServerTest {
 
     @Test
     void replyAckReportsSuccessAndFailureAndKeepsServing() {
-        try (ServerFixture fixture = new ServerFixture(directory, () -> new RecordingHandler().withReplyAck()
+        try (ServerFixture fixture = ServerFixture.replyAcked(directory, () -> new RecordingHandler()
                 .refusing(m -> m.request() == SET_VRING_NUM && m.vringNum() == 0, false));
              TestFrontEnd frontEnd = TestFrontEnd.connect(fixture.socket)) {
             frontEnd.send(SET_VRING_NUM, FLAGS_NEED_REPLY, u32s(0, 256));
@@ -149,7 +150,7 @@ class VhostUserServerTest {
 
     @Test
     void requestsWithExplicitRepliesGetExactlyTheHandlersBody() {
-        try (ServerFixture fixture = new ServerFixture(directory, () -> new RecordingHandler().withReplyAck());
+        try (ServerFixture fixture = ServerFixture.replyAcked(directory, () -> new RecordingHandler());
              TestFrontEnd frontEnd = TestFrontEnd.connect(fixture.socket)) {
             frontEnd.send(GET_QUEUE_NUM, FLAGS_NEED_REPLY, new byte[0]);
             assertArrayEquals(reply(GET_QUEUE_NUM, u64s(1)), rawReply(frontEnd), "no extra ack with NEED_REPLY");
@@ -214,8 +215,8 @@ class VhostUserServerTest {
             roundTrip(frontEnd);
             assertEquals(1, fixture.handler(0).received().stream().filter(r -> r.request() == SET_VRING_NUM).count());
         }
-        try (ServerFixture fixture = new ServerFixture(directory,
-                () -> new RecordingHandler().withReplyAck().refusing(m -> m.request() == SET_VRING_NUM, true));
+        try (ServerFixture fixture = ServerFixture.replyAcked(directory,
+                () -> new RecordingHandler().refusing(m -> m.request() == SET_VRING_NUM, true));
              TestFrontEnd frontEnd = TestFrontEnd.connect(fixture.socket)) {
             frontEnd.send(SET_VRING_NUM, FLAGS_NEED_REPLY, u32s(0, 256));
             assertArrayEquals(reply(SET_VRING_NUM, u64s(VhostUserConnection.FAILURE_STATUS)), rawReply(frontEnd),
@@ -239,8 +240,8 @@ class VhostUserServerTest {
 
     @Test
     void handlerThatThrowsUnexpectedlyClosesOnlyItsConnection() {
-        try (ServerFixture fixture = new ServerFixture(directory,
-                () -> new RecordingHandler().withReplyAck().crashingOn(SET_VRING_ADDR))) {
+        try (ServerFixture fixture = ServerFixture.replyAcked(directory,
+                () -> new RecordingHandler().crashingOn(SET_VRING_ADDR))) {
             try (TestFrontEnd frontEnd = TestFrontEnd.connect(fixture.socket)) {
                 frontEnd.send(SET_VRING_ADDR, FLAGS_NEED_REPLY, concat(u32s(0, 0), u64s(1, 2, 3, 4)));
                 assertArrayEquals(reply(SET_VRING_ADDR, u64s(VhostUserConnection.FAILURE_STATUS)), rawReply(frontEnd));
@@ -256,7 +257,7 @@ class VhostUserServerTest {
 
     @Test
     void descriptorsTheHandlerDoesNotTakeAreClosed() {
-        try (ServerFixture fixture = new ServerFixture(directory, () -> new RecordingHandler().withReplyAck());
+        try (ServerFixture fixture = ServerFixture.replyAcked(directory, () -> new RecordingHandler());
              TestFrontEnd frontEnd = TestFrontEnd.connect(fixture.socket)) {
             roundTrip(frontEnd);
             final int baseline = OpenFds.count();
@@ -360,7 +361,7 @@ class VhostUserServerTest {
         final Path runDir = Files.createDirectory(directory.resolve("run"));
         final Path socket = directory.resolve("counted.sock");
         try (CountersFile counters = CountersFile.create(runDir, "vhost-user test", 64 * 128, 8 * 1024);
-             VhostUserServer server = VhostUserServer.builder(socket, () -> new RecordingHandler().withReplyAck())
+             VhostUserServer server = VhostUserServer.builder(socket, RecordingHandler::new).replyAckFromStart()
                      .counters(counters).log(ErrorLog.printingTo(line -> { })).start();
              TestFrontEnd frontEnd = TestFrontEnd.connect(socket)) {
             roundTrip(frontEnd);
@@ -378,9 +379,11 @@ class VhostUserServerTest {
 
     @Test
     void aHandlerClosingItsConnectionInsideHandleGetsNoReplyAndOneDisconnect() {
-        try (ServerFixture fixture = new ServerFixture(directory,
-                () -> new RecordingHandler().withReplyAck().closingOn(GET_FEATURES));
+        final AtomicReference<ServerFixture> served = new AtomicReference<>();
+        try (ServerFixture fixture = ServerFixture.replyAcked(directory,
+                () -> new RecordingHandler().closingOn(GET_FEATURES, () -> served.get().server.activeConnection()));
              TestFrontEnd frontEnd = TestFrontEnd.connect(fixture.socket)) {
+            served.set(fixture);
             frontEnd.send(SET_OWNER, FLAGS_NEED_REPLY, new byte[0]);
             assertEquals(0, frontEnd.readReply().u64());
             frontEnd.send(GET_FEATURES, FLAGS, new byte[0]);

@@ -3,7 +3,7 @@ package io.vioplane.virtionet.engine;
 import io.vioplane.platform.irq.Interrupt;
 import io.vioplane.virtionet.NetHeaderValues;
 import io.vioplane.virtionet.VirtioNetHeader;
-import io.vioplane.virtionet.offload.InternetChecksum;
+import io.vioplane.platform.packet.InternetChecksum;
 import io.vioplane.virtionet.offload.TcpSegmenter;
 import io.vioplane.virtionet.port.NetPort;
 import io.vioplane.virtionet.port.RxDestination;

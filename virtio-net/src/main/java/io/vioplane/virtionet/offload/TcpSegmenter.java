@@ -1,12 +1,17 @@
 package io.vioplane.virtionet.offload;
 
+import io.vioplane.platform.packet.Ethernet;
+import io.vioplane.platform.packet.InternetChecksum;
+import io.vioplane.platform.packet.IpProtocol;
+import io.vioplane.platform.packet.Ipv4Header;
+import io.vioplane.platform.packet.Ipv6Header;
+import io.vioplane.platform.packet.TcpHeader;
+import io.vioplane.platform.packet.Wire;
 import io.vioplane.virtionet.NetHeaderValues;
 import io.vioplane.virtionet.VirtioNetHeader;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 
 /**
  * Software TCP segmentation (what a NIC does for TSO, RFC 9293 sequence rules): splits a GSO frame
@@ -20,12 +25,6 @@ import java.nio.ByteOrder;
  * handled; IPv6 extension headers are not (such a frame is refused).
  */
 public final class TcpSegmenter {
-    private static final ValueLayout.OfShort U16_BE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
-    private static final ValueLayout.OfInt U32_BE = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
-    private static final int TCP_FIN = 0x01;
-    private static final int TCP_PSH = 0x08;
-    private static final int TCP_CWR = 0x80;
-
     private final MemorySegment segment = Arena.ofAuto().allocate(65536 + 256, 64);
     private final NetHeaderValues segmentHeader = new NetHeaderValues();
     private MemorySegment source;
@@ -54,45 +53,47 @@ public final class TcpSegmenter {
         frameLength = lengthBytes;
         mss = header.gsoSize();
         segmentCount = 0;
-        if (mss == 0 || lengthBytes < 14) {
+        if (mss == 0 || lengthBytes < Ethernet.HEADER_BYTES) {
             return 0;
         }
-        int etherType = frame.get(U16_BE, offset + 12) & 0xFFFF;
-        ipOffset = 14;
-        if (etherType == 0x8100) {
-            if (lengthBytes < 18) {
+        int etherType = Wire.u16(frame, offset + Ethernet.TYPE);
+        ipOffset = Ethernet.HEADER_BYTES;
+        if (etherType == Ethernet.TYPE_VLAN) {
+            if (lengthBytes < Ethernet.TAGGED_HEADER_BYTES) {
                 return 0;
             }
-            etherType = frame.get(U16_BE, offset + 16) & 0xFFFF;
-            ipOffset = 18;
+            etherType = Wire.u16(frame, offset + Ethernet.TAGGED_TYPE);
+            ipOffset = Ethernet.TAGGED_HEADER_BYTES;
         }
         final int kind = header.gsoKind();
-        if (etherType == 0x0800 && kind == VirtioNetHeader.GSO_TCPV4) {
+        if (etherType == Ethernet.TYPE_IPV4 && kind == VirtioNetHeader.GSO_TCPV4) {
             ipv4 = true;
-            if (lengthBytes < ipOffset + 20) {
+            if (lengthBytes < ipOffset + Ipv4Header.MIN_BYTES) {
                 return 0;
             }
-            final int versionIhl = frame.get(ValueLayout.JAVA_BYTE, offset + ipOffset) & 0xFF;
+            final int versionIhl = Wire.u8(frame, offset + ipOffset + Ipv4Header.VERSION_IHL);
             final int ihl = (versionIhl & 0xF) * 4;
-            if (versionIhl >>> 4 != 4 || ihl < 20 || (frame.get(ValueLayout.JAVA_BYTE, offset + ipOffset + 9) & 0xFF) != 6) {
+            if (versionIhl >>> 4 != 4 || ihl < Ipv4Header.MIN_BYTES
+                    || Wire.u8(frame, offset + ipOffset + Ipv4Header.PROTOCOL) != IpProtocol.TCP) {
                 return 0;
             }
             tcpOffset = ipOffset + ihl;
-            firstIpId = frame.get(U16_BE, offset + ipOffset + 4) & 0xFFFF;
-        } else if (etherType == 0x86DD && kind == VirtioNetHeader.GSO_TCPV6) {
+            firstIpId = Wire.u16(frame, offset + ipOffset + Ipv4Header.IDENTIFICATION);
+        } else if (etherType == Ethernet.TYPE_IPV6 && kind == VirtioNetHeader.GSO_TCPV6) {
             ipv4 = false;
-            if (lengthBytes < ipOffset + 40 || (frame.get(ValueLayout.JAVA_BYTE, offset + ipOffset + 6) & 0xFF) != 6) {
+            if (lengthBytes < ipOffset + Ipv6Header.HEADER_BYTES
+                    || Wire.u8(frame, offset + ipOffset + Ipv6Header.NEXT_HEADER) != IpProtocol.TCP) {
                 return 0;
             }
-            tcpOffset = ipOffset + 40;
+            tcpOffset = ipOffset + Ipv6Header.HEADER_BYTES;
         } else {
             return 0;
         }
-        if (lengthBytes < tcpOffset + 20) {
+        if (lengthBytes < tcpOffset + TcpHeader.MIN_BYTES) {
             return 0;
         }
-        final int tcpHeaderLength = ((frame.get(ValueLayout.JAVA_BYTE, offset + tcpOffset + 12) & 0xFF) >>> 4) * 4;
-        if (tcpHeaderLength < 20) {
+        final int tcpHeaderLength = (Wire.u8(frame, offset + tcpOffset + TcpHeader.DATA_OFFSET) >>> 4) * 4;
+        if (tcpHeaderLength < TcpHeader.MIN_BYTES) {
             return 0;
         }
         headersLength = tcpOffset + tcpHeaderLength;
@@ -100,8 +101,8 @@ public final class TcpSegmenter {
             return 0;
         }
         payloadLength = lengthBytes - headersLength;
-        firstSequence = frame.get(U32_BE, offset + tcpOffset + 4) & 0xFFFF_FFFFL;
-        originalTcpFlags = frame.get(ValueLayout.JAVA_BYTE, offset + tcpOffset + 13) & 0xFF;
+        firstSequence = Wire.u32(frame, offset + tcpOffset + TcpHeader.SEQUENCE) & 0xFFFF_FFFFL;
+        originalTcpFlags = Wire.u8(frame, offset + tcpOffset + TcpHeader.FLAGS);
         segmentCount = payloadLength == 0 ? 1 : (payloadLength + mss - 1) / mss;
         return segmentCount;
     }
@@ -130,37 +131,33 @@ public final class TcpSegmenter {
         MemorySegment.copy(source, sourceOffset + headersLength + payloadStart, segment, headersLength, piece);
         final int tcpLength = length - tcpOffset;
         if (ipv4) {
-            segment.set(U16_BE, ipOffset + 2, (short) (length - ipOffset));
-            segment.set(U16_BE, ipOffset + 4, (short) (firstIpId + index));
-            segment.set(U16_BE, ipOffset + 10, (short) 0);
+            Wire.u16(segment, ipOffset + Ipv4Header.TOTAL_LENGTH, length - ipOffset);
+            Wire.u16(segment, ipOffset + Ipv4Header.IDENTIFICATION, firstIpId + index);
+            Wire.u16(segment, ipOffset + Ipv4Header.CHECKSUM, 0);
             final int ipHeaderLength = tcpOffset - ipOffset;
-            segment.set(U16_BE, ipOffset + 10,
-                    (short) InternetChecksum.finish(InternetChecksum.sum(segment, ipOffset, ipHeaderLength, 0)));
+            Wire.u16(segment, ipOffset + Ipv4Header.CHECKSUM,
+                    InternetChecksum.finish(InternetChecksum.sum(segment, ipOffset, ipHeaderLength, 0)));
         } else {
-            segment.set(U16_BE, ipOffset + 4, (short) tcpLength);
+            Wire.u16(segment, ipOffset + Ipv6Header.PAYLOAD_LENGTH, tcpLength);
         }
-        segment.set(U32_BE, tcpOffset + 4, (int) (firstSequence + payloadStart));
+        Wire.u32(segment, tcpOffset + TcpHeader.SEQUENCE, (int) (firstSequence + payloadStart));
         int flags = originalTcpFlags;
         if (index != segmentCount - 1) {
-            flags &= ~(TCP_FIN | TCP_PSH);
+            flags &= ~(TcpHeader.FIN | TcpHeader.PSH);
         }
         if (index != 0) {
-            flags &= ~TCP_CWR;
+            flags &= ~TcpHeader.CWR;
         }
-        segment.set(ValueLayout.JAVA_BYTE, tcpOffset + 13, (byte) flags);
+        Wire.u8(segment, tcpOffset + TcpHeader.FLAGS, flags);
         final long pseudo = pseudoHeaderSum(tcpLength);
         segmentHeader.clear();
         if (partialChecksum) {
-            long folded = pseudo;
-            while ((folded >>> 16) != 0) {
-                folded = (folded & 0xFFFF) + (folded >>> 16);
-            }
-            segment.set(U16_BE, tcpOffset + 16, (short) folded);
-            segmentHeader.needsChecksum(tcpOffset, 16);
+            Wire.u16(segment, tcpOffset + TcpHeader.CHECKSUM, InternetChecksum.fold(pseudo));
+            segmentHeader.needsChecksum(tcpOffset, TcpHeader.CHECKSUM);
         } else {
-            segment.set(U16_BE, tcpOffset + 16, (short) 0);
-            segment.set(U16_BE, tcpOffset + 16,
-                    (short) InternetChecksum.finish(InternetChecksum.sum(segment, tcpOffset, tcpLength, pseudo)));
+            Wire.u16(segment, tcpOffset + TcpHeader.CHECKSUM, 0);
+            Wire.u16(segment, tcpOffset + TcpHeader.CHECKSUM,
+                    InternetChecksum.finish(InternetChecksum.sum(segment, tcpOffset, tcpLength, pseudo)));
             segmentHeader.checksumComplete(false);
         }
         return length;
@@ -168,8 +165,8 @@ public final class TcpSegmenter {
 
     private long pseudoHeaderSum(final int tcpLength) {
         final long addresses = ipv4
-                ? InternetChecksum.sum(segment, ipOffset + 12, 8, 0)
-                : InternetChecksum.sum(segment, ipOffset + 8, 32, 0);
-        return addresses + 6 + tcpLength;
+                ? InternetChecksum.sum(segment, ipOffset + Ipv4Header.SOURCE, 8, 0)
+                : InternetChecksum.sum(segment, ipOffset + Ipv6Header.SOURCE, Ipv6Header.ADDRESSES_BYTES, 0);
+        return addresses + IpProtocol.TCP + tcpLength;
     }
 }

@@ -346,6 +346,22 @@ public final class PackedDeviceQueue implements DeviceQueue {
     }
 
     @Override
+    public QueueState resume(final int vringBase) {
+        final QueueState state;
+        if ((vringBase >>> 16) == 0) {
+            final int position = vringBase & 0x7FFF;
+            final boolean wrap = (vringBase & 0x8000) != 0;
+            state = new QueueState(position % size, wrap, position % size, wrap);
+        } else {
+            final QueueState decoded = QueueState.fromPackedVringBase(vringBase);
+            state = new QueueState(decoded.nextAvailIndex() % size, decoded.availWrapCounter(),
+                    decoded.nextUsedIndex() % size, decoded.usedWrapCounter());
+        }
+        restore(state);
+        return state;
+    }
+
+    @Override
     public void restore(final QueueState state) {
         if (state.nextAvailIndex() >= size || state.nextUsedIndex() >= size) {
             throw new IllegalArgumentException("packed positions must be below the size " + size + ": " + state);

@@ -322,6 +322,14 @@ public final class SplitDeviceQueue implements DeviceQueue {
         violation = null;
     }
 
+    @Override
+    public QueueState resume(final int vringBase) {
+        final int usedInRing = usedIndexInRing();
+        final QueueState state = QueueState.split(usedInRing, usedInRing);
+        restore(state);
+        return state;
+    }
+
     /** @return the used index the driver currently sees in the used ring (to resume after a reconnect) */
     public int usedIndexInRing() {
         return (short) LittleEndian.U16_ATOMIC.getAcquire(usedRing, (long) USED_IDX) & 0xFFFF;

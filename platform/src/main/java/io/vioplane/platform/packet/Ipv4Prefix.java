@@ -1,4 +1,4 @@
-package io.vioplane.tap.nat;
+package io.vioplane.platform.packet;
 
 /**
  * An IPv4 network in CIDR notation (RFC 4632 section 3.1), e.g. {@code 10.0.2.0/24}.

@@ -1,4 +1,4 @@
-package io.vioplane.tap.nat;
+package io.vioplane.platform.packet;
 
 /**
  * The UDP header (RFC 768).
@@ -10,12 +10,12 @@ package io.vioplane.tap.nat;
  *   6  checksum (over the pseudo-header and the datagram; 0 = none, a computed 0 is sent as 0xFFFF)
  * </pre>
  */
-final class UdpHeader {
-    static final int SOURCE_PORT = 0;
-    static final int DESTINATION_PORT = 2;
-    static final int LENGTH = 4;
-    static final int CHECKSUM = 6;
-    static final int BYTES = 8;
+public final class UdpHeader {
+    public static final int SOURCE_PORT = 0;
+    public static final int DESTINATION_PORT = 2;
+    public static final int LENGTH = 4;
+    public static final int CHECKSUM = 6;
+    public static final int BYTES = 8;
 
     private UdpHeader() {
     }

@@ -1,4 +1,4 @@
-package io.vioplane.tap.nat;
+package io.vioplane.platform.packet;
 
 /**
  * An IEEE 802 MAC address as a configuration value; {@link #value()} holds its 48 bits, first octet most

@@ -1,6 +1,4 @@
-package io.vioplane.tap.nat;
-
-import io.vioplane.virtionet.offload.InternetChecksum;
+package io.vioplane.platform.packet;
 
 import java.lang.foreign.MemorySegment;
 
@@ -26,11 +24,7 @@ public final class Checksums {
 
     /** @return {@code sum} folded to 16 bits (end-around carry), not complemented */
     public static int fold(final long sum) {
-        long folded = sum;
-        while ((folded >>> 16) != 0) {
-            folded = (folded & 0xFFFF) + (folded >>> 16);
-        }
-        return (int) folded;
+        return InternetChecksum.fold(sum);
     }
 
     /** @return the complete checksum after a 16-bit field changed from {@code oldWord} to {@code newWord} */

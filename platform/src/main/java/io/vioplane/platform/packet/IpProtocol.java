@@ -1,13 +1,13 @@
-package io.vioplane.tap.nat;
+package io.vioplane.platform.packet;
 
 /** IP protocol numbers the gateway handles (IANA "Assigned Internet Protocol Numbers"). */
-final class IpProtocol {
+public final class IpProtocol {
     /** ICMP, RFC 792. */
-    static final int ICMP = 1;
+    public static final int ICMP = 1;
     /** TCP, RFC 9293. */
-    static final int TCP = 6;
+    public static final int TCP = 6;
     /** UDP, RFC 768. */
-    static final int UDP = 17;
+    public static final int UDP = 17;
 
     private IpProtocol() {
     }

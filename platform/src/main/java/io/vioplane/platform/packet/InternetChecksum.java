@@ -1,4 +1,4 @@
-package io.vioplane.virtionet.offload;
+package io.vioplane.platform.packet;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -39,12 +39,17 @@ public final class InternetChecksum {
         return sum;
     }
 
-    /** @return {@code sum} folded to 16 bits and complemented: the value to store in a checksum field */
-    public static int finish(final long sum) {
+    /** @return {@code sum} folded to 16 bits (end-around carry), not complemented: a partial checksum */
+    public static int fold(final long sum) {
         long folded = sum;
         while ((folded >>> 16) != 0) {
             folded = (folded & 0xFFFF) + (folded >>> 16);
         }
-        return (int) (~folded & 0xFFFF);
+        return (int) folded;
+    }
+
+    /** @return {@code sum} folded to 16 bits and complemented: the value to store in a checksum field */
+    public static int finish(final long sum) {
+        return ~fold(sum) & 0xFFFF;
     }
 }

@@ -1,4 +1,4 @@
-package io.vioplane.tap.nat;
+package io.vioplane.platform.packet;
 
 /**
  * An IPv4 address (RFC 791 section 2.3) as a configuration value; the data path works on {@link #value()}, the
