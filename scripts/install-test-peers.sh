@@ -31,6 +31,9 @@ if ! have_guest_kernel; then
   fi
 fi
 have busybox || need+=(busybox-static)
+# The VMM's guest programs (cpu-vmx-core/src/main/guest) are built with gcc and linked with ld.
+have gcc || need+=(gcc)
+have ld || need+=(binutils)
 have modprobe || need+=(kmod)
 have iperf3 || need+=(iperf3)
 # The multiqueue guest tests change queue pairs inside the guest with ethtool -L (copied into its initramfs).

@@ -1,0 +1,129 @@
+package io.vioplane.cli;
+
+import io.vioplane.platform.runtime.Counters;
+import io.vioplane.platform.runtime.CountersFile;
+import io.vioplane.platform.runtime.ErrorLog;
+import io.vioplane.platform.sys.Kvm;
+import io.vioplane.vmx.GuestRun;
+import io.vioplane.vmx.exit.ExitReason;
+import io.vioplane.vmx.kvm.KvmBackend;
+import io.vioplane.vmx.loader.ElfImage;
+import io.vioplane.vmx.loader.ImageException;
+import io.vioplane.vmx.loader.ImageLoader;
+import io.vioplane.vmx.machine.RunOutcome;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code vioplane run GUEST.elf}: runs one of the project's guest images on /dev/kvm, streams its console, and at
+ * the end prints its result line and its VM exits by VT-x basic reason (Intel SDM Vol. 3, Appendix C).
+ */
+@Command(name = "run", mixinStandardHelpOptions = true,
+        description = "Run a vioplane guest image (ELF64) on /dev/kvm; print its result and exits by VT-x reason.")
+final class RunCommand implements Callable<Integer> {
+    private static final int EXIT_GUEST_FAILED = 1;
+    private static final int EXIT_USAGE = 2;
+
+    @Parameters(index = "0", paramLabel = "GUEST.elf", description = "The guest image.")
+    private Path image;
+
+    @Option(names = "--memory", paramLabel = "SIZE",
+            description = "Guest RAM, e.g. 64M, 1G (default: ${DEFAULT-VALUE}).")
+    private String memory = "64M";
+
+    @Option(names = "--device", paramLabel = "NAME", split = ",",
+            description = "Devices to attach (none are available yet besides the built-in debug device).")
+    private List<String> devices = List.of();
+
+    @Option(names = "--watchdog", paramLabel = "SECONDS",
+            description = "Stop a guest that makes no VM exit for this long (default: ${DEFAULT-VALUE}).")
+    private int watchdogSeconds = 10;
+
+    @Override
+    public Integer call() {
+        final PrintStream out = System.out;
+        final long memoryBytes;
+        try {
+            memoryBytes = parseSize(memory);
+        } catch (IllegalArgumentException e) {
+            System.err.println("vioplane run: " + e.getMessage());
+            return EXIT_USAGE;
+        }
+        if (!devices.isEmpty()) {
+            System.err.println("vioplane run: unknown device(s) " + devices + ": no attachable devices exist yet");
+            return EXIT_USAGE;
+        }
+        final ElfImage elf;
+        try {
+            elf = ImageLoader.read(image);
+        } catch (ImageException e) {
+            System.err.println("vioplane run: " + e.getMessage());
+            return EXIT_USAGE;
+        }
+        if (!Kvm.available()) {
+            System.err.println("vioplane run: " + Kvm.DEVICE + " is missing or not accessible: cannot run " + image);
+            return EXIT_USAGE;
+        }
+        try (CountersFile countersFile = CountersFile.create("vioplane run " + image)) {
+            final GuestRun run = new GuestRun(memoryBytes, Counters.in(countersFile), out::println,
+                    ErrorLog.in(countersFile, System.err), Duration.ofSeconds(watchdogSeconds));
+            final RunOutcome outcome = run.run(elf, image, new KvmBackend());
+            print(outcome, out);
+            return outcome.succeeded() ? 0 : EXIT_GUEST_FAILED;
+        } catch (ImageException e) {
+            System.err.println("vioplane run: " + e.getMessage());
+            return EXIT_USAGE;
+        }
+    }
+
+    private static void print(final RunOutcome outcome, final PrintStream out) {
+        out.println("-- " + outcome.message());
+        out.println("result: " + (outcome.result() == null ? "(none)" : outcome.result()));
+        final long total = outcome.totalExits();
+        out.printf("VM exits: %d in %.3f s%n", total, outcome.elapsedNs() / 1e9);
+        for (Map.Entry<Integer, Long> entry : outcome.exitsByReason().entrySet()) {
+            final String name = entry.getKey() < 0 ? "other reasons" : ExitReason.name(entry.getKey());
+            out.printf(Locale.ROOT, "  %6d  %-28s %10d  %5.1f%%%n", entry.getKey(), name,
+                    entry.getValue(), total == 0 ? 0.0 : 100.0 * entry.getValue() / total);
+        }
+    }
+
+    /** @return bytes for "64M", "1G", "65536" (K, M, G binary units) */
+    static long parseSize(final String text) {
+        final String trimmed = text.trim().toUpperCase(Locale.ROOT);
+        if (trimmed.isEmpty()) {
+            throw new IllegalArgumentException("empty memory size");
+        }
+        final char unit = trimmed.charAt(trimmed.length() - 1);
+        final int shift = switch (unit) {
+            case 'K' -> 10;
+            case 'M' -> 20;
+            case 'G' -> 30;
+            default -> 0;
+        };
+        final String digits = shift == 0 ? trimmed : trimmed.substring(0, trimmed.length() - 1);
+        final long value;
+        try {
+            value = Long.parseLong(digits);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("not a memory size: " + text);
+        }
+        if (value <= 0 || value > (64L << 30) >> shift) {
+            throw new IllegalArgumentException("memory size out of range (1 byte .. 64G): " + text);
+        }
+        final long bytes = value << shift;
+        if (bytes < (2L << 20) || (bytes & 0xFFF) != 0) {
+            throw new IllegalArgumentException("memory size must be at least 2M and a multiple of 4K: " + text);
+        }
+        return bytes;
+    }
+}

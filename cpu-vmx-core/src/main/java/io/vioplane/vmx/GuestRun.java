@@ -1,0 +1,53 @@
+package io.vioplane.vmx;
+
+import io.vioplane.platform.runtime.Counters;
+import io.vioplane.platform.runtime.ErrorLog;
+import io.vioplane.vmx.cpu.BootCpuState;
+import io.vioplane.vmx.loader.ElfImage;
+import io.vioplane.vmx.loader.ImageException;
+import io.vioplane.vmx.loader.ImageLoader;
+import io.vioplane.vmx.machine.GuestConsole;
+import io.vioplane.vmx.machine.Machine;
+import io.vioplane.vmx.machine.RunOutcome;
+import io.vioplane.vmx.machine.VcpuBackend;
+
+import java.nio.file.Path;
+import java.time.Duration;
+
+/**
+ * Runs one guest image from start to end: reads and checks the ELF, builds a {@link Machine} of the given size,
+ * places the image, runs it and tears everything down. What {@code vioplane run} and the guest tests use.
+ *
+ * @param memoryBytes guest RAM from GPA 0
+ * @param console     where the guest's console lines go
+ * @param log         the process's log: how each run ended
+ * @param watchdog    how long the guest may go without a VM exit
+ */
+public record GuestRun(long memoryBytes, Counters counters, GuestConsole console, ErrorLog log, Duration watchdog) {
+
+    /**
+     * @throws ImageException naming {@code image} when the image is refused
+     */
+    public RunOutcome run(final Path image, final VcpuBackend backend) {
+        return run(ImageLoader.read(image), image, backend);
+    }
+
+    /**
+     * Runs an image already read with {@link ImageLoader#read}.
+     *
+     * @param image names the image in errors and counters
+     * @throws ImageException naming {@code image} when a segment does not fit the machine's memory
+     */
+    public RunOutcome run(final ElfImage elf, final Path image, final VcpuBackend backend) {
+        try (Machine machine = new Machine(image.getFileName().toString(), memoryBytes, backend, counters, console,
+                log, watchdog)) {
+            final BootCpuState boot;
+            try {
+                boot = ImageLoader.load(elf, machine.memory(), machine.guestRing());
+            } catch (ImageException e) {
+                throw new ImageException(image + ": " + e.getMessage());
+            }
+            return machine.run(boot, memoryBytes);
+        }
+    }
+}

@@ -1,0 +1,73 @@
+package io.vioplane.vmx.kvm;
+
+import io.vioplane.platform.memory.GuestMemory;
+import io.vioplane.platform.sys.FileIo;
+import io.vioplane.platform.sys.Kvm;
+import io.vioplane.vmx.machine.VcpuBackend;
+import io.vioplane.vmx.vcpu.Vcpu;
+
+import java.util.Map;
+
+/**
+ * Runs a machine's guest on /dev/kvm: one {@link KvmVm} with the machine's memory as memslots and one
+ * {@link KvmVcpu}. Guest code runs in ring 3 on kvm_pvm (where ring 0 is emulated instruction by instruction,
+ * KVM-PVM.md) and in ring 0 on VT-x or SVM.
+ */
+public final class KvmBackend implements VcpuBackend {
+    private final boolean pvm = Kvm.isPvm();
+    private KvmVm vm;
+    private int statsFd = -1;
+    private KvmStats stats;
+    private Map<String, Long> finalStats = Map.of();
+
+    @Override
+    public Vcpu createVcpu(final GuestMemory memory) {
+        if (vm != null) {
+            throw new IllegalStateException("this backend already created its vCPU");
+        }
+        vm = KvmVm.create();
+        vm.map(memory);
+        if (vm.has(Kvm.CAP_IRQCHIP)) {
+            vm.createInterruptController();
+        }
+        final KvmVcpu vcpu = KvmVcpu.create(vm, 0);
+        if (vm.has(Kvm.CAP_BINARY_STATS_FD)) {
+            statsFd = vcpu.openStatsFd();
+            stats = KvmStats.open(statsFd);
+        }
+        return vcpu;
+    }
+
+    /**
+     * @return KVM's own statistics of the vCPU as they stood when the backend closed (empty before, or when KVM
+     *         has no binary statistics)
+     */
+    public Map<String, Long> finalStats() {
+        return finalStats;
+    }
+
+    @Override
+    public int guestRing() {
+        return pvm ? 3 : 0;
+    }
+
+    /** @return the VM, once {@link #createVcpu} ran */
+    public KvmVm vm() {
+        return vm;
+    }
+
+    @Override
+    public void close() {
+        if (statsFd >= 0) {
+            try {
+                finalStats = stats.readAll(statsFd);
+            } finally {
+                FileIo.closeQuietly(statsFd);
+                statsFd = -1;
+            }
+        }
+        if (vm != null) {
+            vm.close();
+        }
+    }
+}

@@ -1,0 +1,102 @@
+package io.vioplane.vmx;
+
+import io.vioplane.platform.runtime.Counters;
+import io.vioplane.platform.runtime.ErrorLog;
+import io.vioplane.platform.testing.Requirements;
+import io.vioplane.vmx.exit.ExitReason;
+import io.vioplane.vmx.kvm.KvmBackend;
+import io.vioplane.vmx.machine.RunOutcome;
+import io.vioplane.vmx.testkit.GuestImages;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The project's guest programs on /dev/kvm (ring 3 on kvm_pvm, ring 0 on VT-x/SVM): the well-behaved one runs
+ * to its result, each hostile one is stopped and reported by its VT-x reason, and no descriptor is left open.
+ */
+class KvmGuestTest {
+    private static final long MEMORY_BYTES = 64L << 20;
+
+    private final List<String> consoleLines = new ArrayList<>();
+    private final GuestRun run = new GuestRun(MEMORY_BYTES, Counters.inMemory(128), consoleLines::add,
+            ErrorLog.printingTo(System.err), Duration.ofSeconds(2));
+
+    @BeforeEach
+    void requireKvm() {
+        Requirements.requireKvm();
+    }
+
+    private String console() {
+        return String.join("\n", consoleLines);
+    }
+
+    @Test
+    void helloRunsToItsResultLine() {
+        final KvmBackend backend = new KvmBackend();
+        final RunOutcome outcome = run.run(GuestImages.require("hello"), backend);
+        assertTrue(outcome.succeeded(), outcome.message() + "\n" + console());
+        assertEquals("fib(90)=2880067194370816120 primes<10000=1229", outcome.result());
+        assertTrue(console().contains("hello from a vioplane guest"), console());
+        final long mmioExits = outcome.exitsByReason().get(ExitReason.EPT_VIOLATION);
+        assertTrue(mmioExits >= 4, outcome.exitsByReason().toString());
+        final Map<String, Long> kvm = backend.finalStats();
+        if (!kvm.isEmpty()) {
+            assertEquals(mmioExits, kvm.get("mmio_exits"), "KVM's mmio_exits agrees with the VMM's count: " + kvm);
+            assertTrue(kvm.get("exits") >= outcome.totalExits(), "KVM counts every exit, also those it handled");
+        }
+    }
+
+    @Test
+    void pciScanFindsTheHostBridgeThroughEcam() {
+        final RunOutcome outcome = run.run(GuestImages.require("pci_scan"), new KvmBackend());
+        assertTrue(outcome.succeeded(), outcome.message() + "\n" + console());
+        assertEquals("pci functions=1 first=" + 0x00081B36L, outcome.result());
+    }
+
+    @Test
+    void exceptionsReachTheImagesOwnHandlersInItsRing() {
+        final RunOutcome outcome = run.run(GuestImages.require("interrupts"), new KvmBackend());
+        assertTrue(outcome.succeeded(), outcome.message() + "\n" + console());
+        assertEquals("int3=3 ud=1", outcome.result());
+    }
+
+    @Test
+    void tripleFaultIsReportedAsReasonTwo() {
+        final RunOutcome outcome = run.run(GuestImages.require("triple_fault"), new KvmBackend());
+        assertEquals(RunOutcome.Ending.FAULT, outcome.ending(), outcome.message());
+        assertEquals(ExitReason.TRIPLE_FAULT, outcome.fault().reason(), outcome.message());
+    }
+
+    @Test
+    void writeToUnclaimedAddressIsReportedAsEptViolation() {
+        final RunOutcome outcome = run.run(GuestImages.require("unmapped_write"), new KvmBackend());
+        assertEquals(RunOutcome.Ending.FAULT, outcome.ending(), outcome.message());
+        assertEquals(ExitReason.EPT_VIOLATION, outcome.fault().reason());
+        assertEquals(0xC000_0000L, outcome.fault().gpa());
+        assertEquals(0xDEADBEEFL, outcome.fault().accessValue());
+    }
+
+    @Test
+    void spinningGuestIsStoppedByTheWatchdog() {
+        final RunOutcome outcome = run.run(GuestImages.require("spin"), new KvmBackend());
+        assertEquals(RunOutcome.Ending.WATCHDOG, outcome.ending(), outcome.message());
+        assertTrue(console().contains("spinning forever"), console());
+    }
+
+    @Test
+    void runsLeaveNoDescriptorOpen() throws Exception {
+        final int before = GuestImages.openDescriptors();
+        for (String guest : new String[] {"hello", "triple_fault", "unmapped_write", "spin"}) {
+            run.run(GuestImages.require(guest), new KvmBackend());
+        }
+        assertEquals(before, GuestImages.openDescriptors());
+    }
+}

@@ -1,0 +1,78 @@
+package io.vioplane.platform.pci;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Where the guest placed the BARs, and whether each placement is allowed: a BAR decodes only when it lies wholly
+ * inside the PCI memory window and overlaps no other decoding BAR. A BAR placed over RAM, ECAM, another device or
+ * another BAR is refused (it does not decode, as if memory decoding were off for it) and counted; the guest sees
+ * its config space as written, the VMM never maps two things at one address.
+ *
+ * <p>Used as the {@link PciFunction.BarListener} of every function; {@link #find} is the MMIO dispatch. Both run
+ * on the vCPU thread only: no locking.
+ */
+public final class BarMap implements PciFunction.BarListener {
+    /** A BAR that decodes. */
+    public record Placement(PciFunction function, int bar, long gpa, long sizeBytes) {
+        long end() {
+            return gpa + sizeBytes;
+        }
+    }
+
+    private final long windowGpa;
+    private final long windowBytes;
+    private final List<Placement> placements = new ArrayList<>();
+    private long refusedOutsideWindow;
+    private long refusedOverlap;
+
+    public BarMap(final long windowGpa, final long windowBytes) {
+        this.windowGpa = windowGpa;
+        this.windowBytes = windowBytes;
+    }
+
+    @Override
+    public void barChanged(final PciFunction function, final int bar, final long gpa,
+                                        final long sizeBytes, final boolean decoding) {
+        placements.removeIf(p -> p.function() == function && p.bar() == bar);
+        if (!decoding) {
+            return;
+        }
+        if (gpa < windowGpa || sizeBytes > windowBytes || gpa - windowGpa > windowBytes - sizeBytes) {
+            refusedOutsideWindow++;
+            return;
+        }
+        for (Placement other : placements) {
+            if (gpa < other.end() && other.gpa() < gpa + sizeBytes) {
+                refusedOverlap++;
+                return;
+            }
+        }
+        placements.add(new Placement(function, bar, gpa, sizeBytes));
+    }
+
+    /** @return the decoding BAR that contains {@code gpa}, or null */
+    public Placement find(final long gpa) {
+        for (Placement placement : placements) {
+            if (gpa >= placement.gpa() && gpa < placement.end()) {
+                return placement;
+            }
+        }
+        return null;
+    }
+
+    /** @return the BARs that decode now */
+    public List<Placement> placements() {
+        return List.copyOf(placements);
+    }
+
+    /** @return placements refused because they left the window (over RAM, ECAM, other devices) */
+    public long refusedOutsideWindow() {
+        return refusedOutsideWindow;
+    }
+
+    /** @return placements refused because they overlapped another BAR */
+    public long refusedOverlap() {
+        return refusedOverlap;
+    }
+}
