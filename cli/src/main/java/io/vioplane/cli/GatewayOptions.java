@@ -3,7 +3,7 @@ package io.vioplane.cli;
 import io.vioplane.tap.device.TapDevice;
 import io.vioplane.platform.packet.Ipv4Address;
 import io.vioplane.platform.packet.Ipv4Prefix;
-import io.vioplane.tap.nat.NatConfig;
+import io.vioplane.tap.gateway.NatConfig;
 import io.vioplane.tap.nat.PortForward;
 import picocli.CommandLine.Option;
 
@@ -11,7 +11,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The {@code vhost-user-net} options of the virtual gateway ({@link io.vioplane.tap.nat.NatGateway}): NAT onto a
+ * The {@code vhost-user-net} options of the virtual gateway ({@link io.vioplane.tap.gateway.NatGateway}): NAT onto a
  * TAP of its own ({@code --nat}) or host-only ({@code --host-only}), the guests' subnet, DNS and port forwards.
  * Turned into a validated {@link NatConfig} by {@link #toConfig}; defaults follow QEMU's user networking
  * (10.0.2.0/24, gateway .2, leases from .15).

@@ -1,7 +1,7 @@
 package io.vioplane.cli;
 
-import io.vioplane.tap.nat.NatConfig;
-import io.vioplane.tap.nat.NatMode;
+import io.vioplane.tap.gateway.NatConfig;
+import io.vioplane.tap.gateway.NatMode;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 

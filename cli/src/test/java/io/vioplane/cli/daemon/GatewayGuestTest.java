@@ -7,7 +7,7 @@ import io.vioplane.platform.testing.peers.QemuGuest;
 import io.vioplane.platform.testing.peers.ShellResult;
 import io.vioplane.tap.device.TapDevice;
 import io.vioplane.platform.packet.Ipv4Address;
-import io.vioplane.tap.nat.NatConfig;
+import io.vioplane.tap.gateway.NatConfig;
 import io.vioplane.tap.nat.NatDrop;
 import io.vioplane.tap.nat.NatEvent;
 import io.vioplane.tap.nat.PortForward;

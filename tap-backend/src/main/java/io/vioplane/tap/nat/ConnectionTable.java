@@ -24,7 +24,7 @@ import java.util.Arrays;
  * UDP_UNREPLIED, ICMP echo), and only then from answered ones: a flood of new flows evicts itself before
  * anyone's established connections. No allocation after construction.
  */
-final class ConnectionTable {
+public final class ConnectionTable {
     static final int SYN_SENT = 0;
     static final int SYN_RECEIVED = 1;
     static final int ESTABLISHED = 2;
@@ -84,7 +84,7 @@ final class ConnectionTable {
      * @param forwards      forwarding rules whose host ports are reserved
      * @param seed          keys the hashes and the port search
      */
-    ConnectionTable(final int capacity, final int perGuestLimit, final Ipv4Prefix guestSubnet,
+    public ConnectionTable(final int capacity, final int perGuestLimit, final Ipv4Prefix guestSubnet,
                     final NatTimeouts timeouts, final java.util.List<PortForward> forwards, final long seed,
                     final NatCounters counters) {
         this.capacity = capacity;
@@ -146,13 +146,13 @@ final class ConnectionTable {
     }
 
     /** @return the live entry for a flow seen from the guest side, or -1 */
-    int findFromGuest(final int proto, final int guest, final int guestPortValue, final int remote,
+    public int findFromGuest(final int proto, final int guest, final int guestPortValue, final int remote,
                       final int remotePortValue, final long nowNs) {
         return live(byGuest.get(guestHigh(guest, remote), guestLow(proto, guestPortValue, remotePortValue)), nowNs);
     }
 
     /** @return the live entry for a flow seen from the host side, or -1 */
-    int findFromHost(final int proto, final int hostPortValue, final int remote, final int remotePortValue,
+    public int findFromHost(final int proto, final int hostPortValue, final int remote, final int remotePortValue,
                      final long nowNs) {
         return live(byHost.get(hostHigh(proto, remote), hostLow(hostPortValue, remotePortValue)), nowNs);
     }
@@ -312,7 +312,7 @@ final class ConnectionTable {
      *
      * @return entries freed
      */
-    int expire(final long nowNs, final int budget) {
+    public int expire(final long nowNs, final int budget) {
         int freed = 0;
         for (int s = 0; s < STATES && freed < budget; s++) {
             while (freed < budget && heads[s] != NONE && nowNs - lastSeenNs[heads[s]] >= timeoutNs[s]) {
@@ -413,7 +413,7 @@ final class ConnectionTable {
         return guestMac[entry];
     }
 
-    int state(final int entry) {
+    public int state(final int entry) {
         return state[entry];
     }
 
@@ -427,12 +427,12 @@ final class ConnectionTable {
     }
 
     /** @return live entries (some may have expired and not been swept yet) */
-    int size() {
+    public int size() {
         return size;
     }
 
     /** @return entries held by {@code guest} */
-    int sizeOf(final int guest) {
+    public int sizeOf(final int guest) {
         return perGuest[guestSubnet.hostOffset(guest)];
     }
 
@@ -447,7 +447,7 @@ final class ConnectionTable {
     }
 
     /** @return a state's name, for messages */
-    static String stateName(final int value) {
+    public static String stateName(final int value) {
         return switch (value) {
             case SYN_SENT -> "SYN_SENT";
             case SYN_RECEIVED -> "SYN_RECEIVED";

@@ -8,7 +8,7 @@ import java.util.Arrays;
  * accumulate. Sized once for a maximum number of keys and never grows; the hash is keyed with a random seed so
  * that a guest choosing ports and addresses cannot aim for collisions. No allocation after construction.
  */
-final class FlowIndex {
+public final class FlowIndex {
     private static final int EMPTY = -1;
     private final long[] highs;
     private final long[] lows;

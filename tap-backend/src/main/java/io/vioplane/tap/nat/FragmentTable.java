@@ -10,7 +10,7 @@ package io.vioplane.tap.nat;
  * <p>A small 4-way set-associative table: a full set replaces its oldest datagram; a remembered datagram lives
  * {@code fragmentNs}; a connection freed in between is recognised by its generation. No allocation.
  */
-final class FragmentTable {
+public final class FragmentTable {
     private static final int WAYS = 4;
     private final long[] highs;
     private final long[] lows;
@@ -26,7 +26,7 @@ final class FragmentTable {
      * @param datagrams  datagrams remembered at once (rounded up to a power of two, at least 16)
      * @param lifetimeNs how long a datagram is remembered
      */
-    FragmentTable(final int datagrams, final long lifetimeNs, final long seed) {
+    public FragmentTable(final int datagrams, final long lifetimeNs, final long seed) {
         final int slots = Math.max(16, Integer.highestOneBit(Math.max(1, datagrams) * 2 - 1));
         this.highs = new long[slots];
         this.lows = new long[slots];

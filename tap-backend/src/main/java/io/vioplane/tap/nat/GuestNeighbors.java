@@ -9,27 +9,27 @@ import java.util.Arrays;
  * side, RFC 826): learned from DHCP acknowledgements and from frames whose source passed the spoofing checks,
  * used to address frames coming back from the host side. One slot per address of the subnet; no allocation.
  */
-final class GuestNeighbors {
+public final class GuestNeighbors {
     /** No MAC known. */
     static final long UNKNOWN = -1;
     private final Ipv4Prefix subnet;
     private final long[] macs;
 
-    GuestNeighbors(final Ipv4Prefix subnet) {
+    public GuestNeighbors(final Ipv4Prefix subnet) {
         this.subnet = subnet;
         this.macs = new long[(int) subnet.size()];
         Arrays.fill(macs, UNKNOWN);
     }
 
     /** Records that {@code address} is at {@code mac}. */
-    void learn(final int address, final long mac) {
+    public void learn(final int address, final long mac) {
         if (subnet.contains(address)) {
             macs[subnet.hostOffset(address)] = mac;
         }
     }
 
     /** Forgets {@code address} if it is at {@code mac}. */
-    void forget(final int address, final long mac) {
+    public void forget(final int address, final long mac) {
         if (subnet.contains(address) && macs[subnet.hostOffset(address)] == mac) {
             macs[subnet.hostOffset(address)] = UNKNOWN;
         }

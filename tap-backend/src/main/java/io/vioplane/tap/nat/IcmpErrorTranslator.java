@@ -18,7 +18,7 @@ import java.lang.foreign.MemorySegment;
  * checksum lies beyond the 8 bytes every error carries, RFC 792), and then the ICMP checksum is computed over
  * the translated message. The connection's timers are not refreshed by errors.
  */
-final class IcmpErrorTranslator {
+public final class IcmpErrorTranslator {
     private final ConnectionTable connections;
     private final int hostAddress;
     /** The connection the last translated error belonged to. */

@@ -21,33 +21,33 @@ import java.lang.foreign.MemorySegment;
  * checks a frame's virtio-net offload fields against the packet; {@link #transportChecksumValid} verifies a
  * complete transport checksum from scratch. Every failure is a {@link NatDrop} reason, never an exception.
  */
-final class Ipv4Packet {
-    MemorySegment frame;
+public final class Ipv4Packet {
+    public MemorySegment frame;
     /** Where the IP header starts in {@link #frame}. */
-    long ip;
+    public long ip;
     /** Where the frame (its Ethernet header) starts in {@link #frame}. */
-    long frameStart;
-    int headerBytes;
+    public long frameStart;
+    public int headerBytes;
     int totalBytes;
-    int protocol;
-    int source;
-    int destination;
-    int ttl;
+    public int protocol;
+    public int source;
+    public int destination;
+    public int ttl;
     int identification;
     int flagsAndOffset;
     /** Where the transport header starts. */
-    long l4;
+    public long l4;
     /** Transport bytes in this packet (the IP payload). */
-    int l4Bytes;
+    public int l4Bytes;
     /** True when the transport header is here: unfragmented, or a first fragment. */
-    boolean hasTransport;
+    public boolean hasTransport;
     int sourcePort;
-    int destinationPort;
+    public int destinationPort;
     int tcpFlags;
-    int icmpType;
+    public int icmpType;
     int icmpCode;
     /** UDP: the length field. */
-    int udpLength;
+    public int udpLength;
 
     /**
      * Parses the IPv4 header of the frame starting at {@code frameStart}.
@@ -55,7 +55,7 @@ final class Ipv4Packet {
      * @param frameBytes the frame's length (Ethernet header included)
      * @return null if the header is sound, else why not
      */
-    NatDrop parse(final MemorySegment segment, final long frameStart, final int frameBytes) {
+    public NatDrop parse(final MemorySegment segment, final long frameStart, final int frameBytes) {
         this.frame = segment;
         this.frameStart = frameStart;
         this.ip = frameStart + Ethernet.HEADER_BYTES;
@@ -94,12 +94,12 @@ final class Ipv4Packet {
     }
 
     /** @return true if this is a fragment (MF set or a non-zero offset) */
-    boolean isFragment() {
+    public boolean isFragment() {
         return (flagsAndOffset & (Ipv4Header.FLAG_MORE_FRAGMENTS | Ipv4Header.FRAGMENT_OFFSET_MASK)) != 0;
     }
 
     /** @return true if this is a fragment after the first (it carries no transport header) */
-    boolean isLaterFragment() {
+    public boolean isLaterFragment() {
         return (flagsAndOffset & Ipv4Header.FRAGMENT_OFFSET_MASK) != 0;
     }
 
@@ -113,7 +113,7 @@ final class Ipv4Packet {
      *
      * @return null if sound, else why not
      */
-    NatDrop parseTransport() {
+    public NatDrop parseTransport() {
         hasTransport = false;
         tcpFlags = 0;
         if (isLaterFragment()) {
@@ -182,7 +182,7 @@ final class Ipv4Packet {
      * @param frameBytes the frame's length
      * @return null if consistent, else {@link NatDrop#BAD_OFFLOAD}
      */
-    NatDrop checkOffload(final NetHeaderValues header, final int frameBytes) {
+    public NatDrop checkOffload(final NetHeaderValues header, final int frameBytes) {
         if (header.needsChecksum()) {
             if (isFragment() || !hasTransport) {
                 return NatDrop.BAD_OFFLOAD;
@@ -214,7 +214,7 @@ final class Ipv4Packet {
      * @return true if the transport checksum is complete and right, or cannot be checked here (left to the
      *     device, vouched for by the host kernel, or spread over fragments)
      */
-    boolean transportChecksumValid(final NetHeaderValues header, final boolean trustDataValid) {
+    public boolean transportChecksumValid(final NetHeaderValues header, final boolean trustDataValid) {
         if (header.needsChecksum() || trustDataValid && (header.flags() & VirtioNetHeader.F_DATA_VALID) != 0
                 || isFragment()) {
             return true;
@@ -228,7 +228,7 @@ final class Ipv4Packet {
     }
 
     /** @return the frame length that carries exactly this packet (trailing Ethernet padding cut) */
-    int frameBytes() {
+    public int frameBytes() {
         return Ethernet.HEADER_BYTES + totalBytes;
     }
 }

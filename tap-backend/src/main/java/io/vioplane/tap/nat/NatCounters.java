@@ -24,15 +24,15 @@ public final class NatCounters implements AutoCloseable {
         }
     }
 
-    void drop(final NatDrop reason) {
+    public void drop(final NatDrop reason) {
         drops.increment(reason);
     }
 
-    void count(final NatEvent event) {
+    public void count(final NatEvent event) {
         events.increment(event);
     }
 
-    void add(final NatEvent event, final long amount) {
+    public void add(final NatEvent event, final long amount) {
         events.add(event, amount);
     }
 

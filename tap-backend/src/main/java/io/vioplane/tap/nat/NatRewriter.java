@@ -17,7 +17,7 @@ import java.lang.foreign.MemorySegment;
  * none and stays zero (RFC 768). A partial checksum left to the device (NEEDS_CSUM) is updated for addresses
  * only ({@link Checksums}). Later fragments, which carry no transport header, get the address change only.
  */
-final class NatRewriter {
+public final class NatRewriter {
     private NatRewriter() {
     }
 
@@ -94,7 +94,7 @@ final class NatRewriter {
     }
 
     /** Decrements the TTL (RFC 1812 5.3.1) and updates the header checksum for it. */
-    static void decrementTtl(final Ipv4Packet packet) {
+    public static void decrementTtl(final Ipv4Packet packet) {
         final MemorySegment frame = packet.frame;
         final long ip = packet.ip;
         final int oldWord = Wire.u16(frame, ip + Ipv4Header.TTL);

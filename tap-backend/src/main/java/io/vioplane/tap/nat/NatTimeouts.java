@@ -51,7 +51,7 @@ public record NatTimeouts(long tcpSynSentNs, long tcpSynReceivedNs, long tcpEsta
     }
 
     /** @throws IllegalArgumentException naming the first timeout that is not positive */
-    void validate() {
+    public void validate() {
         final long[] values = {tcpSynSentNs, tcpSynReceivedNs, tcpEstablishedNs, tcpFinWaitNs, tcpTimeWaitNs,
                 tcpClosedNs, udpUnrepliedNs, udpRepliedNs, icmpEchoNs, fragmentNs, arpReachableNs, arpRetryNs,
                 arpGiveUpNs, dhcpOfferHoldNs};

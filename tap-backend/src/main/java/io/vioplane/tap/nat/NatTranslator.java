@@ -2,8 +2,11 @@ package io.vioplane.tap.nat;
 
 import io.vioplane.platform.packet.IcmpHeader;
 import io.vioplane.platform.packet.IpProtocol;
+import io.vioplane.platform.packet.Ipv4Address;
 import io.vioplane.platform.packet.TcpHeader;
 import io.vioplane.virtionet.NetHeaderValues;
+
+import java.util.List;
 
 /**
  * Network address and port translation of checked packets (RFC 3022 section 2.2 NAPT): guest flows leave with
@@ -16,7 +19,7 @@ import io.vioplane.virtionet.NetHeaderValues;
  * <p>Callers parse and check the packet first ({@link Ipv4Packet}); the translator decides, rewrites in place
  * and says why it refused. After a successful {@link #inbound}, {@link #guestMac()} is the guest to send to.
  */
-final class NatTranslator {
+public final class NatTranslator {
     private static final int NO_RULE = -1;
     private static final int GUEST_MAC_UNKNOWN = -5;
     private final ConnectionTable connections;
@@ -30,15 +33,20 @@ final class NatTranslator {
     private long guestMac;
     private int guestAddress;
 
-    NatTranslator(final NatConfig config, final ConnectionTable connections, final FragmentTable fragments,
-                  final GuestNeighbors neighbors, final NatCounters counters) {
+    /**
+     * @param hostAddress the gateway's host-side IPv4 address, the source of every translated flow
+     * @param forwards the port forwards: flows arriving at a forwarded host port go to its guest endpoint
+     */
+    public NatTranslator(final Ipv4Address hostAddress, final List<PortForward> forwards,
+                         final ConnectionTable connections, final FragmentTable fragments,
+                         final GuestNeighbors neighbors, final NatCounters counters) {
         this.connections = connections;
         this.fragments = fragments;
         this.neighbors = neighbors;
         this.counters = counters;
-        this.hostAddress = config.hostAddress().value();
-        this.icmpErrors = new IcmpErrorTranslator(connections, hostAddress);
-        for (PortForward forward : config.forwards()) {
+        this.hostAddress = hostAddress.value();
+        this.icmpErrors = new IcmpErrorTranslator(connections, this.hostAddress);
+        for (PortForward forward : forwards) {
             final int slot = (forward.protocol() == PortForward.Protocol.TCP ? 0 : 65536) + forward.hostPort();
             forwardTo[slot] = forward.guestAddress().value();
             forwardPort[slot] = forward.guestPort();
@@ -46,12 +54,12 @@ final class NatTranslator {
     }
 
     /** @return the MAC address of the guest the last inbound packet goes to */
-    long guestMac() {
+    public long guestMac() {
         return guestMac;
     }
 
     /** @return the guest address the last inbound packet goes to (also when its MAC is unknown) */
-    int guestAddress() {
+    public int guestAddress() {
         return guestAddress;
     }
 
@@ -62,7 +70,7 @@ final class NatTranslator {
      * @param sourceMac the guest's MAC address
      * @return null if translated, else why not
      */
-    NatDrop outbound(final Ipv4Packet packet, final NetHeaderValues header, final long sourceMac, final long nowNs) {
+    public NatDrop outbound(final Ipv4Packet packet, final NetHeaderValues header, final long sourceMac, final long nowNs) {
         if (packet.isLaterFragment()) {
             final int entry = fragment(packet, true, nowNs);
             if (entry < 0) {
@@ -113,7 +121,7 @@ final class NatTranslator {
      *
      * @return null if translated, else why not ({@link NatDrop#GUEST_UNRESOLVED} with {@link #guestAddress()} set)
      */
-    NatDrop inbound(final Ipv4Packet packet, final NetHeaderValues header, final long nowNs) {
+    public NatDrop inbound(final Ipv4Packet packet, final NetHeaderValues header, final long nowNs) {
         if (packet.isLaterFragment()) {
             final int entry = fragment(packet, false, nowNs);
             if (entry < 0) {

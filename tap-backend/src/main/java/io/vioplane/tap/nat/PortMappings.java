@@ -12,7 +12,7 @@ import io.vioplane.platform.packet.IpProtocol;
  * <p>Each host port belongs to one guest endpoint at a time and counts the connections using it; it is free
  * again when the last one goes. Tables are allocated once (per protocol, 65536 owners and counts).
  */
-final class PortMappings {
+public final class PortMappings {
     /** The first port handed out to TCP and UDP flows. */
     static final int FIRST_DYNAMIC_PORT = 1024;
     /** The first ICMP echo identifier handed out. */

@@ -12,61 +12,61 @@ import java.util.Arrays;
  * Builds and reads test frames with its own checksum code (RFC 1071, a plain byte loop), independent of the
  * production {@link io.vioplane.platform.packet.Checksums}, so that tests check the gateway against a second implementation.
  */
-final class Packets {
-    static final byte[] BROADCAST = {-1, -1, -1, -1, -1, -1};
-    static final int TCP = 6;
-    static final int UDP = 17;
-    static final int ICMP = 1;
-    static final int SYN = 0x02;
-    static final int ACK = 0x10;
-    static final int FIN = 0x01;
-    static final int RST = 0x04;
-    static final int PSH = 0x08;
+public final class Packets {
+    public static final byte[] BROADCAST = {-1, -1, -1, -1, -1, -1};
+    public static final int TCP = 6;
+    public static final int UDP = 17;
+    public static final int ICMP = 1;
+    public static final int SYN = 0x02;
+    public static final int ACK = 0x10;
+    public static final int FIN = 0x01;
+    public static final int RST = 0x04;
+    public static final int PSH = 0x08;
 
     private Packets() {
     }
 
-    static int ip(final String dotted) {
+    public static int ip(final String dotted) {
         return Ipv4Address.parse(dotted).value();
     }
 
-    static byte[] mac(final String text) {
+    public static byte[] mac(final String text) {
         return MacAddress.parse(text).bytes();
     }
 
     /** @return the one's-complement sum of {@code length} bytes, folded, not complemented */
-    static int sum(final byte[] data, final int offset, final int length, final long initial) {
+    public static int sum(final byte[] data, final int offset, final int length, final long initial) {
         return ReferenceChecksum.sum(data, offset, length, initial);
     }
 
-    static int checksum(final byte[] data, final int offset, final int length, final long initial) {
+    public static int checksum(final byte[] data, final int offset, final int length, final long initial) {
         return ~sum(data, offset, length, initial) & 0xFFFF;
     }
 
-    static long pseudo(final int source, final int destination, final int protocol, final int length) {
+    public static long pseudo(final int source, final int destination, final int protocol, final int length) {
         return (source >>> 16) + (source & 0xFFFF) + (destination >>> 16) + (destination & 0xFFFF) + protocol + length;
     }
 
-    static int u16(final byte[] data, final int offset) {
+    public static int u16(final byte[] data, final int offset) {
         return (data[offset] & 0xFF) << 8 | (data[offset + 1] & 0xFF);
     }
 
-    static int u32(final byte[] data, final int offset) {
+    public static int u32(final byte[] data, final int offset) {
         return u16(data, offset) << 16 | u16(data, offset + 2);
     }
 
-    static void put16(final byte[] data, final int offset, final int value) {
+    public static void put16(final byte[] data, final int offset, final int value) {
         data[offset] = (byte) (value >>> 8);
         data[offset + 1] = (byte) value;
     }
 
-    static void put32(final byte[] data, final int offset, final int value) {
+    public static void put32(final byte[] data, final int offset, final int value) {
         put16(data, offset, value >>> 16);
         put16(data, offset + 2, value);
     }
 
     /** A TCP segment with its checksum over the pseudo-header. */
-    static byte[] tcp(final int source, final int destination, final int sourcePort, final int destinationPort,
+    public static byte[] tcp(final int source, final int destination, final int sourcePort, final int destinationPort,
                       final long sequence, final long acknowledgment, final int flags, final byte[] data) {
         final byte[] segment = new byte[20 + data.length];
         put16(segment, 0, sourcePort);
@@ -82,7 +82,7 @@ final class Packets {
     }
 
     /** A UDP datagram; {@code withChecksum} false leaves it 0 (none). */
-    static byte[] udp(final int source, final int destination, final int sourcePort, final int destinationPort,
+    public static byte[] udp(final int source, final int destination, final int sourcePort, final int destinationPort,
                       final byte[] data, final boolean withChecksum) {
         final byte[] datagram = new byte[8 + data.length];
         put16(datagram, 0, sourcePort);
@@ -97,7 +97,7 @@ final class Packets {
     }
 
     /** An ICMP echo request (type 8) or reply (type 0). */
-    static byte[] icmpEcho(final int type, final int identifier, final int sequence, final byte[] data) {
+    public static byte[] icmpEcho(final int type, final int identifier, final int sequence, final byte[] data) {
         final byte[] message = new byte[8 + data.length];
         message[0] = (byte) type;
         put16(message, 4, identifier);
@@ -108,7 +108,7 @@ final class Packets {
     }
 
     /** An ICMP error quoting {@code quoted} (an IP packet, cut to its header + 8 bytes unless {@code whole}). */
-    static byte[] icmpError(final int type, final int code, final byte[] quotedPacket, final int quoteBytes) {
+    public static byte[] icmpError(final int type, final int code, final byte[] quotedPacket, final int quoteBytes) {
         final byte[] message = new byte[8 + quoteBytes];
         message[0] = (byte) type;
         message[1] = (byte) code;
@@ -118,7 +118,7 @@ final class Packets {
     }
 
     /** Builds an IPv4 packet (and frame); fields may be broken on purpose. */
-    static final class Ip {
+    public static final class Ip {
         byte[] destinationMac = BROADCAST;
         byte[] sourceMac = new byte[6];
         int source;
@@ -130,37 +130,37 @@ final class Packets {
         byte[] options = new byte[0];
         byte[] payload = new byte[0];
 
-        Ip macs(final byte[] destinationMacValue, final byte[] sourceMacValue) {
+        public Ip macs(final byte[] destinationMacValue, final byte[] sourceMacValue) {
             destinationMac = destinationMacValue;
             sourceMac = sourceMacValue;
             return this;
         }
 
-        Ip addresses(final int sourceValue, final int destinationValue) {
+        public Ip addresses(final int sourceValue, final int destinationValue) {
             source = sourceValue;
             destination = destinationValue;
             return this;
         }
 
-        Ip payload(final int protocolValue, final byte[] bytes) {
+        public Ip payload(final int protocolValue, final byte[] bytes) {
             protocol = protocolValue;
             payload = bytes;
             return this;
         }
 
-        Ip ttl(final int value) {
+        public Ip ttl(final int value) {
             ttl = value;
             return this;
         }
 
-        Ip fragment(final int flagsAndOffsetValue, final int identificationValue) {
+        public Ip fragment(final int flagsAndOffsetValue, final int identificationValue) {
             flagsAndOffset = flagsAndOffsetValue;
             identification = identificationValue;
             return this;
         }
 
         /** @return the IP packet alone */
-        byte[] packet() {
+        public byte[] packet() {
             final int headerBytes = 20 + options.length;
             final byte[] packet = new byte[headerBytes + payload.length];
             packet[0] = (byte) (0x40 | headerBytes / 4);
@@ -178,12 +178,12 @@ final class Packets {
         }
 
         /** @return the Ethernet frame, padded to 60 bytes */
-        byte[] frame() {
+        public byte[] frame() {
             return ethernet(destinationMac, sourceMac, 0x0800, packet());
         }
     }
 
-    static byte[] ethernet(final byte[] destination, final byte[] source, final int type, final byte[] payload) {
+    public static byte[] ethernet(final byte[] destination, final byte[] source, final int type, final byte[] payload) {
         final byte[] frame = new byte[Math.max(60, 14 + payload.length)];
         System.arraycopy(destination, 0, frame, 0, 6);
         System.arraycopy(source, 0, frame, 6, 6);
@@ -192,7 +192,7 @@ final class Packets {
         return frame;
     }
 
-    static byte[] arp(final int operation, final byte[] destinationMac, final byte[] senderMac, final int senderIp,
+    public static byte[] arp(final int operation, final byte[] destinationMac, final byte[] senderMac, final int senderIp,
                       final byte[] targetMac, final int targetIp) {
         final ByteBuffer arp = ByteBuffer.allocate(28);
         arp.putShort((short) 1).putShort((short) 0x0800).put((byte) 6).put((byte) 4).putShort((short) operation);
@@ -201,7 +201,7 @@ final class Packets {
     }
 
     /** Recomputes the IPv4 header checksum of a frame after a test broke a field on purpose. */
-    static byte[] refreshIpChecksum(final byte[] frame) {
+    public static byte[] refreshIpChecksum(final byte[] frame) {
         final int headerBytes = (frame[14] & 0xF) * 4;
         put16(frame, 24, 0);
         put16(frame, 24, checksum(frame, 14, Math.min(headerBytes, frame.length - 14), 0));
@@ -209,10 +209,10 @@ final class Packets {
     }
 
     /** A frame as received, parsed by the test (not by the gateway). */
-    record Parsed(byte[] frame, long destinationMac, long sourceMac, int etherType, int headerBytes, int totalBytes,
+    public record Parsed(byte[] frame, long destinationMac, long sourceMac, int etherType, int headerBytes, int totalBytes,
                   int ttl, int protocol, int source, int destination, int l4, int sourcePort, int destinationPort,
                   int flags) {
-        static Parsed of(final byte[] frame) {
+        public static Parsed of(final byte[] frame) {
             final long destinationMac = MacAddress.of(Arrays.copyOfRange(frame, 0, 6)).value();
             final long sourceMac = MacAddress.of(Arrays.copyOfRange(frame, 6, 12)).value();
             final int type = u16(frame, 12);
@@ -229,12 +229,12 @@ final class Packets {
                     protocol, u32(frame, 26), u32(frame, 30), l4, sourcePort, destinationPort, flags);
         }
 
-        boolean ipChecksumValid() {
+        public boolean ipChecksumValid() {
             return sum(frame, 14, headerBytes, 0) == 0xFFFF;
         }
 
         /** @return true if the transport checksum verifies from scratch (UDP 0 = none verifies) */
-        boolean transportChecksumValid() {
+        public boolean transportChecksumValid() {
             final int length = totalBytes - headerBytes;
             return switch (protocol) {
                 case TCP -> sum(frame, l4, length, pseudo(source, destination, TCP, length)) == 0xFFFF;
@@ -246,29 +246,29 @@ final class Packets {
             };
         }
 
-        long sequence() {
+        public long sequence() {
             return u32(frame, l4 + 4) & 0xFFFF_FFFFL;
         }
 
-        long acknowledgment() {
+        public long acknowledgment() {
             return u32(frame, l4 + 8) & 0xFFFF_FFFFL;
         }
 
-        int icmpType() {
+        public int icmpType() {
             return frame[l4] & 0xFF;
         }
 
-        byte[] tcpData() {
+        public byte[] tcpData() {
             final int dataOffset = (frame[l4 + 12] >>> 4 & 0xF) * 4;
             return Arrays.copyOfRange(frame, l4 + dataOffset, 14 + totalBytes);
         }
 
-        byte[] udpData() {
+        public byte[] udpData() {
             return Arrays.copyOfRange(frame, l4 + 8, l4 + u16(frame, l4 + 4));
         }
 
         /** @return the IP packet quoted by an ICMP error */
-        Parsed quoted() {
+        public Parsed quoted() {
             final byte[] inner = Arrays.copyOfRange(frame, l4 + 8, 14 + totalBytes);
             return Parsed.of(ethernet(new byte[6], new byte[6], 0x0800, inner));
         }

@@ -1,7 +1,12 @@
 package io.vioplane.virtionet.port;
 
+import io.vioplane.platform.packet.Ethernet;
+import io.vioplane.platform.packet.IpProtocol;
+import io.vioplane.platform.packet.Ipv4Header;
+import io.vioplane.platform.packet.Ipv6Header;
+import io.vioplane.platform.packet.Wire;
+
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 
 /**
  * A hash of a frame's flow (IPv4 or IPv6 addresses, and TCP/UDP ports when the frame carries them unfragmented),
@@ -11,16 +16,13 @@ import java.lang.foreign.ValueLayout;
  */
 public final class FlowHash {
     /** The bytes of a frame the hash reads: Ethernet, the longest IPv4 header, and the ports. */
-    public static final int HEADER_BYTES = 14 + 60 + 4;
+    public static final int HEADER_BYTES = Ethernet.HEADER_BYTES + 60 + 4;
 
-    private static final ValueLayout.OfShort BE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED
-            .withOrder(java.nio.ByteOrder.BIG_ENDIAN);
-    private static final ValueLayout.OfInt BE_INT = ValueLayout.JAVA_INT_UNALIGNED
-            .withOrder(java.nio.ByteOrder.BIG_ENDIAN);
-    private static final int ETHERTYPE_IPV4 = 0x0800;
-    private static final int ETHERTYPE_IPV6 = 0x86DD;
-    private static final int TCP = 6;
-    private static final int UDP = 17;
+    private static final int IPV4 = Ethernet.HEADER_BYTES;
+    private static final int IPV4_ADDRESSES_END = IPV4 + Ipv4Header.DESTINATION + 4;
+    private static final int IPV6 = Ethernet.HEADER_BYTES;
+    private static final int IPV6_ADDRESSES = IPV6 + Ipv6Header.SOURCE;
+    private static final int IPV6_END = IPV6 + Ipv6Header.HEADER_BYTES;
 
     private FlowHash() {
     }
@@ -32,31 +34,34 @@ public final class FlowHash {
      */
     public static int of(final MemorySegment frame, final int lengthBytes) {
         final int available = (int) Math.min(lengthBytes, frame.byteSize());
-        if (available < 14) {
+        if (available < Ethernet.HEADER_BYTES) {
             return 0;
         }
-        final int etherType = frame.get(BE_SHORT, 12) & 0xFFFF;
+        final int etherType = Wire.u16(frame, Ethernet.TYPE);
         int mixed;
         int protocol;
         int transportOffset;
-        if (etherType == ETHERTYPE_IPV4 && available >= 34) {
-            final int headerBytes = (frame.get(ValueLayout.JAVA_BYTE, 14) & 0x0F) * 4;
-            protocol = frame.get(ValueLayout.JAVA_BYTE, 23) & 0xFF;
-            mixed = mix(frame.get(BE_INT, 26), frame.get(BE_INT, 30));
-            final boolean fragment = (frame.get(BE_SHORT, 20) & 0x3FFF) != 0;
-            transportOffset = fragment || headerBytes < 20 ? -1 : 14 + headerBytes;
-        } else if (etherType == ETHERTYPE_IPV6 && available >= 54) {
-            protocol = frame.get(ValueLayout.JAVA_BYTE, 20) & 0xFF;
+        if (etherType == Ethernet.TYPE_IPV4 && available >= IPV4_ADDRESSES_END) {
+            final int headerBytes = (Wire.u8(frame, IPV4 + Ipv4Header.VERSION_IHL) & 0x0F) * 4;
+            protocol = Wire.u8(frame, IPV4 + Ipv4Header.PROTOCOL);
+            mixed = mix(Wire.u32(frame, IPV4 + Ipv4Header.SOURCE), Wire.u32(frame, IPV4 + Ipv4Header.DESTINATION));
+            final int flagsFragment = Wire.u16(frame, IPV4 + Ipv4Header.FLAGS_FRAGMENT);
+            final boolean fragment = (flagsFragment & (Ipv4Header.FLAG_MORE_FRAGMENTS
+                    | Ipv4Header.FRAGMENT_OFFSET_MASK)) != 0;
+            transportOffset = fragment || headerBytes < Ipv4Header.MIN_BYTES ? -1 : IPV4 + headerBytes;
+        } else if (etherType == Ethernet.TYPE_IPV6 && available >= IPV6_END) {
+            protocol = Wire.u8(frame, IPV6 + Ipv6Header.NEXT_HEADER);
             mixed = 0;
-            for (int offset = 22; offset < 54; offset += 4) {
-                mixed = mix(mixed, frame.get(BE_INT, offset));
+            for (int offset = IPV6_ADDRESSES; offset < IPV6_END; offset += 4) {
+                mixed = mix(mixed, Wire.u32(frame, offset));
             }
-            transportOffset = 54;
+            transportOffset = IPV6_END;
         } else {
             return 0;
         }
-        if ((protocol == TCP || protocol == UDP) && transportOffset > 0 && transportOffset + 4 <= available) {
-            mixed = mix(mixed, frame.get(BE_INT, transportOffset));
+        if ((protocol == IpProtocol.TCP || protocol == IpProtocol.UDP) && transportOffset > 0
+                && transportOffset + 4 <= available) {
+            mixed = mix(mixed, Wire.u32(frame, transportOffset));
         }
         return finish(mixed ^ protocol) & Integer.MAX_VALUE;
     }
