@@ -62,14 +62,12 @@ public final class Checksums {
 
     /** @return true if the IPv4 header of {@code headerBytes} at {@code ip} sums to all ones (RFC 1071) */
     public static boolean ipv4HeaderValid(final MemorySegment frame, final long ip, final int headerBytes) {
-        return InternetChecksum.finish(InternetChecksum.sum(frame, ip, headerBytes, 0)) == 0;
+        return sumsToOnes(frame, ip, headerBytes);
     }
 
     /** Computes and stores the IPv4 header checksum from scratch. */
     public static void fillIpv4Header(final MemorySegment frame, final long ip, final int headerBytes) {
-        Wire.u16(frame, ip + Ipv4Header.CHECKSUM, 0);
-        final long sum = InternetChecksum.sum(frame, ip, headerBytes, 0);
-        Wire.u16(frame, ip + Ipv4Header.CHECKSUM, InternetChecksum.finish(sum));
+        fill(frame, ip, headerBytes, ip + Ipv4Header.CHECKSUM);
     }
 
     /**
@@ -97,13 +95,20 @@ public final class Checksums {
 
     /** @return true if the ICMP message of {@code messageBytes} at {@code icmp} sums to all ones */
     public static boolean icmpValid(final MemorySegment frame, final long icmp, final int messageBytes) {
-        return InternetChecksum.finish(InternetChecksum.sum(frame, icmp, messageBytes, 0)) == 0;
+        return sumsToOnes(frame, icmp, messageBytes);
     }
 
     /** Computes and stores an ICMP checksum from scratch. */
     public static void fillIcmp(final MemorySegment frame, final long icmp, final int messageBytes) {
-        Wire.u16(frame, icmp + IcmpHeader.CHECKSUM, 0);
-        final long sum = InternetChecksum.sum(frame, icmp, messageBytes, 0);
-        Wire.u16(frame, icmp + IcmpHeader.CHECKSUM, InternetChecksum.finish(sum));
+        fill(frame, icmp, messageBytes, icmp + IcmpHeader.CHECKSUM);
+    }
+
+    private static boolean sumsToOnes(final MemorySegment frame, final long offset, final int lengthBytes) {
+        return InternetChecksum.finish(InternetChecksum.sum(frame, offset, lengthBytes, 0)) == 0;
+    }
+
+    private static void fill(final MemorySegment frame, final long offset, final int lengthBytes, final long field) {
+        Wire.u16(frame, field, 0);
+        Wire.u16(frame, field, InternetChecksum.finish(InternetChecksum.sum(frame, offset, lengthBytes, 0)));
     }
 }
