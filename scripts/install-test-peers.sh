@@ -42,6 +42,8 @@ have xz || need+=(xz-utils)
 have zstd || need+=(zstd)
 # Packet capture tests read exported files with Wireshark's command-line reader.
 have tshark || need+=(tshark)
+# The Prometheus exposition (`vioplane stat --format prometheus`, --metrics-listen) is checked by promtool.
+have promtool || need+=(prometheus)
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "install-test-peers: installing ${need[*]}" >&2

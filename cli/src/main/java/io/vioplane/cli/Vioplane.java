@@ -1,5 +1,6 @@
 package io.vioplane.cli;
 
+import io.vioplane.cli.conventions.CommandConventions;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -21,7 +22,7 @@ public final class Vioplane implements Runnable {
 
     /** @return the command line, for tests that run commands in-process */
     public static CommandLine commandLine() {
-        return new CommandLine(new Vioplane()).setCaseInsensitiveEnumValuesAllowed(true);
+        return CommandConventions.apply(new CommandLine(new Vioplane()).setCaseInsensitiveEnumValuesAllowed(true));
     }
 
     @Override

@@ -98,21 +98,21 @@ public final class VhostUserNetDaemon implements AutoCloseable {
                 throw new IllegalArgumentException("--socket-path: at least one socket is needed");
             }
             if (queuePairs < 1 || queuePairs > 128) {
-                throw new IllegalArgumentException("--queues must be 1..128: " + queuePairs);
+                throw new IllegalArgumentException("--queues: must be 1..128, not " + queuePairs);
             }
             if (mtu < 68 || mtu > 65535) {
-                throw new IllegalArgumentException("--mtu must be 68..65535: " + mtu);
+                throw new IllegalArgumentException("--mtu: must be 68..65535, not " + mtu);
             }
             if (firstMac.length != 6 || (firstMac[0] & 1) != 0) {
-                throw new IllegalArgumentException("--mac must be a unicast MAC address");
+                throw new IllegalArgumentException("--mac: must be a unicast MAC address");
             }
             if (port != PortKind.BRIDGE && (socketPaths.size() > 1 || tapName != null || gateway != null)) {
-                throw new IllegalArgumentException("--port " + port.name().toLowerCase()
+                throw new IllegalArgumentException("--port: " + port.name().toLowerCase()
                         + " serves one socket without a TAP or gateway: use --port bridge for several sockets,"
                         + " --tap, --nat or --host-only");
             }
             if (gateway != null && gateway.tapName() != null && gateway.tapName().equals(tapName)) {
-                throw new IllegalArgumentException("--nat and --tap name the same device " + tapName
+                throw new IllegalArgumentException("--nat: --nat and --tap name the same device " + tapName
                         + ": the NAT's host side is a TAP of its own, not bridged to the guests");
             }
         }
