@@ -7,6 +7,7 @@ import io.vioplane.perf.BenchSuite;
 import io.vioplane.perf.BenchTable;
 import io.vioplane.perf.Progress;
 import io.vioplane.perf.ResultTable;
+import io.vioplane.perf.peers.BlockComparison;
 import io.vioplane.perf.peers.EchoLatency;
 import io.vioplane.perf.peers.TapComparison;
 import io.vioplane.perf.peers.VhostUserComparison;
@@ -48,12 +49,12 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--peers-only", description = "Only the side-by-side and latency runs, no JMH benchmarks.")
     private boolean peersOnly;
 
-    @Option(names = "--peers", split = ",", paramLabel = "vhost-user,tap,latency",
+    @Option(names = "--peers", split = ",", paramLabel = "vhost-user,tap,latency,blk",
             description = "Which side-by-side runs to do (default: all).")
     private List<String> peerGroups;
 
     /** The peer groups {@code --peers} takes, in the order they run. */
-    static final List<String> PEER_GROUPS = List.of("vhost-user", "tap", "latency");
+    static final List<String> PEER_GROUPS = List.of("vhost-user", "tap", "latency", "blk");
 
     @Option(names = {"-i", "--include"}, paramLabel = "REGEX",
             description = "Only benchmarks whose name matches (repeatable), e.g. 'platform\\..*RoundTrip'.")
@@ -259,6 +260,17 @@ final class BenchCommand implements Callable<Integer> {
             final EchoLatency.Result busy = EchoLatency.run(work, true, 20_000, samples);
             progress.end();
             show(EchoLatency.table(List.of(parked, busy)), tables);
+        }
+        if (groups.contains("blk")) {
+            System.out.println();
+            System.out.println("vhost-user-blk: vioplane vs qemu-storage-daemon (both O_DIRECT + io_uring, CPU 0), same"
+                    + " in-process front-end (CPU 1), " + seconds + " s per run after 1 s warm-up; fio (io_uring,"
+                    + " direct) on the same file as the machine's limit");
+            progress.begin("blk", 1, BlockComparison.Workload.values().length * 3.0 * (seconds + 1));
+            progress.step("vioplane, qemu-storage-daemon, fio");
+            final List<BlockComparison.Result> blk = new BlockComparison(root, work, seconds).runAll();
+            progress.end();
+            show(BlockComparison.table(blk), tables);
         }
     }
 

@@ -38,13 +38,19 @@ final class DaemonProcess implements AutoCloseable {
      */
     static DaemonProcess start(final Path root, final String namespace, final List<String> arguments)
             throws IOException {
+        return start(root, namespace, "vhost-user-net", arguments);
+    }
+
+    /** Starts {@code vioplane SUBCOMMAND ARGUMENTS} (e.g. {@code vhost-user-blk}) the same way. */
+    static DaemonProcess start(final Path root, final String namespace, final String subcommand,
+                               final List<String> arguments) throws IOException {
         final List<String> command = new ArrayList<>();
         if (namespace != null) {
             command.addAll(List.of("ip", "netns", "exec", namespace));
         }
         command.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "@" + root.resolve("jvm.options"), "-Dvioplane.root=" + root, "-cp",
-                System.getProperty("java.class.path"), "io.vioplane.cli.Vioplane", "vhost-user-net"));
+                System.getProperty("java.class.path"), "io.vioplane.cli.Vioplane", subcommand));
         command.addAll(arguments);
         final Path log = Files.createTempFile("vioplane-daemon-", ".log");
         log.toFile().deleteOnExit();
