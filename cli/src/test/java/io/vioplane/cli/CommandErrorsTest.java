@@ -124,7 +124,7 @@ class CommandErrorsTest {
     @Test
     void benchRefusesAnUnknownPeerGroup() throws Exception {
         assertOneLine(VioplaneProcess.run("bench", "--peers", "bogus"), 2,
-                "vioplane bench: --peers: unknown group 'bogus' (groups: vhost-user, tap, latency)");
+                "vioplane bench: --peers: unknown group 'bogus' (groups: vhost-user, tap, latency, blk)");
     }
 
     @Test
@@ -161,9 +161,56 @@ class CommandErrorsTest {
     }
 
     @Test
+    void blockDaemonWithoutItsImageNamesTheFlag(@TempDir final Path directory) throws Exception {
+        final Path image = directory.resolve("absent.img");
+        assertOneLine(VioplaneProcess.run("vhost-user-blk", "--socket-path", directory.resolve("blk.sock").toString(),
+                "--image", image.toString()), 2, "vioplane vhost-user-blk: --image: " + image
+                + ": no such file or device");
+    }
+
+    @Test
+    void blockDaemonRefusesASocketInAMissingDirectory(@TempDir final Path directory) throws Exception {
+        final Path image = Files.write(directory.resolve("disk.img"), new byte[1 << 20]);
+        final Path socket = directory.resolve("absent/blk.sock");
+        assertOneLine(VioplaneProcess.run("vhost-user-blk", "--socket-path", socket.toString(), "--image",
+                image.toString()), 1, "vioplane vhost-user-blk: " + socket + ": directory " + socket.getParent()
+                + " does not exist");
+    }
+
+    @Test
+    void blockDaemonSaysReadyWritesItsPidFileAndStopsWithExitZero(@TempDir final Path directory) throws Exception {
+        final Path image = Files.write(directory.resolve("disk.img"), new byte[1 << 20]);
+        final Path pidFile = directory.resolve("blk.pid");
+        try (VioplaneProcess daemon = VioplaneProcess.start(List.of(), Map.of(), "vhost-user-blk", "--socket-path",
+                directory.resolve("blk.sock").toString(), "--image", image.toString(), "--pid-file",
+                pidFile.toString())) {
+            assertTrue(daemon.stderr().contains("vioplane: ready (" + image + ", 1 queue(s), writeback, counters:"
+                    + " vioplane stat --pid " + daemon.pid()), daemon.stderr());
+            assertEquals(daemon.pid() + "\n", Files.readString(pidFile));
+            assertEquals(0, daemon.stop(), daemon.stderr());
+            assertTrue(daemon.stderr().contains("vioplane: stopping\nvioplane: drops by reason: "), daemon.stderr());
+        }
+        assertFalse(Files.exists(pidFile), "the pid file is removed at exit");
+    }
+
+    @Test
+    void runWithAnImageThatIsNotElfNamesTheFile(@TempDir final Path directory) throws Exception {
+        final Path image = Files.writeString(directory.resolve("guest.elf"), "#!/bin/sh\n");
+        assertOneLine(VioplaneProcess.run("run", image.toString()), 2,
+                "vioplane run: " + image + ": not an ELF file (no \\x7fELF magic)");
+    }
+
+    @Test
+    void runRefusesAMemorySizeItCannotGive(@TempDir final Path directory) throws Exception {
+        final Path image = Files.writeString(directory.resolve("guest.elf"), "x");
+        assertOneLine(VioplaneProcess.run("run", image.toString(), "--memory", "lots"), 2,
+                "vioplane run: --memory: not a memory size: lots");
+    }
+
+    @Test
     void everyHelpListsTheExitCodes() throws Exception {
         for (List<String> command : List.of(List.of("bench"), List.of("stat"), List.of("vhost-user-net"),
-                List.of("capture", "export"))) {
+                List.of("vhost-user-blk"), List.of("run"), List.of("capture", "export"))) {
             final List<String> args = new java.util.ArrayList<>(command);
             args.add("--help");
             final VioplaneProcess.Result help = VioplaneProcess.run(args.toArray(String[]::new));
