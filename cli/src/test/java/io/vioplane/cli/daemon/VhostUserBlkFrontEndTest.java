@@ -69,7 +69,7 @@ class VhostUserBlkFrontEndTest {
     }
 
     private static void writeReadBack(final Path socket, final Path image) throws Exception {
-        try (BlkFrontEnd frontEnd = new BlkFrontEnd(socket, 64)) {
+        try (BlkFrontEnd frontEnd = new BlkFrontEnd(socket, 128)) {
             for (int slot = 0; slot < SLOTS; slot++) {
                 final MemorySegment buffer = frontEnd.buffer(slot);
                 for (int i = 0; i < BYTES; i += 8) {

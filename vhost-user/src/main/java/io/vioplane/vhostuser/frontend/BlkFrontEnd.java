@@ -54,6 +54,9 @@ public final class BlkFrontEnd implements AutoCloseable {
     /**
      * Connects, negotiates (VERSION_1 only: no event index, no indirect descriptors), shares memory, and sets up
      * and enables request queue 0.
+     *
+     * @param queueSize descriptors in the queue; a request takes three (header, data, status), so at most
+     *                  {@code queueSize / 3} requests are in flight at once
      */
     public BlkFrontEnd(final Path socket, final int queueSize) {
         this.queueSize = queueSize;
