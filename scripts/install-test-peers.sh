@@ -40,8 +40,12 @@ have iperf3 || need+=(iperf3)
 have ethtool || need+=(ethtool)
 have xz || need+=(xz-utils)
 have zstd || need+=(zstd)
+# The block guest tests format and check ext4 (mkfs.ext4 goes into the guest, e2fsck runs on the host).
+have mkfs.ext4 || need+=(e2fsprogs)
 # Packet capture tests read exported files with Wireshark's command-line reader.
 have tshark || need+=(tshark)
+# The Prometheus exposition (`vioplane stat --format prometheus`, --metrics-listen) is checked by promtool.
+have promtool || need+=(prometheus)
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "install-test-peers: installing ${need[*]}" >&2

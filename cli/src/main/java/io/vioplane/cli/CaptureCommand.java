@@ -1,10 +1,15 @@
 package io.vioplane.cli;
 
+import io.vioplane.cli.conventions.ArgumentChecks;
+import io.vioplane.cli.conventions.ExitCodes;
+import io.vioplane.cli.conventions.UserError;
 import io.vioplane.tap.capture.PcapExporter;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
@@ -42,18 +47,24 @@ final class CaptureCommand implements Runnable {
         @Override
         public Integer call() {
             if ((pcap == null) == (pcapng == null)) {
-                System.err.println("vioplane capture export: give exactly one of --pcap FILE or --pcapng FILE");
-                return 2;
+                throw UserError.usage("--pcap", "give exactly one of --pcap FILE or --pcapng FILE");
             }
+            final Path file = pcap != null ? pcap : pcapng;
+            if (!Files.isDirectory(directory)) {
+                throw UserError.failure(directory.toString(), "no such directory");
+            }
+            if (!PcapExporter.hasJournal(directory)) {
+                throw UserError.failure(directory.toString(), "no capture journal here (no *.cq4 file);"
+                        + " record one with vhost-user-net --capture DIR");
+            }
+            ArgumentChecks.checkParentDirectory(pcap != null ? "--pcap" : "--pcapng", file);
             try {
-                final Path file = pcap != null ? pcap : pcapng;
                 final long frames = PcapExporter.export(directory, file,
                         pcap != null ? PcapExporter.Format.PCAP : PcapExporter.Format.PCAPNG, port);
                 System.out.println("exported " + frames + " frame(s) to " + file);
-                return 0;
-            } catch (IllegalArgumentException e) {
-                System.err.println("vioplane capture export: " + e.getMessage());
-                return 2;
+                return ExitCodes.OK;
+            } catch (UncheckedIOException e) {
+                throw UserError.failure(file.toString(), "cannot write: " + e.getCause().getMessage(), e);
             }
         }
     }

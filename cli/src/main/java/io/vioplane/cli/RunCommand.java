@@ -1,5 +1,7 @@
 package io.vioplane.cli;
 
+import io.vioplane.cli.conventions.ExitCodes;
+import io.vioplane.cli.conventions.UserError;
 import io.vioplane.platform.runtime.Counters;
 import io.vioplane.platform.runtime.CountersFile;
 import io.vioplane.platform.runtime.ErrorLog;
@@ -30,9 +32,6 @@ import java.util.concurrent.Callable;
 @Command(name = "run", mixinStandardHelpOptions = true,
         description = "Run a vioplane guest image (ELF64) on /dev/kvm; print its result and exits by VT-x reason.")
 final class RunCommand implements Callable<Integer> {
-    private static final int EXIT_GUEST_FAILED = 1;
-    private static final int EXIT_USAGE = 2;
-
     @Parameters(index = "0", paramLabel = "GUEST.elf", description = "The guest image.")
     private Path image;
 
@@ -55,33 +54,28 @@ final class RunCommand implements Callable<Integer> {
         try {
             memoryBytes = parseSize(memory);
         } catch (IllegalArgumentException e) {
-            System.err.println("vioplane run: " + e.getMessage());
-            return EXIT_USAGE;
+            throw UserError.usage("--memory", e.getMessage());
         }
         if (!devices.isEmpty()) {
-            System.err.println("vioplane run: unknown device(s) " + devices + ": no attachable devices exist yet");
-            return EXIT_USAGE;
+            throw UserError.usage("--device", "unknown device(s) " + devices + ": no attachable devices exist yet");
         }
         final ElfImage elf;
         try {
             elf = ImageLoader.read(image);
         } catch (ImageException e) {
-            System.err.println("vioplane run: " + e.getMessage());
-            return EXIT_USAGE;
+            throw UserError.usage(null, e.getMessage());
         }
         if (!Kvm.available()) {
-            System.err.println("vioplane run: " + Kvm.DEVICE + " is missing or not accessible: cannot run " + image);
-            return EXIT_USAGE;
+            throw UserError.failure(Kvm.DEVICE.toString(), "missing or not accessible: cannot run " + image);
         }
         try (CountersFile countersFile = CountersFile.create("vioplane run " + image)) {
             final GuestRun run = new GuestRun(memoryBytes, Counters.in(countersFile), out::println,
                     ErrorLog.in(countersFile, System.err), Duration.ofSeconds(watchdogSeconds));
             final RunOutcome outcome = run.run(elf, image, new KvmBackend());
             print(outcome, out);
-            return outcome.succeeded() ? 0 : EXIT_GUEST_FAILED;
+            return outcome.succeeded() ? 0 : ExitCodes.FAILURE;
         } catch (ImageException e) {
-            System.err.println("vioplane run: " + e.getMessage());
-            return EXIT_USAGE;
+            throw UserError.usage(null, e.getMessage());
         }
     }
 

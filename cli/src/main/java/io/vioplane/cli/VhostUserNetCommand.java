@@ -1,5 +1,11 @@
 package io.vioplane.cli;
 
+import io.vioplane.cli.conventions.ArgumentChecks;
+import io.vioplane.cli.conventions.DaemonLifecycle;
+import io.vioplane.cli.conventions.DaemonOptions;
+import io.vioplane.cli.conventions.ExitCodes;
+import io.vioplane.cli.conventions.SocketPaths;
+import io.vioplane.cli.conventions.UserError;
 import io.vioplane.cli.daemon.VhostUserNetDaemon;
 import io.vioplane.vhostuser.backend.VhostUserBackend;
 import io.vioplane.vhostuser.net.NetVhostUserDevice;
@@ -16,7 +22,6 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 
 /**
  * {@code vioplane vhost-user-net}: the vhost-user virtio-net back-end daemon. Runs in the foreground, says when
@@ -49,6 +54,9 @@ final class VhostUserNetCommand implements Callable<Integer> {
 
     @Mixin
     private GatewayOptions gateway = new GatewayOptions();
+
+    @Mixin
+    private DaemonOptions daemonOptions = new DaemonOptions();
 
     @Option(names = "--mac", defaultValue = "52:54:00:12:34:56",
             description = "MAC of the first device; further devices count up (default: ${DEFAULT-VALUE}).")
@@ -95,26 +103,42 @@ final class VhostUserNetCommand implements Callable<Integer> {
         final VhostUserNetDaemon.PortKind kind = port != null ? port
                 : (socketPaths.size() > 1 || tap != null || gateway.requested() ? VhostUserNetDaemon.PortKind.BRIDGE
                         : VhostUserNetDaemon.PortKind.ECHO);
+        final VhostUserNetDaemon.Config config = config(kind);
+        try (DaemonLifecycle lifecycle = DaemonLifecycle.begin(daemonOptions, System.err);
+             VhostUserNetDaemon daemon = ArgumentChecks.starting(() -> VhostUserNetDaemon.start(config, System.err))) {
+            lifecycle.serve(daemon.countersFile(), kind.name().toLowerCase(Locale.ROOT) + ", " + queues
+                    + " queue pair(s)");
+        }
+        return ExitCodes.OK;
+    }
+
+    /** Every argument checked, including those that need the machine, before anything starts. */
+    private VhostUserNetDaemon.Config config(final VhostUserNetDaemon.PortKind kind) {
         final VhostUserNetDaemon.Config config;
         try {
-            config = new VhostUserNetDaemon.Config(socketPaths, client, Integer.parseInt(socketMode, 8), queues, kind,
+            config = new VhostUserNetDaemon.Config(socketPaths, client, parseSocketMode(), queues, kind,
                     parseMac(mac), mtu, features(), tap, antiSpoof, capture, busyPoll, cpu, gateway.toConfig(mtu),
                     withheldProtocolFeatures(), protocolRecording);
         } catch (IllegalArgumentException e) {
-            System.err.println("vioplane vhost-user-net: " + e.getMessage());
-            return 2;
+            throw UserError.usage(null, e.getMessage());
         }
-        final VhostUserNetDaemon daemon = VhostUserNetDaemon.start(config, System.err);
-        final CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            System.err.println("vioplane: stopping");
-            daemon.close();
-            stopped.countDown();
-        }, "vioplane-shutdown"));
-        System.err.println("vioplane: ready (" + kind.name().toLowerCase(Locale.ROOT) + ", " + queues
-                + " queue pair(s), counters: vioplane stat --pid " + ProcessHandle.current().pid() + ")");
-        stopped.await();
-        return 0;
+        ArgumentChecks.checkInterfaceName("--tap", tap);
+        ArgumentChecks.checkInterfaceName("--nat", gateway.natTap);
+        ArgumentChecks.checkCpu("--cpu", cpu);
+        ArgumentChecks.checkParentDirectory("--capture", capture);
+        ArgumentChecks.checkParentDirectory("--record-protocol", protocolRecording);
+        if (!client) {
+            socketPaths.forEach(SocketPaths::checkListenable);
+        }
+        return config;
+    }
+
+    private int parseSocketMode() {
+        try {
+            return Integer.parseInt(socketMode, 8);
+        } catch (NumberFormatException e) {
+            throw UserError.usage("--socket-mode", "not an octal mode: " + socketMode);
+        }
     }
 
     private long features() {
@@ -138,7 +162,7 @@ final class VhostUserNetCommand implements Callable<Integer> {
                 case "ctrl_vq" -> VirtioFeature.mask(VirtioNetFeature.CTRL_VQ, VirtioNetFeature.CTRL_RX,
                         VirtioNetFeature.CTRL_MAC_ADDR, VirtioNetFeature.MQ, VirtioNetFeature.GUEST_ANNOUNCE);
                 case "log_all" -> VirtioFeature.bit(VirtioFeature.LOG_ALL);
-                default -> throw new IllegalArgumentException("--disable-feature: unknown feature " + name);
+                default -> throw UserError.usage("--disable-feature", "unknown feature " + name);
             };
         }
         return features;
@@ -150,7 +174,7 @@ final class VhostUserNetCommand implements Callable<Integer> {
             final int bit = ProtocolFeature.bitNamed(name);
             final long offered = VhostUserBackend.BACKEND_PROTOCOL_FEATURES | NetVhostUserDevice.NET_PROTOCOL_FEATURES;
             if (bit < 0 || (offered & VirtioFeature.bit(bit)) == 0) {
-                throw new IllegalArgumentException("--disable-protocol-feature: " + name
+                throw UserError.usage("--disable-protocol-feature", name
                         + " is not a protocol feature the daemon offers");
             }
             mask |= VirtioFeature.bit(bit);
@@ -161,10 +185,14 @@ final class VhostUserNetCommand implements Callable<Integer> {
     private static byte[] parseMac(final String text) {
         final String[] parts = text.split(":");
         if (parts.length != 6) {
-            throw new IllegalArgumentException("--mac: not a MAC address: " + text);
+            throw UserError.usage("--mac", "not a MAC address: " + text);
         }
         final byte[] mac = new byte[6];
         for (int i = 0; i < 6; i++) {
+            if (parts[i].isEmpty() || parts[i].length() > 2
+                    || !parts[i].chars().allMatch(c -> Character.digit(c, 16) >= 0)) {
+                throw UserError.usage("--mac", "not a MAC address: " + text);
+            }
             mac[i] = (byte) HexFormat.fromHexDigits(parts[i]);
         }
         return mac;

@@ -1,5 +1,6 @@
 package io.vioplane.cli;
 
+import io.vioplane.cli.conventions.CommandConventions;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -8,8 +9,8 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "vioplane", mixinStandardHelpOptions = true, version = "vioplane 0.1.0",
         description = "I/O virtualization and networking data plane: virtqueues, vhost-user, TAP, benchmarks.",
-        subcommands = {BenchCommand.class, StatCommand.class, VhostUserNetCommand.class, CaptureCommand.class,
-                RunCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {BenchCommand.class, StatCommand.class, VhostUserNetCommand.class, VhostUserBlkCommand.class,
+                CaptureCommand.class, RunCommand.class, CommandLine.HelpCommand.class})
 public final class Vioplane implements Runnable {
     @CommandLine.Spec
     private CommandLine.Model.CommandSpec spec;
@@ -21,7 +22,7 @@ public final class Vioplane implements Runnable {
 
     /** @return the command line, for tests that run commands in-process */
     public static CommandLine commandLine() {
-        return new CommandLine(new Vioplane()).setCaseInsensitiveEnumValuesAllowed(true);
+        return CommandConventions.apply(new CommandLine(new Vioplane()).setCaseInsensitiveEnumValuesAllowed(true));
     }
 
     @Override

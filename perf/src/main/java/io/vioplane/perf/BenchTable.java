@@ -8,7 +8,6 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -24,7 +23,11 @@ import java.util.Map;
 public final class BenchTable {
     /** One printed row. */
     public record Row(String benchmark, String params, double median, double min, double max, String unit,
-                      double allocatedBytesPerOp) {
+                      double allocatedBytesPerOp, long samples) {
+        /** @return "lower" for times per operation, "higher" for operations per time */
+        public String better() {
+            return unit.startsWith("ops/") ? "higher" : "lower";
+        }
     }
 
     private BenchTable() {
@@ -67,7 +70,7 @@ public final class BenchTable {
                            final double allocatedBytesPerOp) {
         final Statistics statistics = result.getStatistics();
         return new Row(benchmark, params, statistics.getPercentile(50), statistics.getMin(), statistics.getMax(),
-                result.getScoreUnit(), allocatedBytesPerOp);
+                result.getScoreUnit(), allocatedBytesPerOp, statistics.getN());
     }
 
     /** @return {@code benchmark} without the {@code io.vioplane.perf.} prefix */
@@ -75,50 +78,30 @@ public final class BenchTable {
         return benchmark.startsWith("io.vioplane.perf.") ? benchmark.substring("io.vioplane.perf.".length()) : benchmark;
     }
 
-    /** @return the rows as an aligned text table */
+    /** @return the rows as an aligned text table, with what the figures mean and warnings */
     public static String format(final List<Row> rows) {
-        final List<String[]> cells = new ArrayList<>();
-        cells.add(new String[] {"benchmark", "params", "median", "range (min..max)", "unit", "alloc B/op"});
+        return table(rows).text();
+    }
+
+    /**
+     * @return the rows as a report table: each value with its unit, which way is better, and a warning for a row
+     *     resting on one measurement iteration or whose iterations disagree
+     */
+    public static ResultTable table(final List<Row> rows) {
+        final ResultTable table = new ResultTable("jmh", "JMH benchmarks (one fork each)")
+                .note("median and range over the measurement iterations; ns/op: lower is better,"
+                        + " ops/us: higher is better (column 'better')")
+                .note("alloc: bytes allocated per operation (GC profiler); 0 on a data path means no garbage")
+                .column("benchmark", false).column("params", false).column("median", true)
+                .column("range (min .. max)", true).column("better", false).column("alloc", true);
         for (Row row : rows) {
-            cells.add(new String[] {row.benchmark(), row.params(), number(row.median()),
-                    number(row.min()) + " .. " + number(row.max()), row.unit(),
-                    Double.isNaN(row.allocatedBytesPerOp()) ? "-" : String.format(Locale.ROOT, "%.1f", row.allocatedBytesPerOp())});
+            table.row(ResultTable.Cell.text(row.benchmark()), ResultTable.Cell.text(row.params()),
+                    ResultTable.Cell.number(row.median(), row.unit()),
+                    ResultTable.Cell.range(row.min(), row.max(), row.unit()), ResultTable.Cell.text(row.better()),
+                    ResultTable.Cell.number(row.allocatedBytesPerOp(), "B/op"));
+            table.checkAgreement(row.benchmark() + (row.params().isEmpty() ? "" : " " + row.params()), "iterations",
+                    row.samples(), row.min(), row.median(), row.max());
         }
-        final int[] widths = new int[cells.getFirst().length];
-        for (String[] line : cells) {
-            for (int i = 0; i < line.length; i++) {
-                widths[i] = Math.max(widths[i], line[i].length());
-            }
-        }
-        final StringBuilder out = new StringBuilder();
-        for (int n = 0; n < cells.size(); n++) {
-            final String[] line = cells.get(n);
-            for (int i = 0; i < line.length; i++) {
-                final boolean numeric = i == 2 || i == 3 || i == 5;
-                out.append(numeric ? pad(line[i], widths[i], true) : pad(line[i], widths[i], false));
-                out.append(i + 1 < line.length ? "  " : "\n");
-            }
-            if (n == 0) {
-                for (int i = 0; i < widths.length; i++) {
-                    out.append("-".repeat(widths[i])).append(i + 1 < widths.length ? "  " : "\n");
-                }
-            }
-        }
-        return out.toString();
-    }
-
-    private static String number(final double value) {
-        if (Double.isNaN(value)) {
-            return "-";
-        }
-        if (Math.abs(value) >= 1000) {
-            return String.format(Locale.ROOT, "%,.0f", value);
-        }
-        return String.format(Locale.ROOT, "%.3f", value);
-    }
-
-    private static String pad(final String text, final int width, final boolean right) {
-        final String padding = " ".repeat(Math.max(0, width - text.length()));
-        return right ? padding + text : text + padding;
+        return table;
     }
 }

@@ -46,6 +46,18 @@ public interface DeviceQueue {
     }
 
     /**
+     * Takes the chain headed at descriptor {@code head} without going through the available ring: for a device
+     * resubmitting what a previous instance had taken and not used (vhost-user's inflight I/O tracking). The
+     * chain is walked and checked like any other.
+     *
+     * @return false if the head is out of range or the chain is malformed (the queue breaks)
+     * @throws UnsupportedOperationException for ring layouts without descriptor heads (packed)
+     */
+    default boolean popHead(final int head, final DescriptorChain chain) {
+        throw new UnsupportedOperationException("this ring layout cannot take a chain by head");
+    }
+
+    /**
      * Un-takes the chain popped last, which has not been used: the next pop returns it again (for a device
      * that found it cannot process it yet, e.g. RX buffers too small for the frame at hand).
      */

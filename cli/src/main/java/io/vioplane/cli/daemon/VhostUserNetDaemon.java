@@ -1,6 +1,5 @@
 package io.vioplane.cli.daemon;
 
-import io.netty.channel.IoEventLoopGroup;
 import io.vioplane.platform.runtime.Counters;
 import io.vioplane.platform.runtime.CountersFile;
 import io.vioplane.platform.runtime.DataPlane;
@@ -16,9 +15,6 @@ import io.vioplane.tap.gateway.NatGateway;
 import io.vioplane.vhostuser.backend.MessageRecorder;
 import io.vioplane.vhostuser.backend.VhostUserBackend;
 import io.vioplane.vhostuser.net.NetVhostUserDevice;
-import io.vioplane.vhostuser.transport.EventLoops;
-import io.vioplane.vhostuser.transport.VhostUserClient;
-import io.vioplane.vhostuser.transport.VhostUserServer;
 import io.vioplane.virtionet.VirtioNetConfig;
 import io.vioplane.virtionet.VirtioNetFeature;
 import io.vioplane.virtionet.engine.VirtioNetDevice;
@@ -31,7 +27,6 @@ import io.vioplane.vring.VirtioFeature;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.function.Supplier;
 
@@ -98,32 +93,32 @@ public final class VhostUserNetDaemon implements AutoCloseable {
                 throw new IllegalArgumentException("--socket-path: at least one socket is needed");
             }
             if (queuePairs < 1 || queuePairs > 128) {
-                throw new IllegalArgumentException("--queues must be 1..128: " + queuePairs);
+                throw new IllegalArgumentException("--queues: must be 1..128, not " + queuePairs);
             }
             if (mtu < 68 || mtu > 65535) {
-                throw new IllegalArgumentException("--mtu must be 68..65535: " + mtu);
+                throw new IllegalArgumentException("--mtu: must be 68..65535, not " + mtu);
             }
             if (firstMac.length != 6 || (firstMac[0] & 1) != 0) {
-                throw new IllegalArgumentException("--mac must be a unicast MAC address");
+                throw new IllegalArgumentException("--mac: must be a unicast MAC address");
             }
             if (port != PortKind.BRIDGE && (socketPaths.size() > 1 || tapName != null || gateway != null)) {
-                throw new IllegalArgumentException("--port " + port.name().toLowerCase()
+                throw new IllegalArgumentException("--port: " + port.name().toLowerCase()
                         + " serves one socket without a TAP or gateway: use --port bridge for several sockets,"
                         + " --tap, --nat or --host-only");
             }
             if (gateway != null && gateway.tapName() != null && gateway.tapName().equals(tapName)) {
-                throw new IllegalArgumentException("--nat and --tap name the same device " + tapName
+                throw new IllegalArgumentException("--nat: --nat and --tap name the same device " + tapName
                         + ": the NAT's host side is a TAP of its own, not bridged to the guests");
             }
         }
     }
 
     private final Config config;
+    private final DaemonRuntime runtime;
     private final CountersFile countersFile;
     private final Counters counters;
     private final ErrorLog errorLog;
     private final DataPlane dataPlane;
-    private final IoEventLoopGroup controlPlane;
     private final List<AutoCloseable> closing = new ArrayList<>();
     private final List<VirtioNetDevice> devices = new ArrayList<>();
     private final List<AutoCloseable> endpoints = new ArrayList<>();
@@ -135,11 +130,12 @@ public final class VhostUserNetDaemon implements AutoCloseable {
 
     private VhostUserNetDaemon(final Config config, final PrintStream log) {
         this.config = config;
-        this.countersFile = CountersFile.create("vioplane vhost-user-net " + config.socketPaths());
-        this.counters = Counters.in(countersFile);
-        this.errorLog = ErrorLog.in(countersFile, log);
-        this.dataPlane = new DataPlane("vioplane-dataplane", config.busyPoll(), config.dataPlaneCpu(), errorLog);
-        this.controlPlane = EventLoops.newControlPlane("vioplane-control");
+        this.runtime = new DaemonRuntime("vioplane vhost-user-net " + config.socketPaths(), config.busyPoll(),
+                config.dataPlaneCpu(), log);
+        this.countersFile = runtime.countersFile();
+        this.counters = runtime.counters();
+        this.errorLog = runtime.errorLog();
+        this.dataPlane = runtime.dataPlane();
     }
 
     /**
@@ -233,19 +229,8 @@ public final class VhostUserNetDaemon implements AutoCloseable {
             final NetVhostUserDevice vhostDevice = new NetVhostUserDevice(device);
             final Supplier<VhostUserBackend> backends = () -> new VhostUserBackend(vhostDevice, dataPlane, errorLog)
                     .withholdProtocolFeatures(config.withheldProtocolFeatures()).recordTo(recorder);
-            final AutoCloseable endpoint;
-            if (config.client()) {
-                endpoint = VhostUserClient.builder(path, backends::get)
-                        .eventLoopGroup(controlPlane).counters(countersFile).log(errorLog).start();
-                errorLog.info("vioplane: connecting to " + path + " (client mode)");
-            } else {
-                endpoint = VhostUserServer.builder(path, backends::get)
-                        .eventLoopGroup(controlPlane).socketMode(config.socketMode()).counters(countersFile)
-                        .log(errorLog).start();
-                errorLog.info("vioplane: listening on " + path);
-            }
+            final AutoCloseable endpoint = runtime.serve(path, backends::get, config.client(), config.socketMode());
             endpoints.add(endpoint);
-            closing.add(endpoint);
         }
         if (bridge != null && capture != null) {
             dataPlane.run(() -> bridge.setCapture(capture));
@@ -291,9 +276,7 @@ public final class VhostUserNetDaemon implements AutoCloseable {
 
     /** @return true while a front-end is connected to socket {@code index} (server or client mode) */
     public boolean connected(final int index) {
-        final AutoCloseable endpoint = endpoints.get(index);
-        return endpoint instanceof VhostUserServer server ? server.activeConnection() != null
-                : ((VhostUserClient) endpoint).activeConnection() != null;
+        return DaemonRuntime.connected(endpoints.get(index));
     }
 
     /** @return the NAT or host-only gateway, or null */
@@ -319,28 +302,6 @@ public final class VhostUserNetDaemon implements AutoCloseable {
     /** Stops serving: sockets closed and removed, rings stopped, memory unmapped, counters file deleted. */
     @Override
     public void close() {
-        final List<AutoCloseable> reversed = new ArrayList<>(closing);
-        Collections.reverse(reversed);
-        for (AutoCloseable resource : reversed) {
-            if (resource instanceof VhostUserServer || resource instanceof VhostUserClient) {
-                closeQuietly(resource);
-            }
-        }
-        EventLoops.shutdown(controlPlane);
-        dataPlane.close();
-        for (AutoCloseable resource : reversed) {
-            if (!(resource instanceof VhostUserServer) && !(resource instanceof VhostUserClient)) {
-                closeQuietly(resource);
-            }
-        }
-        countersFile.close();
-    }
-
-    private void closeQuietly(final AutoCloseable resource) {
-        try {
-            resource.close();
-        } catch (Exception e) {
-            errorLog.failure("vioplane: while closing " + resource + ": " + e);
-        }
+        runtime.close(closing);
     }
 }

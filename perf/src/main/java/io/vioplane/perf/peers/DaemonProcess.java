@@ -1,26 +1,34 @@
 package io.vioplane.perf.peers;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * vioplane's {@code vhost-user-net} daemon as a separate process for a side-by-side run: a JVM with the project's
  * {@code jvm.options} and this JVM's class path, optionally inside a network namespace ({@code ip netns exec},
  * which execs, so {@link #pid()} is the daemon's). {@link #start} returns once the daemon says it is ready; its
- * standard error is drained so it never blocks; {@link #close} sends SIGTERM and waits for a clean stop.
+ * standard error goes to a file (never a pipe that could fill and block it), deleted on {@link #close}, which sends
+ * SIGTERM, waits for a clean stop and keeps the drops by reason the daemon reported at exit.
  */
 final class DaemonProcess implements AutoCloseable {
     private static final String READY = "vioplane: ready";
+    private static final String DROPS = "vioplane: drops by reason: ";
+    private static final Pattern DROP = Pattern.compile("(.+) ([0-9,]+)");
     private final Process process;
+    private final Path log;
+    private Map<String, Long> dropsByReason = Map.of();
 
-    private DaemonProcess(final Process process) {
+    private DaemonProcess(final Process process, final Path log) {
         this.process = process;
+        this.log = log;
     }
 
     /**
@@ -30,53 +38,73 @@ final class DaemonProcess implements AutoCloseable {
      */
     static DaemonProcess start(final Path root, final String namespace, final List<String> arguments)
             throws IOException {
+        return start(root, namespace, "vhost-user-net", arguments);
+    }
+
+    /** Starts {@code vioplane SUBCOMMAND ARGUMENTS} (e.g. {@code vhost-user-blk}) the same way. */
+    static DaemonProcess start(final Path root, final String namespace, final String subcommand,
+                               final List<String> arguments) throws IOException {
         final List<String> command = new ArrayList<>();
         if (namespace != null) {
             command.addAll(List.of("ip", "netns", "exec", namespace));
         }
         command.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "@" + root.resolve("jvm.options"), "-Dvioplane.root=" + root, "-cp",
-                System.getProperty("java.class.path"), "io.vioplane.cli.Vioplane", "vhost-user-net"));
+                System.getProperty("java.class.path"), "io.vioplane.cli.Vioplane", subcommand));
         command.addAll(arguments);
-        final Process process = new ProcessBuilder(command).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-        final DaemonProcess daemon = new DaemonProcess(process);
+        final Path log = Files.createTempFile("vioplane-daemon-", ".log");
+        log.toFile().deleteOnExit();
+        final Process process = new ProcessBuilder(command).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .redirectError(log.toFile()).start();
+        final DaemonProcess daemon = new DaemonProcess(process, log);
         try {
             daemon.awaitReady();
             return daemon;
+        } catch (InterruptedException e) {
+            daemon.close();
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while the daemon started", e);
         } catch (IOException | RuntimeException e) {
             daemon.close();
             throw e;
         }
     }
 
-    private void awaitReady() throws IOException {
-        final BufferedReader errors = new BufferedReader(
-                new InputStreamReader(process.getErrorStream(), StandardCharsets.UTF_8));
-        final StringBuilder seen = new StringBuilder();
-        String line;
-        while ((line = errors.readLine()) != null) {
-            if (line.startsWith(READY)) {
-                final Thread drain = new Thread(() -> {
-                    try {
-                        while (errors.readLine() != null) {
-                            Thread.onSpinWait();
-                        }
-                    } catch (IOException ignored) {
-                        // the daemon ended
-                    }
-                }, "daemon-stderr");
-                drain.setDaemon(true);
-                drain.start();
-                return;
+    private void awaitReady() throws IOException, InterruptedException {
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (!Files.readString(log).contains(READY)) {
+            if (!process.isAlive() || System.nanoTime() > deadline) {
+                throw new IllegalStateException("the vioplane daemon ended before it was ready:\n"
+                        + Files.readString(log));
             }
-            seen.append(line).append('\n');
+            Thread.sleep(20);
         }
-        throw new IllegalStateException("the vioplane daemon ended before it was ready:\n" + seen);
     }
 
     /** @return the daemon's process id */
     long pid() {
         return process.pid();
+    }
+
+    /** @return the drops by reason the daemon reported when it stopped (empty before {@link #close} or if none) */
+    Map<String, Long> dropsByReason() {
+        return dropsByReason;
+    }
+
+    /** @return the drops parsed from a {@code "vioplane: drops by reason: a 1,234; b 5"} line in {@code log} */
+    static Map<String, Long> parseDrops(final String log) {
+        final Map<String, Long> drops = new LinkedHashMap<>();
+        for (String line : log.lines().toList()) {
+            if (line.startsWith(DROPS) && !line.equals(DROPS + "none")) {
+                for (String item : line.substring(DROPS.length()).split("; ")) {
+                    final Matcher drop = DROP.matcher(item);
+                    if (drop.matches()) {
+                        drops.merge(drop.group(1), Long.parseLong(drop.group(2).replace(",", "")), Long::sum);
+                    }
+                }
+            }
+        }
+        return drops;
     }
 
     @Override
@@ -90,6 +118,12 @@ final class DaemonProcess implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             process.destroyForcibly();
+        }
+        try {
+            dropsByReason = parseDrops(Files.readString(log));
+            Files.deleteIfExists(log);
+        } catch (IOException e) {
+            dropsByReason = Map.of();
         }
     }
 }

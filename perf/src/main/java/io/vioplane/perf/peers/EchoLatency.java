@@ -1,6 +1,7 @@
 package io.vioplane.perf.peers;
 
 import io.netty.channel.IoEventLoopGroup;
+import io.vioplane.perf.ResultTable;
 import io.vioplane.platform.runtime.Counters;
 import io.vioplane.platform.runtime.DataPlane;
 import io.vioplane.platform.runtime.ErrorLog;
@@ -94,15 +95,24 @@ public final class EchoLatency {
 
     /** @return the results as a table of percentiles in microseconds */
     public static String format(final java.util.List<Result> results) {
-        final StringBuilder out = new StringBuilder(String.format(Locale.ROOT,
-                "%-24s %10s %10s %10s %10s %10s %10s%n", "echo round trip (64 B)", "samples", "p50 us", "p90 us", "p99 us",
-                "p99.9 us", "max us"));
+        return table(results).text();
+    }
+
+    /** @return the results as a report table of percentiles, each with its unit */
+    public static ResultTable table(final java.util.List<Result> results) {
+        final ResultTable table = new ResultTable("latency", "echo round-trip latency (64 B)")
+                .note("percentiles of one run's round trips (HdrHistogram); lower is better")
+                .column("mode", false).column("samples", true).column("p50", true).column("p90", true)
+                .column("p99", true).column("p99.9", true).column("max", true);
         for (Result result : results) {
             final Histogram h = result.roundTripsNs();
-            out.append(String.format(Locale.ROOT, "%-24s %10d %10.2f %10.2f %10.2f %10.2f %10.2f%n", result.mode(),
-                    h.getTotalCount(), h.getValueAtPercentile(50) / 1e3, h.getValueAtPercentile(90) / 1e3,
-                    h.getValueAtPercentile(99) / 1e3, h.getValueAtPercentile(99.9) / 1e3, h.getMaxValue() / 1e3));
+            table.row(ResultTable.Cell.text(result.mode()), ResultTable.Cell.number(h.getTotalCount(), ""),
+                    ResultTable.Cell.number(h.getValueAtPercentile(50) / 1e3, "us"),
+                    ResultTable.Cell.number(h.getValueAtPercentile(90) / 1e3, "us"),
+                    ResultTable.Cell.number(h.getValueAtPercentile(99) / 1e3, "us"),
+                    ResultTable.Cell.number(h.getValueAtPercentile(99.9) / 1e3, "us"),
+                    ResultTable.Cell.number(h.getMaxValue() / 1e3, "us"));
         }
-        return out.toString();
+        return table;
     }
 }

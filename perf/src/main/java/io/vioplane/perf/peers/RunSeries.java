@@ -1,6 +1,8 @@
 package io.vioplane.perf.peers;
 
 import java.util.Arrays;
+import java.util.Locale;
+import java.util.Map;
 
 /**
  * One back-end's packets per second over several runs of one scenario: one median per run (of its per-second
@@ -8,8 +10,29 @@ import java.util.Arrays;
  *
  * @param label         the back-end and its configuration
  * @param runMediansPps one median per run
+ * @param dropsByReason frames the back-end dropped, summed over the runs by reason (what a vioplane daemon reports at
+ *                      exit; empty for a back-end that reports none)
  */
-public record RunSeries(String label, double[] runMediansPps) {
+public record RunSeries(String label, double[] runMediansPps, Map<String, Long> dropsByReason) {
+    /** A series whose back-end reports no drops. */
+    public RunSeries(final String label, final double[] runMediansPps) {
+        this(label, runMediansPps, Map.of());
+    }
+
+    /** @return the drops as {@code "reason count; ..."} with thousands separators, "none", or "-" if not reported */
+    public String dropsText(final boolean reported) {
+        if (!reported) {
+            return "-";
+        }
+        if (dropsByReason.isEmpty()) {
+            return "none";
+        }
+        final StringBuilder text = new StringBuilder();
+        dropsByReason.forEach((reason, count) -> text.append(text.isEmpty() ? "" : "; ").append(reason).append(' ')
+                .append(String.format(Locale.ROOT, "%,d", count)));
+        return text.toString();
+    }
+
     /** @return the median of the run medians */
     public double medianPps() {
         return median(runMediansPps);

@@ -2,12 +2,16 @@ package io.vioplane.perf.peers;
 
 import io.vioplane.peers.dpdk.ForwardMode;
 import io.vioplane.peers.dpdk.Testpmd;
+import io.vioplane.perf.Progress;
+import io.vioplane.perf.ResultTable;
 
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -37,6 +41,7 @@ public final class TapComparison {
         }
     }
 
+    private static final int COMPARISONS = 4;
     private static final int BACK_END_CPU = 0;
     private static final int FRONT_END_CPU = 1;
     private static final String DEVICE_MAC = "52:54:00:12:34:56";
@@ -47,6 +52,8 @@ public final class TapComparison {
     private final int runs;
     private final int secondsPerRun;
     private int sequence;
+    private Progress progress = new Progress(new java.io.PrintStream(java.io.OutputStream.nullOutputStream()), false);
+    private final Map<String, Long> pendingDrops = new LinkedHashMap<>();
 
     /**
      * @param root          the project root (its jvm.options starts the vioplane daemon)
@@ -57,6 +64,12 @@ public final class TapComparison {
         this.workDirectory = workDirectory;
         this.runs = runs;
         this.secondsPerRun = secondsPerRun;
+    }
+
+    /** Reports each run as it starts to {@code progress}. @return this */
+    public TapComparison reportingTo(final Progress progress) {
+        this.progress = progress;
+        return this;
     }
 
     /** A started back-end: something to close, and a process inside the namespace whose view of the TAP we read. */
@@ -77,6 +90,7 @@ public final class TapComparison {
         final Measurement vioplaneToTap = (ns, socket, tap) -> toTap(vioplaneBridge(ns, socket, tap), socket, tap);
         final Measurement dpdkToTap = (ns, socket, tap) -> toTap(dpdkBridge(ns, socket, tap), socket, tap);
         final List<Comparison> results = new ArrayList<>();
+        progress.begin("TAP", COMPARISONS * runs * 2, secondsPerRun + VhostUserComparison.WARM_UP_SECONDS + 5);
         results.add(compare("to TAP: front-end txonly -> back-end -> TAP (kernel rx)",
                 "vioplane bridge", vioplaneToTap, "dpdk net_vhost+net_tap", dpdkToTap));
         results.add(compare("from TAP: netns UDP source -> TAP -> back-end -> front-end",
@@ -92,6 +106,7 @@ public final class TapComparison {
                 "vioplane bridge+capture", (ns, socket, tap) -> toTap(vioplane(ns, socket, tap, List.of("--tap", tap,
                         "--capture", workDirectory.resolve("capture-" + tap).toString())), socket, tap),
                 "vioplane bridge", vioplaneToTap));
+        progress.end();
         return results;
     }
 
@@ -99,11 +114,23 @@ public final class TapComparison {
                                final String secondLabel, final Measurement second) throws Exception {
         final double[] a = new double[runs];
         final double[] b = new double[runs];
+        final Map<String, Long> firstDrops = new LinkedHashMap<>();
+        final Map<String, Long> secondDrops = new LinkedHashMap<>();
         for (int run = 0; run < runs; run++) {
+            progress.step(title + ", " + firstLabel + ", run " + (run + 1) + " of " + runs);
             a[run] = inNamespace(first);
+            takePendingDrops(firstDrops);
+            progress.step(title + ", " + secondLabel + ", run " + (run + 1) + " of " + runs);
             b[run] = inNamespace(second);
+            takePendingDrops(secondDrops);
         }
-        return new Comparison(title, new RunSeries(firstLabel, a), new RunSeries(secondLabel, b));
+        return new Comparison(title, new RunSeries(firstLabel, a, firstDrops),
+                new RunSeries(secondLabel, b, secondDrops));
+    }
+
+    private void takePendingDrops(final Map<String, Long> into) {
+        pendingDrops.forEach((reason, count) -> into.merge(reason, count, Long::sum));
+        pendingDrops.clear();
     }
 
     private double inNamespace(final Measurement measurement) throws Exception {
@@ -127,7 +154,10 @@ public final class TapComparison {
         try {
             namespace.awaitInterface(tap);
             namespace.exec("ip", "link", "set", tap, "up");
-            return new BackEnd(daemon, daemon.pid());
+            return new BackEnd(() -> {
+                daemon.close();
+                daemon.dropsByReason().forEach((reason, count) -> pendingDrops.merge(reason, count, Long::sum));
+            }, daemon.pid());
         } catch (Exception e) {
             daemon.close();
             throw e;
@@ -262,17 +292,29 @@ public final class TapComparison {
 
     /** @return the comparisons as a table with ratios */
     public static String format(final List<Comparison> results) {
-        final StringBuilder out = new StringBuilder();
-        out.append(String.format(Locale.ROOT, "%-58s %-24s %11s %24s %7s%n", "comparison (64 B, 1 queue pair)",
-                "side", "median Mpps", "range Mpps (run medians)", "ratio"));
+        return table(results).text();
+    }
+
+    /** @return the comparisons as a report table: rates with units, what the ratio means, warnings on weak results */
+    public static ResultTable table(final List<Comparison> results) {
+        final ResultTable table = new ResultTable("tap", "TAP paths (64 B frames, 1 queue pair)")
+                .note("packets per second where each row says (kernel counters or front-end); median of the"
+                        + " per-run medians; higher is better")
+                .note("ratio = first side's median / second side's median: above 1.00 the first side is faster")
+                .column("comparison", false).column("side", false).column("median", true)
+                .column("range (per-run medians)", true).column("ratio", true)
+                .column("drops by reason (all runs)", false);
         for (Comparison comparison : results) {
             for (RunSeries series : List.of(comparison.first(), comparison.second())) {
-                out.append(String.format(Locale.ROOT, "%-58s %-24s %11.3f %11.3f .. %-10.3f %7s%n",
-                        comparison.title(), series.label(), series.medianPps() / 1e6, series.minPps() / 1e6,
-                        series.maxPps() / 1e6, series == comparison.first()
-                                ? String.format(Locale.ROOT, "%.2f", comparison.ratio()) : ""));
+                table.row(ResultTable.Cell.text(comparison.title()), ResultTable.Cell.text(series.label()),
+                        ResultTable.Cell.number(series.medianPps() / 1e6, "Mpps"),
+                        ResultTable.Cell.range(series.minPps() / 1e6, series.maxPps() / 1e6, "Mpps"),
+                        series == comparison.first() ? ResultTable.Cell.number(comparison.ratio(), "")
+                                : ResultTable.Cell.text(""),
+                        ResultTable.Cell.text(series.dropsText(series.label().startsWith("vioplane"))));
+                table.checkAgreement(comparison.title() + " / " + series.label(), series.runMediansPps());
             }
         }
-        return out.toString();
+        return table;
     }
 }

@@ -2,12 +2,16 @@ package io.vioplane.perf.peers;
 
 import io.vioplane.peers.dpdk.ForwardMode;
 import io.vioplane.peers.dpdk.Testpmd;
+import io.vioplane.perf.Progress;
+import io.vioplane.perf.ResultTable;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -73,6 +77,8 @@ public final class VhostUserComparison {
      * compile its data-plane loop (DPDK needs none, so it loses nothing by this).
      */
     public static final int WARM_UP_SECONDS = 5;
+    /** About how long a run takes to start its processes, for the progress estimate. */
+    private static final int STARTUP_SECONDS = 3;
     private static final int BACK_END_CPU = 0;
     private static final int FRONT_END_CPU = 1;
 
@@ -80,6 +86,7 @@ public final class VhostUserComparison {
     private final Path workDirectory;
     private final int runs;
     private final int secondsPerRun;
+    private Progress progress = new Progress(new java.io.PrintStream(java.io.OutputStream.nullOutputStream()), false);
 
     /**
      * @param root          the project root (its jvm.options starts the vioplane daemon)
@@ -90,6 +97,12 @@ public final class VhostUserComparison {
         this.workDirectory = workDirectory;
         this.runs = runs;
         this.secondsPerRun = secondsPerRun;
+    }
+
+    /** Reports each run as it starts to {@code progress}. @return this */
+    public VhostUserComparison reportingTo(final Progress progress) {
+        this.progress = progress;
+        return this;
     }
 
     /** @return true if dpdk-testpmd is on the PATH */
@@ -105,16 +118,22 @@ public final class VhostUserComparison {
     /** Runs every scenario against both back-ends. */
     public List<Result> runAll() throws Exception {
         final List<Result> results = new ArrayList<>();
+        progress.begin("vhost-user", Scenario.values().length * runs * 2,
+                secondsPerRun + WARM_UP_SECONDS + STARTUP_SECONDS);
         for (Scenario scenario : Scenario.values()) {
             final double[] vioplane = new double[runs];
             final double[] dpdk = new double[runs];
+            final Map<String, Long> drops = new LinkedHashMap<>();
             for (int run = 0; run < runs; run++) {
-                vioplane[run] = runVioplane(scenario, run);
+                progress.step(scenario.title + ", vioplane, run " + (run + 1) + " of " + runs);
+                vioplane[run] = runVioplane(scenario, run, drops);
+                progress.step(scenario.title + ", dpdk, run " + (run + 1) + " of " + runs);
                 dpdk[run] = runDpdk(scenario, run);
             }
-            results.add(new Result(scenario, new RunSeries("vioplane", vioplane)));
+            results.add(new Result(scenario, new RunSeries("vioplane", vioplane, drops)));
             results.add(new Result(scenario, new RunSeries("dpdk net_vhost", dpdk)));
         }
+        progress.end();
         return results;
     }
 
@@ -146,11 +165,16 @@ public final class VhostUserComparison {
         return RunSeries.steadyMedian(samples.stream().mapToDouble(Double::doubleValue).toArray(), WARM_UP_SECONDS);
     }
 
-    private double runVioplane(final Scenario scenario, final int run) throws Exception {
+    private double runVioplane(final Scenario scenario, final int run, final Map<String, Long> drops)
+            throws Exception {
         final Path socket = workDirectory.resolve("vioplane-" + scenario.ordinal() + "-" + run + ".sock");
-        try (DaemonProcess daemon = DaemonProcess.start(root, null, List.of("--socket-path", socket.toString(),
-                "--port", scenario.vioplanePort, "--busy-poll", "--cpu", Integer.toString(BACK_END_CPU)))) {
+        final DaemonProcess daemon = DaemonProcess.start(root, null, List.of("--socket-path", socket.toString(),
+                "--port", scenario.vioplanePort, "--busy-poll", "--cpu", Integer.toString(BACK_END_CPU)));
+        try {
             return measure(scenario, socket);
+        } finally {
+            daemon.close();
+            daemon.dropsByReason().forEach((reason, count) -> drops.merge(reason, count, Long::sum));
         }
     }
 
@@ -168,20 +192,32 @@ public final class VhostUserComparison {
 
     /** @return the results as a table with ratios */
     public static String format(final List<Result> results) {
-        final StringBuilder out = new StringBuilder();
-        out.append(String.format(Locale.ROOT, "%-44s %-16s %14s %26s %8s%n", "scenario (64 B, 1 queue pair)", "back-end",
-                "median Mpps", "range Mpps (per-run medians)", "ratio"));
+        return table(results).text();
+    }
+
+    /** @return the results as a report table: rates with units, what the ratio means, warnings on weak results */
+    public static ResultTable table(final List<Result> results) {
+        final ResultTable table = new ResultTable("vhost-user", "vhost-user vs DPDK (64 B frames, 1 queue pair)")
+                .note("packets per second at the front-end; median of the per-run medians; higher is better")
+                .note("ratio = vioplane median / DPDK net_vhost median: above 1.00 vioplane is faster")
+                .column("scenario", false).column("back-end", false).column("median", true)
+                .column("range (per-run medians)", true).column("ratio", true)
+                .column("drops by reason (all runs)", false);
         for (int i = 0; i + 1 < results.size(); i += 2) {
             final Result ours = results.get(i);
             final Result theirs = results.get(i + 1);
             for (Result result : List.of(ours, theirs)) {
                 final RunSeries series = result.series();
-                out.append(String.format(Locale.ROOT, "%-44s %-16s %14.3f %12.3f .. %-12.3f %8s%n", result.scenario().title(),
-                        series.label(), series.medianPps() / 1e6, series.minPps() / 1e6, series.maxPps() / 1e6,
-                        result == ours ? String.format(Locale.ROOT, "%.2f",
-                                ours.series().medianPps() / theirs.series().medianPps()) : ""));
+                table.row(ResultTable.Cell.text(result.scenario().title()), ResultTable.Cell.text(series.label()),
+                        ResultTable.Cell.number(series.medianPps() / 1e6, "Mpps"),
+                        ResultTable.Cell.range(series.minPps() / 1e6, series.maxPps() / 1e6, "Mpps"),
+                        result == ours ? ResultTable.Cell.number(ours.series().medianPps() / theirs.series().medianPps(),
+                                "") : ResultTable.Cell.text(""),
+                        ResultTable.Cell.text(series.dropsText(result == ours)));
+                table.checkAgreement(result.scenario().title().substring(0, 1) + " / " + series.label(),
+                        series.runMediansPps());
             }
         }
-        return out.toString();
+        return table;
     }
 }

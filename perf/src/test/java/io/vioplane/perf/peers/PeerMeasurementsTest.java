@@ -38,4 +38,11 @@ class PeerMeasurementsTest {
         assertThrows(IllegalStateException.class,
                 () -> InterfaceCounters.read(ProcessHandle.current().pid(), "no-such-if0"));
     }
+
+    @Test
+    void readsTheDropsTheDaemonReportsAtExit() {
+        assertEquals(java.util.Map.of("capture ring full", 436_563L, "port queue full", 12L), DaemonProcess.parseDrops(
+                "vioplane: stopping\nvioplane: drops by reason: capture ring full 436,563; port queue full 12\n"));
+        assertEquals(java.util.Map.of(), DaemonProcess.parseDrops("vioplane: drops by reason: none\n"));
+    }
 }

@@ -27,6 +27,16 @@ public final class IoUring implements AutoCloseable {
     public static final int OP_READ = 22;
     /** IORING_OP_WRITE. */
     public static final int OP_WRITE = 23;
+    /** IORING_OP_READV. */
+    public static final int OP_READV = 1;
+    /** IORING_OP_FSYNC. */
+    public static final int OP_FSYNC = 3;
+    /** IORING_OP_FALLOCATE. */
+    public static final int OP_FALLOCATE = 17;
+    /** IORING_FSYNC_DATASYNC: fdatasync(2) semantics for {@link #prepareFsync}. */
+    public static final int FSYNC_DATASYNC = 1;
+    /** RWF_DSYNC: a write that is durable when it completes (pwritev2(2)). */
+    public static final int RWF_DSYNC = 2;
 
     private static final long SYS_IO_URING_SETUP = 425;
     private static final long SYS_IO_URING_ENTER = 426;
@@ -35,6 +45,7 @@ public final class IoUring implements AutoCloseable {
     private static final int FEAT_SINGLE_MMAP = 1;
     private static final int ENTER_GETEVENTS = 1;
     private static final int REGISTER_FILES = 2;
+    private static final int REGISTER_EVENTFD = 4;
     private static final int UNREGISTER_FILES = 3;
     private static final int SQE_FIXED_FILE = 1;
     private static final long OFF_SQ_RING = 0;
@@ -116,13 +127,26 @@ public final class IoUring implements AutoCloseable {
      *                      {@code kernel.io_uring_disabled} forbids it, or a seccomp filter)
      */
     public static IoUring open(final int entries) {
+        return open(entries, SETUP_COOP_TASKRUN);
+    }
+
+    /**
+     * Creates an instance for asynchronous storage I/O: completions of operations that go to the kernel's
+     * workers or the block layer are posted as soon as they finish (no IORING_SETUP_COOP_TASKRUN), so an
+     * eventfd registered with {@link #registerEventFd} wakes a thread sleeping elsewhere.
+     */
+    public static IoUring openForStorage(final int entries) {
+        return open(entries, 0);
+    }
+
+    private static IoUring open(final int entries, final int setupFlags) {
         if (entries < 1 || entries > 4096) {
             throw new IllegalArgumentException("io_uring entries must be 1..4096: " + entries);
         }
         try (Arena setup = Arena.ofConfined()) {
             final MemorySegment params = setup.allocate(PARAMS_BYTES, 8);
             final Libc.Scratch scratch = Libc.scratch();
-            params.set(JAVA_INT, 8, SETUP_COOP_TASKRUN);
+            params.set(JAVA_INT, 8, setupFlags);
             long fd = Libc.syscall(scratch.capture, SYS_IO_URING_SETUP, entries, params.address(), 0, 0, 0, 0);
             if (fd < 0 && scratch.errno() == Errno.EINVAL) {
                 params.fill((byte) 0);
@@ -169,6 +193,111 @@ public final class IoUring implements AutoCloseable {
     }
 
     /**
+     * Signals {@code eventFd} whenever completions are posted (IORING_REGISTER_EVENTFD), so a thread can sleep
+     * in epoll(7) and reap when woken.
+     */
+    public void registerEventFd(final int eventFd) {
+        final Libc.Scratch scratch = Libc.scratch();
+        try (Arena call = Arena.ofConfined()) {
+            final MemorySegment fd = call.allocate(JAVA_INT);
+            fd.set(JAVA_INT, 0, eventFd);
+            if (Libc.syscall(scratch.capture, SYS_IO_URING_REGISTER, ringFd, REGISTER_EVENTFD, fd.address(), 1, 0,
+                    0) < 0) {
+                throw new SysException("io_uring_register(EVENTFD, fd=" + eventFd + ")", scratch.errno());
+            }
+        }
+    }
+
+    /** @return operations submitted and not yet reaped, plus those prepared */
+    public int outstanding() {
+        return prepared + inFlight;
+    }
+
+    /**
+     * Prepares a scatter read of entries {@code first .. first+count-1} of {@code iov} from fixed file 0 at
+     * {@code offsetBytes} (preadv(2)).
+     */
+    public void prepareReadvAt(final IoVecArray iov, final int first, final int count, final long offsetBytes,
+                               final long userData) {
+        Objects.checkFromIndexSize(first, count, iov.capacity());
+        prepare(OP_READV, iov.segment().address() + (long) first * IoVecArray.ENTRY_BYTES, count, offsetBytes, 0,
+                userData);
+    }
+
+    /**
+     * Prepares a gather write of entries {@code first .. first+count-1} of {@code iov} to fixed file 0 at
+     * {@code offsetBytes} (pwritev2(2)).
+     *
+     * @param rwFlags 0 or {@link #RWF_DSYNC}
+     */
+    public void prepareWritevAt(final IoVecArray iov, final int first, final int count, final long offsetBytes,
+                                final int rwFlags, final long userData) {
+        Objects.checkFromIndexSize(first, count, iov.capacity());
+        prepare(OP_WRITEV, iov.segment().address() + (long) first * IoVecArray.ENTRY_BYTES, count, offsetBytes,
+                rwFlags, userData);
+    }
+
+    /** Prepares an fsync(2) of fixed file 0, or fdatasync(2) with {@link #FSYNC_DATASYNC}. */
+    public void prepareFsync(final int fsyncFlags, final long userData) {
+        prepare(OP_FSYNC, 0, 0, 0, fsyncFlags, userData);
+    }
+
+    /** Prepares fallocate(2) of fixed file 0 with {@code mode} (FALLOC_FL_* bits) over the given range. */
+    public void prepareFallocate(final int mode, final long offsetBytes, final long lengthBytes, final long userData) {
+        prepare(OP_FALLOCATE, lengthBytes, mode, offsetBytes, 0, userData);
+    }
+
+    /**
+     * Hands the prepared operations to the kernel without waiting for any of them (io_uring_enter(2) without
+     * GETEVENTS); their completions are reaped later with {@link #reap}.
+     *
+     * @return how many operations the kernel took
+     */
+    public int submit() {
+        if (prepared == 0) {
+            return 0;
+        }
+        INT.setRelease(sqRing, sqTailOffset, sqTail);
+        final Libc.Scratch scratch = Libc.scratch();
+        while (true) {
+            final long submitted = Libc.syscall(scratch.capture, SYS_IO_URING_ENTER, ringFd, prepared, 0, 0, 0, 0);
+            if (submitted < 0) {
+                final int errno = scratch.errno();
+                if (errno == Errno.EINTR || errno == Errno.EAGAIN || errno == Errno.EBUSY) {
+                    continue;
+                }
+                throw new SysException("io_uring_enter(" + prepared + ")", errno);
+            }
+            prepared -= (int) submitted;
+            inFlight += (int) submitted;
+            return (int) submitted;
+        }
+    }
+
+    /**
+     * Waits until at least {@code minCompletions} completions are ready (or everything in flight completed).
+     *
+     * @return the number of completions ready for {@link #reap}
+     */
+    public int awaitCompletions(final int minCompletions) {
+        submit();
+        final Libc.Scratch scratch = Libc.scratch();
+        final int wanted = Math.min(minCompletions, inFlight);
+        while (completionsReady() < wanted) {
+            final long result = Libc.syscall(scratch.capture, SYS_IO_URING_ENTER, ringFd, 0, wanted, ENTER_GETEVENTS,
+                    0, 0);
+            if (result < 0) {
+                final int errno = scratch.errno();
+                if (errno == Errno.EINTR || errno == Errno.EAGAIN || errno == Errno.EBUSY) {
+                    continue;
+                }
+                throw new SysException("io_uring_enter(GETEVENTS " + wanted + ")", errno);
+            }
+        }
+        return completionsReady();
+    }
+
+    /**
      * Prepares a gather write of {@code iovCount} iovec entries at {@code iovecs} to fixed file 0.
      *
      * @param userData returned with the operation's result
@@ -197,6 +326,11 @@ public final class IoUring implements AutoCloseable {
     }
 
     private void prepare(final int opcode, final long address, final int length, final long userData) {
+        prepare(opcode, address, length, -1L, 0, userData);
+    }
+
+    private void prepare(final int opcode, final long address, final int length, final long offset, final int opFlags,
+                         final long userData) {
         if (!fileRegistered) {
             throw new IllegalStateException("io_uring: no file registered");
         }
@@ -208,10 +342,10 @@ public final class IoUring implements AutoCloseable {
         sqes.set(JAVA_BYTE, at + 1, (byte) SQE_FIXED_FILE);
         sqes.set(JAVA_SHORT, at + 2, (short) 0);
         sqes.set(JAVA_INT, at + 4, 0);
-        sqes.set(JAVA_LONG, at + 8, -1L);
+        sqes.set(JAVA_LONG, at + 8, offset);
         sqes.set(JAVA_LONG, at + 16, address);
         sqes.set(JAVA_INT, at + 24, length);
-        sqes.set(JAVA_INT, at + 28, 0);
+        sqes.set(JAVA_INT, at + 28, opFlags);
         sqes.set(JAVA_LONG, at + 32, userData);
         sqes.set(JAVA_LONG, at + 40, 0L);
         sqes.set(JAVA_LONG, at + 48, 0L);

@@ -37,7 +37,7 @@ public final class PcapExporter {
 
     /** @return frames exported from the journal in {@code directory} to {@code file} */
     public static long export(final Path directory, final Path file, final Format format, final Integer onlyPort) {
-        if (!Files.isDirectory(directory)) {
+        if (!hasJournal(directory)) {
             throw new IllegalArgumentException("no capture journal in " + directory);
         }
         try (ChronicleQueue queue = ChronicleQueue.singleBuilder(directory).readOnly(true).build();
@@ -71,6 +71,18 @@ public final class PcapExporter {
             return frames[0];
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + file, e);
+        }
+    }
+
+    /** @return true if {@code directory} holds at least one Chronicle Queue cycle file ({@code *.cq4}) */
+    public static boolean hasJournal(final Path directory) {
+        if (!Files.isDirectory(directory)) {
+            return false;
+        }
+        try (java.util.stream.Stream<Path> files = Files.list(directory)) {
+            return files.anyMatch(file -> file.getFileName().toString().endsWith(".cq4"));
+        } catch (IOException e) {
+            return false;
         }
     }
 

@@ -59,6 +59,7 @@ public final class VhostUserBackend implements VhostUserHandler {
     private final Vring[] vrings;
     private final DeviceQueue[] queues;
     private final FrontEndMemory frontEndMemory = new FrontEndMemory();
+    private final InflightArea inflight;
     private GuestMemory guestMemory;
     private DirtyLogArea dirtyLog;
     private EventFd logEventFd;
@@ -87,6 +88,7 @@ public final class VhostUserBackend implements VhostUserHandler {
         this.name = device.name();
         this.vrings = new Vring[device.maxQueues()];
         this.queues = new DeviceQueue[device.maxQueues()];
+        this.inflight = new InflightArea(device.maxQueues());
         for (int i = 0; i < vrings.length; i++) {
             vrings[i] = new Vring(i);
         }
@@ -191,6 +193,8 @@ public final class VhostUserBackend implements VhostUserHandler {
             case VhostUserRequest.RESET_DEVICE -> resetDevice();
             case VhostUserRequest.GET_CONFIG -> getConfig(request, reply);
             case VhostUserRequest.SET_CONFIG -> setConfig(request);
+            case VhostUserRequest.GET_INFLIGHT_FD -> getInflight(request, reply);
+            case VhostUserRequest.SET_INFLIGHT_FD -> setInflight(request);
             default -> throw refuse("request " + VhostUserRequest.name(request.request()) + " is not supported");
         }
     }
@@ -462,12 +466,17 @@ public final class VhostUserBackend implements VhostUserHandler {
                     + resumed.nextUsedIndex() + "; resuming at " + resumed.nextUsedIndex()
                     + " so that unfinished buffers are processed again");
         }
+        final SplitInflightRegion tracking = packed ? null : inflightRegion(vring, queue, resumed.nextUsedIndex());
         final int index = vring.index;
         final EventFd kick = vring.kick;
         final boolean enabled = vring.enabled;
         dataPlane.run(() -> {
             queues[index] = queue;
-            device.startQueue(index, queue, vring.call);
+            if (tracking != null) {
+                device.startQueue(index, queue, vring.call, tracking);
+            } else {
+                device.startQueue(index, queue, vring.call);
+            }
             device.setQueueEnabled(index, enabled);
             applyDirtyLog();
             if (kick != null) {
@@ -487,6 +496,66 @@ public final class VhostUserBackend implements VhostUserHandler {
                     + lengthBytes + ") is not inside the memory table");
         }
         return gpa;
+    }
+
+    /**
+     * The ring's inflight region once recovered, with the queue resumed past what is still in flight; null when
+     * nothing is tracked (then the base decides).
+     */
+    private SplitInflightRegion inflightRegion(final Vring vring, final DeviceQueue queue, final int used) {
+        if (!VirtioFeature.has(protocolFeatures, ProtocolFeature.INFLIGHT_SHMFD) || !inflight.present()) {
+            return null;
+        }
+        final SplitInflightRegion region = inflight.region(vring.index, vring.size);
+        if (region == null) {
+            log("vring " + vring.index + " of size " + vring.size + " is not covered by the inflight buffer ("
+                    + inflight.describe() + "): not tracked");
+            return null;
+        }
+        final String reset = region.recover(used);
+        if (reset != null) {
+            log("refused: inflight region of vring " + vring.index + " is corrupted (" + reset
+                    + "); tracking restarts from the used index");
+        }
+        queue.restore(QueueState.split(used + region.resubmitCount(), used));
+        if (region.resubmitCount() > 0) {
+            log("vring " + vring.index + ": resubmitting " + region.resubmitCount()
+                    + " request(s) the previous back-end left in flight");
+        }
+        return region;
+    }
+
+    private void getInflight(final VhostUserMessage request, final ReplyWriter reply) {
+        refuseWhileRingsRun("GET_INFLIGHT_FD", -1);
+        try {
+            final InflightArea.Allocation area = inflight.allocate(request.inflightQueueCount(),
+                    request.inflightQueueSize());
+            reply.inflight(area.mmapSizeBytes(), 0, area.queueCount(), area.queueSize(), area.fd());
+        } catch (IllegalArgumentException e) {
+            throw refuse("GET_INFLIGHT_FD: " + e.getMessage());
+        }
+    }
+
+    private void setInflight(final VhostUserMessage request) {
+        final int fd = request.takeFd(0);
+        refuseWhileRingsRun("SET_INFLIGHT_FD", fd);
+        try {
+            inflight.use(fd, request.inflightMmapSize(), request.inflightMmapOffset(), request.inflightQueueCount(),
+                    request.inflightQueueSize());
+            log("inflight buffer set: " + inflight.describe());
+        } catch (IllegalArgumentException e) {
+            throw refuse("SET_INFLIGHT_FD: " + e.getMessage());
+        }
+    }
+
+    /** The inflight buffer is only replaced while no ring uses it; {@code fd} (if any) is closed on refusal. */
+    private void refuseWhileRingsRun(final String what, final int fd) {
+        for (Vring vring : vrings) {
+            if (vring.started) {
+                FileIo.closeQuietly(fd);
+                throw refuse(what + " while vring " + vring.index + " runs");
+            }
+        }
     }
 
     private void setVringCall(final VhostUserMessage request) {
@@ -632,6 +701,7 @@ public final class VhostUserBackend implements VhostUserHandler {
             guestMemory = null;
         }
         frontEndMemory.close();
+        inflight.close();
         if (dirtyLog != null) {
             dirtyLog.close();
             dirtyLog = null;

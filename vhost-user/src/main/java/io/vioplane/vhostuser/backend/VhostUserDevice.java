@@ -38,6 +38,15 @@ public interface VhostUserDevice {
     /** Data-plane thread: start serving queue {@code index}. */
     void startQueue(int index, DeviceQueue queue, Interrupt call);
 
+    /**
+     * Data-plane thread: start serving queue {@code index}, first resubmitting what {@code inflight} says a previous
+     * back-end left unfinished and tracking every chain there (only for devices offering INFLIGHT_SHMFD).
+     */
+    default void startQueue(final int index, final DeviceQueue queue, final Interrupt call,
+                            final SplitInflightRegion inflight) {
+        startQueue(index, queue, call);
+    }
+
     /** Data-plane thread: stop serving queue {@code index}; returns where it stood or null. */
     QueueState stopQueue(int index);
 

@@ -144,6 +144,24 @@ public final class SplitDeviceQueue implements DeviceQueue {
         return true;
     }
 
+    @Override
+    public boolean popHead(final int head, final DescriptorChain chain) {
+        if (violation != null) {
+            return false;
+        }
+        if (head < 0 || head >= size) {
+            breakQueue(RingViolation.HEAD_OUT_OF_RANGE);
+            return false;
+        }
+        final RingViolation walked = walk(head, chain);
+        if (walked != null) {
+            breakQueue(walked);
+            return false;
+        }
+        inFlight++;
+        return true;
+    }
+
     private RingViolation walk(final int head, final DescriptorChain chain) {
         chain.begin(head);
         chain.setRingSlots(1);

@@ -1,0 +1,137 @@
+package io.vioplane.cli.daemon;
+
+import io.vioplane.platform.runtime.CountersFile;
+import io.vioplane.vhostuser.backend.VhostUserBackend;
+import io.vioplane.vhostuser.blk.BlkVhostUserDevice;
+import io.vioplane.virtioblk.BlkLimits;
+import io.vioplane.virtioblk.BlkRequestType;
+import io.vioplane.virtioblk.VirtioBlkConfig;
+import io.vioplane.virtioblk.VirtioBlkFeature;
+import io.vioplane.virtioblk.backend.RawImageBackend;
+import io.vioplane.virtioblk.engine.VirtioBlkDevice;
+
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The vhost-user virtio-blk daemon (QEMU docs/interop/vhost-user.rst, "Backend program conventions"; VIRTIO 1.x
+ * section 5.2): one block device over a raw image, served on one socket in server mode (the default) or client
+ * mode. A front-end that disconnects leaves the daemon serving the next one; {@link #close()} stops the rings after
+ * their outstanding I/O, closes the image, removes the socket and the counters file.
+ */
+public final class VhostUserBlkDaemon implements AutoCloseable {
+    /**
+     * The daemon's configuration, validated once.
+     *
+     * @param socketPath   the vhost-user socket
+     * @param client       connect to the front-end's socket instead of listening
+     * @param socketMode   permission bits of a listening socket
+     * @param image        the raw image (file or block device)
+     * @param readOnly     refuse writes
+     * @param queues       request queues
+     * @param direct       bypass the host page cache (O_DIRECT)
+     * @param writeback    start in writeback mode (false: writethrough, every write durable before it completes)
+     * @param serial       the GET_ID answer (at most 20 ASCII bytes)
+     * @param busyPoll     never block the data plane (benchmarks)
+     * @param dataPlaneCpu the CPU the data-plane thread is pinned to, or -1
+     */
+    public record Config(Path socketPath, boolean client, int socketMode, Path image, boolean readOnly, int queues,
+                         boolean direct, boolean writeback, String serial, boolean busyPoll, int dataPlaneCpu) {
+        /** Checks the configuration, naming the option at fault. */
+        public Config {
+            if (socketPath == null) {
+                throw new IllegalArgumentException("--socket-path is required");
+            }
+            if (image == null) {
+                throw new IllegalArgumentException("--image is required");
+            }
+            if (queues < 1 || queues > 64) {
+                throw new IllegalArgumentException("--queues must be 1..64: " + queues);
+            }
+            if (serial.length() > BlkRequestType.ID_BYTES || !serial.chars().allMatch(c -> c >= 0x20 && c < 0x7F)) {
+                throw new IllegalArgumentException("--serial must be at most 20 printable ASCII characters: " + serial);
+            }
+        }
+    }
+
+    private final Config config;
+    private final DaemonRuntime runtime;
+    private final List<AutoCloseable> closing = new ArrayList<>();
+    private VirtioBlkDevice device;
+    private AutoCloseable endpoint;
+
+    private VhostUserBlkDaemon(final Config config, final PrintStream log) {
+        this.config = config;
+        this.runtime = new DaemonRuntime("vioplane vhost-user-blk " + config.socketPath(), config.busyPoll(),
+                config.dataPlaneCpu(), log);
+    }
+
+    /**
+     * Opens the image and starts serving: the socket listens (or connects) when this returns.
+     *
+     * @param log where the daemon's log prints (standard error for the daemon)
+     */
+    public static VhostUserBlkDaemon start(final Config config, final PrintStream log) {
+        final VhostUserBlkDaemon daemon = new VhostUserBlkDaemon(config, log);
+        try {
+            daemon.startDevice();
+            return daemon;
+        } catch (RuntimeException e) {
+            daemon.close();
+            throw e;
+        }
+    }
+
+    private void startDevice() {
+        final RawImageBackend backend = RawImageBackend.open(config.image(), config.readOnly(), config.direct());
+        closing.add(backend);
+        final VirtioBlkConfig blkConfig = new VirtioBlkConfig(backend.sizeBytes() >>> BlkRequestType.SECTOR_SHIFT,
+                BlkLimits.DEFAULT, config.queues(), config.writeback());
+        device = new VirtioBlkDevice("blk[" + config.socketPath() + "]", blkConfig,
+                VirtioBlkFeature.offered(config.readOnly(), config.queues()), backend, config.serial(),
+                runtime.counters(), new VirtioBlkDevice.CompletionWatch() {
+                    @Override
+                    public void watch(final io.vioplane.platform.sys.EventFd signal, final int queueIndex) {
+                        runtime.dataPlane().watch(signal, count -> { });
+                    }
+
+                    @Override
+                    public void unwatch(final io.vioplane.platform.sys.EventFd signal) {
+                        runtime.dataPlane().unwatch(signal);
+                    }
+                }, runtime.errorLog());
+        final BlkVhostUserDevice vhostDevice = new BlkVhostUserDevice(device);
+        endpoint = runtime.serve(config.socketPath(),
+                () -> new VhostUserBackend(vhostDevice, runtime.dataPlane(), runtime.errorLog()), config.client(), config.socketMode());
+        runtime.errorLog().info("vioplane: serving " + backend.name() + ", " + blkConfig.capacitySectors() + " sectors, "
+                + (config.writeback() ? "writeback" : "writethrough"));
+    }
+
+    /** @return the block device */
+    public VirtioBlkDevice device() {
+        return device;
+    }
+
+    /** @return true while a front-end is connected */
+    public boolean connected() {
+        return endpoint != null && DaemonRuntime.connected(endpoint);
+    }
+
+    /** @return the runtime (counters file, data plane) */
+    public DaemonRuntime runtime() {
+        return runtime;
+    }
+
+    /** @return the daemon's counters file (what {@code vioplane stat} and the metrics endpoint read) */
+    public CountersFile countersFile() {
+        return runtime.countersFile();
+    }
+
+    /** Stops serving: socket closed and removed, rings drained and stopped, image closed, counters file deleted. */
+    @Override
+    public void close() {
+        runtime.close(closing);
+    }
+}
