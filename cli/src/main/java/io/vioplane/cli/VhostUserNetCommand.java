@@ -79,7 +79,8 @@ final class VhostUserNetCommand implements Callable<Integer> {
 
     @Option(names = "--disable-feature", paramLabel = "NAME",
             description = "Do not offer a feature: mrg_rxbuf, packed, in_order, event_idx, indirect_desc, csum, tso,"
-                    + " guest_csum, guest_tso, mtu, ctrl_vq, log_all (repeatable).")
+                    + " guest_csum, guest_tso, mtu, ctrl_vq, log_all, access_platform (the device IOTLB for guests"
+                    + " with a virtual IOMMU) (repeatable).")
     private List<String> disabled = new ArrayList<>();
 
     @Option(names = "--disable-protocol-feature", paramLabel = "NAME",
@@ -142,7 +143,7 @@ final class VhostUserNetCommand implements Callable<Integer> {
     }
 
     private long features() {
-        long features = VirtioNetFeature.all();
+        long features = VirtioNetFeature.all() | VirtioFeature.bit(VirtioFeature.ACCESS_PLATFORM);
         if (queues == 1) {
             features &= ~VirtioFeature.bit(VirtioNetFeature.MQ);
         }
@@ -162,6 +163,7 @@ final class VhostUserNetCommand implements Callable<Integer> {
                 case "ctrl_vq" -> VirtioFeature.mask(VirtioNetFeature.CTRL_VQ, VirtioNetFeature.CTRL_RX,
                         VirtioNetFeature.CTRL_MAC_ADDR, VirtioNetFeature.MQ, VirtioNetFeature.GUEST_ANNOUNCE);
                 case "log_all" -> VirtioFeature.bit(VirtioFeature.LOG_ALL);
+                case "access_platform" -> VirtioFeature.bit(VirtioFeature.ACCESS_PLATFORM);
                 default -> throw UserError.usage("--disable-feature", "unknown feature " + name);
             };
         }

@@ -3,6 +3,7 @@ package io.vioplane.vring;
 import io.vioplane.platform.memory.AccessMode;
 import io.vioplane.platform.memory.DmaRange;
 import io.vioplane.platform.memory.DmaSpace;
+import io.vioplane.platform.memory.MemoryAccessException;
 
 import java.lang.foreign.MemorySegment;
 
@@ -19,6 +20,11 @@ import java.lang.foreign.MemorySegment;
  * <p>Limits enforced while the chain is built (each a {@link RingViolation}): readable after writable, more
  * than {@link #maxSegments()} non-empty segments, more than 2^32 bytes in total, a buffer outside memory.
  * Zero-length descriptors are accepted and skipped.
+ *
+ * <p>Behind an IOMMU ({@link DmaSpace#refusal()}): a buffer that maps to scattered guest pages becomes one segment
+ * per piece; a buffer whose mapping lacks the permission the descriptor needs makes the chain {@link #denied()}
+ * (its structure is still checked, its buffers are not used: the device fails that request and counts it); a buffer
+ * the IOMMU has no translation for yet makes it {@link #translationPending()} (the queue takes it again later).
  */
 public final class DescriptorChain {
     /** The total length limit of a chain in bytes (2^32). */
@@ -40,6 +46,8 @@ public final class DescriptorChain {
     private long readableBytes;
     private long writableBytes;
     private long totalBytes;
+    private boolean denied;
+    private boolean translationPending;
 
     /** A chain cursor accepting up to {@link #DEFAULT_MAX_SEGMENTS} segments. */
     public DescriptorChain() {
@@ -85,6 +93,8 @@ public final class DescriptorChain {
         readableBytes = 0;
         writableBytes = 0;
         totalBytes = 0;
+        denied = false;
+        translationPending = false;
     }
 
     /** Sets the chain's id once known (packed rings carry it in the last descriptor). */
@@ -118,24 +128,61 @@ public final class DescriptorChain {
         if (lengthBytes == 0) {
             return null;
         }
-        if (segmentCount == maxSegments) {
-            return RingViolation.CHAIN_TOO_LONG;
+        final AccessMode mode = writable ? AccessMode.WRITE : AccessMode.READ;
+        for (long done = 0; done < lengthBytes; ) {
+            if (segmentCount == maxSegments) {
+                return RingViolation.CHAIN_TOO_LONG;
+            }
+            final long piece = memory.resolvePiece(gpa + done, lengthBytes - done, mode, range);
+            if (piece <= 0) {
+                return refused(memory.refusal());
+            }
+            final int index = segmentCount++;
+            gpas[index] = gpa + done;
+            lengths[index] = (int) piece;
+            bases[index] = range.segment();
+            offsets[index] = range.offset();
+            if (!writable) {
+                readableCount++;
+            }
+            done += piece;
         }
-        if (!memory.resolve(gpa, lengthBytes, writable ? AccessMode.WRITE : AccessMode.READ, range)) {
-            return RingViolation.BUFFER_OUT_OF_RANGE;
-        }
-        final int index = segmentCount++;
-        gpas[index] = gpa;
-        lengths[index] = length;
-        bases[index] = range.segment();
-        offsets[index] = range.offset();
         if (writable) {
             writableBytes += lengthBytes;
         } else {
-            readableCount++;
             readableBytes += lengthBytes;
         }
         return null;
+    }
+
+    /**
+     * Records why a buffer (or, for queue implementations, an indirect table) could not be resolved.
+     *
+     * @return null if the chain goes on (denied or pending: see {@link #denied()}, {@link #translationPending()}),
+     *     else {@link RingViolation#BUFFER_OUT_OF_RANGE}
+     */
+    public RingViolation refused(final MemoryAccessException.Reason reason) {
+        switch (reason) {
+            case DENIED -> denied = true;
+            case TRANSLATION_PENDING -> translationPending = true;
+            default -> {
+                return RingViolation.BUFFER_OUT_OF_RANGE;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * @return true if an IOMMU mapping of one of the chain's buffers lacks the permission its descriptor needs: the
+     *     chain is taken, its buffers must not be used, the device returns it without data and counts it
+     */
+    public boolean denied() {
+        return denied;
+    }
+
+    /** @return true if an IOMMU had no translation yet for one of the chain's buffers (the queue did not take it) */
+    public boolean translationPending() {
+        return translationPending;
     }
 
     /** @return the id to return in the used ring */

@@ -63,6 +63,15 @@ public interface DeviceQueue {
      */
     void rewind(DescriptorChain lastPopped);
 
+    /**
+     * @return true if the last {@link #pop} found a chain but stopped because an IOMMU had no translation yet for one
+     *     of its buffers (a device-IOTLB miss, already requested): the chain stays available and the next pop takes
+     *     it again. The device need not poll for it: the translation's arrival wakes the data plane.
+     */
+    default boolean awaitingTranslation() {
+        return false;
+    }
+
     /** @return true if the driver has made a chain available that the device has not taken (no side effects) */
     boolean hasAvailable();
 

@@ -1,5 +1,8 @@
 package io.vioplane.cli.daemon;
 
+import io.vioplane.iommu.DeviceIotlbCounter;
+import io.vioplane.platform.runtime.CounterSet;
+import io.vioplane.platform.runtime.CounterType;
 import io.vioplane.platform.runtime.Counters;
 import io.vioplane.platform.runtime.CountersFile;
 import io.vioplane.platform.runtime.DataPlane;
@@ -122,6 +125,7 @@ public final class VhostUserNetDaemon implements AutoCloseable {
     private final List<AutoCloseable> closing = new ArrayList<>();
     private final List<VirtioNetDevice> devices = new ArrayList<>();
     private final List<AutoCloseable> endpoints = new ArrayList<>();
+    private final List<CounterSet<DeviceIotlbCounter>> iotlbCounters = new ArrayList<>();
     private Bridge bridge;
     private TapBridgePort tap;
     private MessageRecorder recorder;
@@ -227,8 +231,13 @@ public final class VhostUserNetDaemon implements AutoCloseable {
                 device.setFeaturesListener(features -> updateTapOffloads());
             }
             final NetVhostUserDevice vhostDevice = new NetVhostUserDevice(device);
+            final CounterSet<DeviceIotlbCounter> iotlb = new CounterSet<>(counters, DeviceIotlbCounter.class,
+                    "net[" + path + "]", CounterType.DEVICE);
+            iotlbCounters.add(iotlb);
+            closing.add(iotlb);
             final Supplier<VhostUserBackend> backends = () -> new VhostUserBackend(vhostDevice, dataPlane, errorLog)
-                    .withholdProtocolFeatures(config.withheldProtocolFeatures()).recordTo(recorder);
+                    .withholdProtocolFeatures(config.withheldProtocolFeatures()).recordTo(recorder)
+                    .iotlbCounters(iotlb);
             final AutoCloseable endpoint = runtime.serve(path, backends::get, config.client(), config.socketMode());
             endpoints.add(endpoint);
         }
@@ -277,6 +286,14 @@ public final class VhostUserNetDaemon implements AutoCloseable {
     /** @return true while a front-end is connected to socket {@code index} (server or client mode) */
     public boolean connected(final int index) {
         return DaemonRuntime.connected(endpoints.get(index));
+    }
+
+    /**
+     * @return the device-IOTLB counters of socket {@code index} (VIRTIO_F_ACCESS_PLATFORM: updates, invalidations,
+     *     misses, refusals), across front-end connections
+     */
+    public CounterSet<DeviceIotlbCounter> iotlbCounters(final int index) {
+        return iotlbCounters.get(index);
     }
 
     /** @return the NAT or host-only gateway, or null */

@@ -38,6 +38,28 @@ public interface DmaSpace {
      */
     boolean resolve(long address, long lengthBytes, AccessMode mode, DmaRange out);
 
+    /**
+     * Resolves the longest leading part of {@code [address, address + lengthBytes)} that lies in one piece on the
+     * host: a range an IOMMU maps to scattered guest pages is taken piece by piece (each piece then becomes its own
+     * buffer segment). Without allocating and without throwing.
+     *
+     * @param out receives the segment holding the piece and the piece's offset in it
+     * @return the piece's length (1..lengthBytes), or 0 if nothing could be resolved ({@link #refusal()} says why)
+     */
+    default long resolvePiece(final long address, final long lengthBytes, final AccessMode mode, final DmaRange out) {
+        return resolve(address, lengthBytes, mode, out) ? lengthBytes : 0;
+    }
+
+    /**
+     * Says why the most recent {@link #resolve} or {@link #resolvePiece} on this space refused: the data path asks
+     * right after a refusal, on the same thread. A guest-physical space answers {@code OUT_OF_RANGE}; an IOMMU may
+     * answer {@code DENIED} (the mapping lacks the permission: that request fails, the queue goes on) or
+     * {@code TRANSLATION_PENDING} (a miss it has asked the IOMMU about: retry the same request later).
+     */
+    default MemoryAccessException.Reason refusal() {
+        return MemoryAccessException.Reason.OUT_OF_RANGE;
+    }
+
     /** @return the byte at {@code address} */
     default byte getByte(final long address) {
         return translate(address, 1, AccessMode.READ).get(ValueLayout.JAVA_BYTE, 0);

@@ -25,7 +25,12 @@ public final class MemoryAccessException extends RuntimeException {
         /** An atomic (acquire/release) access is not aligned to its size. */
         MISALIGNED,
         /** The translation forbids this access mode (an IOMMU permission, a read-only region). */
-        DENIED
+        DENIED,
+        /**
+         * An IOMMU has no translation for the address yet and has asked for one (a device-IOTLB miss, PCIe ATS
+         * or vhost-user's IOTLB_MSG): the device retries the same access once the translation arrives.
+         */
+        TRANSLATION_PENDING
     }
 
     private final Reason reason;
@@ -52,6 +57,7 @@ public final class MemoryAccessException extends RuntimeException {
             case CROSSES_REGIONS -> "crosses a memory region boundary";
             case MISALIGNED -> "misaligned for an atomic access";
             case DENIED -> "access denied";
+            case TRANSLATION_PENDING -> "no translation yet (requested)";
         };
         return base + ": [0x" + Long.toHexString(address) + ", +" + lengthBytes + ")" + (detail.isEmpty() ? "" : " " + detail);
     }

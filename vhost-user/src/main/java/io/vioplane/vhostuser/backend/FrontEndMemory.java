@@ -237,6 +237,42 @@ public final class FrontEndMemory implements AutoCloseable {
         return -1;
     }
 
+    /**
+     * Translates a front-end user address range that may span several regions (an IOTLB entry: QEMU
+     * docs/interop/vhost-user.rst, "IOMMU support" says its addresses must lie in the memory table).
+     *
+     * @param sizeBytes unsigned
+     * @return {length, gpa} pairs covering the range in order, or null if a byte of it is outside every region, it
+     *     has no bytes, or it wraps
+     */
+    public long[] gpaPieces(final long userAddr, final long sizeBytes) {
+        if (sizeBytes == 0 || Long.compareUnsigned(userAddr + (sizeBytes - 1), userAddr) < 0) {
+            return null;
+        }
+        final List<Long> pieces = new ArrayList<>(2);
+        long address = userAddr;
+        long left = sizeBytes;
+        while (left != 0) {
+            Region holder = null;
+            for (Region region : regions) {
+                if (region.containsUserRange(address, 1)) {
+                    holder = region;
+                    break;
+                }
+            }
+            if (holder == null) {
+                return null;
+            }
+            final long room = holder.sizeBytes() - (address - holder.userAddr());
+            final long piece = Long.compareUnsigned(left, room) < 0 ? left : room;
+            pieces.add(piece);
+            pieces.add(holder.gpa() + (address - holder.userAddr()));
+            address += piece;
+            left -= piece;
+        }
+        return pieces.stream().mapToLong(Long::longValue).toArray();
+    }
+
     /** @return true if every region's file is sealed against shrinking */
     public boolean allSealed() {
         return regions.stream().allMatch(Region::sealed);

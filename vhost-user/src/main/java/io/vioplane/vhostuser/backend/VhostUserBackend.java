@@ -1,11 +1,17 @@
 package io.vioplane.vhostuser.backend;
 
+import io.vioplane.iommu.DeviceIotlbCounter;
+import io.vioplane.platform.memory.AccessMode;
+import io.vioplane.platform.memory.DmaRange;
+import io.vioplane.platform.memory.DmaSpace;
 import io.vioplane.platform.memory.GuestMemory;
+import io.vioplane.platform.memory.MemoryAccessException;
+import io.vioplane.platform.runtime.CounterSet;
 import io.vioplane.platform.runtime.DataPlane;
 import io.vioplane.platform.runtime.ErrorLog;
 import io.vioplane.platform.sys.EventFd;
 import io.vioplane.platform.sys.FileIo;
-import io.vioplane.platform.sys.OwnedFd;
+import io.vioplane.vhostuser.transport.BackendChannel;
 import io.vioplane.vhostuser.protocol.ProtocolFeature;
 import io.vioplane.vhostuser.protocol.ReplyWriter;
 import io.vioplane.vhostuser.protocol.VhostUserException;
@@ -43,6 +49,11 @@ import java.lang.foreign.MemorySegment;
  * that those buffers are processed again rather than lost (DPDK does the same). A packed base whose used half is
  * zero (DPDK's virtio-user sends only the available half) resumes used at the available position.
  *
+ * <p>With VIRTIO_F_ACCESS_PLATFORM (which needs BACKEND_REQ and REPLY_ACK: QEMU asks for both), ring and buffer
+ * addresses are iovas, translated through the device IOTLB the front-end feeds with IOTLB_MSG ({@link VhostIotlb}).
+ * A ring whose areas are not translated yet waits, not started, and is started again after each UPDATE; a buffer
+ * without a translation makes its ring wait for the miss's answer while the others go on.
+ *
  * <p>Refusals: anything the front-end asks that cannot be done throws {@link VhostUserException}: a failure
  * reply with REPLY_ACK, a closed connection otherwise; every refusal is logged with who was at fault.
  */
@@ -63,7 +74,9 @@ public final class VhostUserBackend implements VhostUserHandler {
     private GuestMemory guestMemory;
     private DirtyLogArea dirtyLog;
     private EventFd logEventFd;
-    private OwnedFd backendChannel;
+    private BackendChannel backendChannel;
+    private CounterSet<DeviceIotlbCounter> iotlbCounters = CounterSet.unpublished(DeviceIotlbCounter.class);
+    private VhostIotlb iotlb;
     private boolean owned;
     private boolean featuresSet;
     private long features;
@@ -110,7 +123,21 @@ public final class VhostUserBackend implements VhostUserHandler {
 
     /** @return the virtio features offered, with vhost-user's protocol-features bit */
     public long offeredFeatures() {
-        return device.features() | VirtioFeature.bit(ProtocolFeature.VIRTIO_F_PROTOCOL_FEATURES);
+        long offered = device.features() | VirtioFeature.bit(ProtocolFeature.VIRTIO_F_PROTOCOL_FEATURES);
+        final long iotlbNeeds = VirtioFeature.mask(ProtocolFeature.BACKEND_REQ, ProtocolFeature.REPLY_ACK);
+        if ((offeredProtocolFeatures() & iotlbNeeds) != iotlbNeeds) {
+            offered &= ~VirtioFeature.bit(VirtioFeature.ACCESS_PLATFORM);
+        }
+        return offered;
+    }
+
+    private boolean iommu() {
+        return VirtioFeature.has(features, VirtioFeature.ACCESS_PLATFORM);
+    }
+
+    /** @return the DMA space the rings use: the IOTLB's with ACCESS_PLATFORM, guest memory otherwise */
+    private DmaSpace ringSpace() {
+        return iommu() ? iotlb.space() : guestMemory;
     }
 
     @Override
@@ -120,7 +147,9 @@ public final class VhostUserBackend implements VhostUserHandler {
             recordedConnection = recorder.connected();
         }
         if (!registered) {
+            iotlb = new VhostIotlb(iotlbCounters);
             dataPlane.add(device.pollable());
+            dataPlane.add(iotlb.space());
             registered = true;
         }
     }
@@ -132,6 +161,17 @@ public final class VhostUserBackend implements VhostUserHandler {
      */
     public VhostUserBackend withholdProtocolFeatures(final long mask) {
         this.withheldProtocolFeatures = mask;
+        return this;
+    }
+
+    /**
+     * Counts the device IOTLB's work and refusals there (the daemon publishes them per socket); set before the
+     * front-end connects.
+     *
+     * @return this back-end
+     */
+    public VhostUserBackend iotlbCounters(final CounterSet<DeviceIotlbCounter> counters) {
+        this.iotlbCounters = counters;
         return this;
     }
 
@@ -195,6 +235,7 @@ public final class VhostUserBackend implements VhostUserHandler {
             case VhostUserRequest.SET_CONFIG -> setConfig(request);
             case VhostUserRequest.GET_INFLIGHT_FD -> getInflight(request, reply);
             case VhostUserRequest.SET_INFLIGHT_FD -> setInflight(request);
+            case VhostUserRequest.IOTLB_MSG -> iotlbMessage(request, reply);
             default -> throw refuse("request " + VhostUserRequest.name(request.request()) + " is not supported");
         }
     }
@@ -212,6 +253,11 @@ public final class VhostUserBackend implements VhostUserHandler {
             throw refuse("front-end set features the back-end did not offer: 0x" + Long.toHexString(unknown));
         }
         final boolean wasLogging = VirtioFeature.has(features, VirtioFeature.LOG_ALL);
+        final long iotlbNeeds = VirtioFeature.mask(ProtocolFeature.BACKEND_REQ, ProtocolFeature.REPLY_ACK);
+        if (VirtioFeature.has(requested, VirtioFeature.ACCESS_PLATFORM) && (protocolFeatures & iotlbNeeds) != iotlbNeeds) {
+            throw refuse("front-end set VIRTIO_F_ACCESS_PLATFORM without the BACKEND_REQ and REPLY_ACK protocol"
+                    + " features the device IOTLB needs (misses go on the back-end channel)");
+        }
         features = requested;
         featuresSet = true;
         final long virtioFeatures = requested & ~VirtioFeature.bit(ProtocolFeature.VIRTIO_F_PROTOCOL_FEATURES);
@@ -333,7 +379,11 @@ public final class VhostUserBackend implements VhostUserHandler {
     private void publishMemory(final GuestMemory fresh) {
         final GuestMemory previous = guestMemory;
         guestMemory = fresh;
+        final boolean translated = iommu();
         dataPlane.run(() -> {
+            if (iotlb != null) {
+                iotlb.memory(fresh);
+            }
             for (int i = 0; i < queues.length; i++) {
                 final DeviceQueue queue = queues[i];
                 if (queue == null) {
@@ -343,7 +393,7 @@ public final class VhostUserBackend implements VhostUserHandler {
                     if (fresh == null) {
                         throw new QueueConfigException(QueueConfigException.Reason.OUT_OF_RANGE, "no memory left");
                     }
-                    queue.remap(fresh);
+                    queue.remap(translated ? iotlb.space() : fresh);
                 } catch (QueueConfigException e) {
                     log("vring " + i + " stopped: its rings are not in the new memory table (" + e.getMessage() + ")");
                     stopOnDataPlane(i);
@@ -446,20 +496,39 @@ public final class VhostUserBackend implements VhostUserHandler {
         }
         final boolean packed = packed();
         final int size = vring.size;
-        final long descGpa = translate(vring, "descriptor area", vring.descUserAddr, (long) SplitRing.DESC_BYTES * size);
-        final long driverGpa = translate(vring, "driver area", vring.availUserAddr,
-                packed ? PackedRing.EVENT_BYTES : SplitRing.availRingBytes(size));
-        final long deviceGpa = translate(vring, "device area", vring.usedUserAddr,
-                packed ? PackedRing.EVENT_BYTES : SplitRing.usedRingBytes(size));
+        final boolean translated = iommu();
+        final long descBytes = (long) SplitRing.DESC_BYTES * size;
+        final long driverBytes = packed ? PackedRing.EVENT_BYTES : SplitRing.availRingBytes(size);
+        final long deviceBytes = packed ? PackedRing.EVENT_BYTES : SplitRing.usedRingBytes(size);
+        final long descGpa = translated ? vring.descUserAddr : translate(vring, "descriptor area", vring.descUserAddr,
+                descBytes);
+        final long driverGpa = translated ? vring.availUserAddr : translate(vring, "driver area", vring.availUserAddr,
+                driverBytes);
+        final long deviceGpa = translated ? vring.usedUserAddr : translate(vring, "device area", vring.usedUserAddr,
+                deviceBytes);
         final QueueConfig config = new QueueConfig(size, descGpa, driverGpa, deviceGpa,
                 features & ~VirtioFeature.bit(ProtocolFeature.VIRTIO_F_PROTOCOL_FEATURES));
+        final DmaSpace space = ringSpace();
         final DeviceQueue queue;
         try {
-            queue = VirtQueues.device(config, guestMemory);
+            queue = dataPlane.call(() -> {
+                if (translated && !ringAreasTranslated(config, descBytes, driverBytes, deviceBytes)) {
+                    return null;
+                }
+                return VirtQueues.device(config, space);
+            });
         } catch (QueueConfigException e) {
             signalError(vring);
             throw refuse("vring " + vring.index + " cannot start: " + e.getMessage());
         }
+        if (queue == null) {
+            if (!vring.waitingForTranslation) {
+                log("vring " + vring.index + " waits for IOTLB translations of its ring areas (misses sent)");
+            }
+            vring.waitingForTranslation = true;
+            return;
+        }
+        vring.waitingForTranslation = false;
         final QueueState resumed = queue.resume(vring.base);
         if (!packed && resumed.nextUsedIndex() != (vring.base & 0xFFFF)) {
             log("vring " + vring.index + ": base " + (vring.base & 0xFFFF) + " but the used index in guest memory is "
@@ -486,6 +555,61 @@ public final class VhostUserBackend implements VhostUserHandler {
         vring.started = true;
         log("vring " + index + " started: size " + size + (packed ? " packed" : " split") + ", "
                 + (kick == null ? "polled" : "kick fd") + ", " + (enabled ? "enabled" : "disabled"));
+    }
+
+    /**
+     * Data-plane thread: whether every ring area has its IOTLB translations; each missing one is asked for (all at
+     * once, so that the front-end answers them together).
+     */
+    private boolean ringAreasTranslated(final QueueConfig config, final long descBytes, final long driverBytes,
+                                        final long deviceBytes) {
+        final DmaRange scratch = new DmaRange();
+        final DmaSpace space = iotlb.space();
+        boolean pending = false;
+        final long[] addresses = {config.descGpa(), config.driverGpa(), config.deviceGpa()};
+        final long[] lengths = {descBytes, driverBytes, deviceBytes};
+        final AccessMode[] modes = {AccessMode.READ,
+                AccessMode.READ, AccessMode.READ_WRITE};
+        for (int i = 0; i < addresses.length; i++) {
+            for (long done = 0; done < lengths[i]; ) {
+                final long piece = space.resolvePiece(addresses[i] + done, lengths[i] - done, modes[i], scratch);
+                if (piece == 0) {
+                    if (space.refusal() != MemoryAccessException.Reason.TRANSLATION_PENDING) {
+                        return true;
+                    }
+                    pending = true;
+                    done = (addresses[i] + done | 0xFFF) + 1 - addresses[i];
+                } else {
+                    done += piece;
+                }
+            }
+        }
+        return !pending;
+    }
+
+    private void iotlbMessage(final VhostUserMessage request, final ReplyWriter reply) {
+        final int type = request.iotlbType();
+        final long iova = request.iotlbIova();
+        final long sizeBytes = request.iotlbSize();
+        final long userAddr = request.iotlbUserAddr();
+        final int permissions = request.iotlbPermissions();
+        final long[] pieces = type == VhostIotlb.UPDATE ? frontEndMemory.gpaPieces(userAddr, sizeBytes) : null;
+        final VhostIotlb target = iotlb;
+        if (target == null) {
+            throw refuse("IOTLB_MSG before the connection was set up");
+        }
+        final String refusal = dataPlane.call(() -> target.apply(type, iova, sizeBytes, userAddr, permissions, pieces));
+        if (refusal != null) {
+            throw refuse(refusal);
+        }
+        reply.u64(0);
+        if (type == VhostIotlb.UPDATE) {
+            for (Vring vring : vrings) {
+                if (vring.waitingForTranslation && !vring.started && vring.readyToStart()) {
+                    startRing(vring);
+                }
+            }
+        }
     }
 
     private long translate(final Vring vring, final String area, final long userAddr, final long lengthBytes) {
@@ -612,10 +736,14 @@ public final class VhostUserBackend implements VhostUserHandler {
         if (request.fdCount() != 1) {
             throw refuse("SET_BACKEND_REQ_FD without a socket");
         }
-        if (backendChannel != null) {
-            backendChannel.close();
+        final BackendChannel previous = backendChannel;
+        backendChannel = new BackendChannel(request.takeFd(0));
+        if (iotlb != null) {
+            iotlb.channel(backendChannel);
         }
-        backendChannel = OwnedFd.adopt(request.takeFd(0));
+        if (previous != null) {
+            previous.close();
+        }
     }
 
     private void setStatus(final long value) {
@@ -629,7 +757,12 @@ public final class VhostUserBackend implements VhostUserHandler {
 
     private void resetDevice() {
         stopAllRings();
-        dataPlane.run(device::reset);
+        dataPlane.run(() -> {
+            device.reset();
+            if (iotlb != null) {
+                iotlb.clear();
+            }
+        });
         for (Vring vring : vrings) {
             vring.reset();
         }
@@ -692,7 +825,12 @@ public final class VhostUserBackend implements VhostUserHandler {
     @Override
     public void disconnected() {
         stopAllRings();
-        dataPlane.run(device::reset);
+        dataPlane.run(() -> {
+            device.reset();
+            if (iotlb != null) {
+                iotlb.clear();
+            }
+        });
         for (Vring vring : vrings) {
             vring.closeEventFds();
         }
@@ -710,12 +848,16 @@ public final class VhostUserBackend implements VhostUserHandler {
             logEventFd.close();
             logEventFd = null;
         }
+        if (iotlb != null) {
+            iotlb.channel(null);
+        }
         if (backendChannel != null) {
             backendChannel.close();
             backendChannel = null;
         }
         if (registered) {
             dataPlane.remove(device.pollable());
+            dataPlane.remove(iotlb.space());
             registered = false;
         }
         log("front-end disconnected; state released");
@@ -724,6 +866,17 @@ public final class VhostUserBackend implements VhostUserHandler {
     /** @return the ring state of vring {@code index}, for tests: "stopped", "started+enabled", ... */
     public String ringState(final int index) {
         return vring(index).toString();
+    }
+
+    /** @return the device IOTLB's counters */
+    public CounterSet<DeviceIotlbCounter> iotlbCounters() {
+        return iotlbCounters;
+    }
+
+    /** @return entries in the device IOTLB now (asks the data plane) */
+    public int iotlbEntries() {
+        final VhostIotlb target = iotlb;
+        return target == null ? 0 : dataPlane.call(() -> target.table().size());
     }
 
     /** @return true once SET_OWNER was received */

@@ -25,6 +25,8 @@ final class Vring {
     boolean addressesSet;
     int base;
     boolean started;
+    /** Ready to start, but its ring areas lack IOTLB translations (asked for): started again after an UPDATE. */
+    boolean waitingForTranslation;
     boolean enabled;
     EventFd kick;
     boolean pollWithoutKick;
@@ -92,6 +94,7 @@ final class Vring {
      * @return the base to reply: where the ring stood
      */
     int stop(final QueueState lastState, final boolean packed) {
+        waitingForTranslation = false;
         if (started) {
             started = false;
             if (lastState != null) {
@@ -109,6 +112,7 @@ final class Vring {
     /** RESET_DEVICE: forgets what the front-end set (the eventfds are closed). */
     void reset() {
         closeEventFds();
+        waitingForTranslation = false;
         sizeSet = false;
         addressesSet = false;
         enabled = false;

@@ -9,6 +9,7 @@ import io.vioplane.vhostuser.protocol.VhostUserRequest;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.concurrent.locks.ReentrantLock;
 
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED;
@@ -21,7 +22,8 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
  * NEED_REPLY (REPLY_ACK negotiated), reads the front-end's u64 acknowledgement.
  *
  * <p>Blocking, with a timeout: meant for a handler or a data-plane thread that must wait for the front-end (an
- * IOTLB miss, a config change). Thread-safe: one request at a time. Owns the socket.
+ * IOTLB miss, a config change), except {@link #tryIotlbMiss}, which never waits for the channel. Thread-safe: one
+ * request at a time. Owns the socket.
  */
 public final class BackendChannel implements AutoCloseable {
     private final int socketFd;
@@ -31,7 +33,9 @@ public final class BackendChannel implements AutoCloseable {
     private final MessageFramer framer;
     private final int[] fds = new int[1];
     private final Epoll epoll = new Epoll(1);
-    private boolean closed;
+    private final ReentrantLock lock = new ReentrantLock();
+    private volatile boolean closed;
+    private static final int IOTLB_MISS = 1;
 
     /** Takes ownership of {@code socketFd} (made non-blocking). */
     public BackendChannel(final int socketFd) {
@@ -47,8 +51,13 @@ public final class BackendChannel implements AutoCloseable {
      * @param payload the body (may be empty)
      * @param fd      a descriptor to attach (BACKEND_SEND_FD), or -1; the caller keeps ownership
      */
-    public synchronized void send(final int request, final MemorySegment payload, final int fd, final long timeoutMs) {
-        write(request, VhostUserHeader.VERSION, payload, fd, deadline(timeoutMs));
+    public void send(final int request, final MemorySegment payload, final int fd, final long timeoutMs) {
+        lock.lock();
+        try {
+            write(request, VhostUserHeader.VERSION, payload, fd, deadline(timeoutMs));
+        } finally {
+            lock.unlock();
+        }
     }
 
     /**
@@ -57,21 +66,26 @@ public final class BackendChannel implements AutoCloseable {
      * @return the acknowledgement: 0 success, non-zero failure
      * @throws VhostUserException (closing) if no well-formed reply came within {@code timeoutMs} or the socket failed
      */
-    public synchronized long sendAwaitingAck(final int request, final MemorySegment payload, final int fd,
-                                             final long timeoutMs) {
-        final long deadlineNs = deadline(timeoutMs);
-        write(request, VhostUserHeader.VERSION | VhostUserHeader.FLAG_NEED_REPLY, payload, fd, deadlineNs);
-        receiveReply(deadlineNs, request);
-        final int replyRequest = framer.request();
-        final int replyFlags = framer.flags();
-        final long size = framer.payloadBytes();
-        if (replyRequest != request || (replyFlags & VhostUserHeader.FLAG_REPLY) == 0
-                || size != VhostUserMessage.U64_BYTES) {
-            throw failure("the front-end answered " + VhostUserRequest.backendName(request) + " with request "
-                    + replyRequest + ", flags 0x" + Integer.toHexString(replyFlags) + ", size " + size
-                    + " (expected the same request, REPLY, 8 bytes)");
+    public long sendAwaitingAck(final int request, final MemorySegment payload, final int fd,
+                                final long timeoutMs) {
+        lock.lock();
+        try {
+            final long deadlineNs = deadline(timeoutMs);
+            write(request, VhostUserHeader.VERSION | VhostUserHeader.FLAG_NEED_REPLY, payload, fd, deadlineNs);
+            receiveReply(deadlineNs, request);
+            final int replyRequest = framer.request();
+            final int replyFlags = framer.flags();
+            final long size = framer.payloadBytes();
+            if (replyRequest != request || (replyFlags & VhostUserHeader.FLAG_REPLY) == 0
+                    || size != VhostUserMessage.U64_BYTES) {
+                throw failure("the front-end answered " + VhostUserRequest.backendName(request) + " with request "
+                        + replyRequest + ", flags 0x" + Integer.toHexString(replyFlags) + ", size " + size
+                        + " (expected the same request, REPLY, 8 bytes)");
+            }
+            return framer.payload().get(JAVA_LONG_UNALIGNED, 0);
+        } finally {
+            lock.unlock();
         }
-        return framer.payload().get(JAVA_LONG_UNALIGNED, 0);
     }
 
     /** Tells the front-end the configuration space changed (BACKEND_CONFIG_CHANGE_MSG, no payload). */
@@ -88,35 +102,95 @@ public final class BackendChannel implements AutoCloseable {
     }
 
     /** Reports an IOTLB miss for {@code iova} wanting {@code permissions} (BACKEND_IOTLB_MSG, type MISS). */
-    public synchronized void iotlbMiss(final long iova, final int permissions, final long timeoutMs) {
-        final MemorySegment body = buffer.asSlice(VhostUserHeader.HEADER_BYTES, VhostUserMessage.IOTLB_BYTES);
-        body.fill((byte) 0);
-        body.set(JAVA_LONG_UNALIGNED, 0, iova);
-        body.set(JAVA_BYTE, 24, (byte) permissions);
-        body.set(JAVA_BYTE, 25, (byte) 1);
-        writeBody(VhostUserRequest.BACKEND_IOTLB_MSG, VhostUserHeader.VERSION, VhostUserMessage.IOTLB_BYTES, -1,
-                deadline(timeoutMs));
+    public void iotlbMiss(final long iova, final int permissions, final long timeoutMs) {
+        lock.lock();
+        try {
+            final MemorySegment body = buffer.asSlice(VhostUserHeader.HEADER_BYTES, VhostUserMessage.IOTLB_BYTES);
+            body.fill((byte) 0);
+            body.set(JAVA_LONG_UNALIGNED, 0, iova);
+            body.set(JAVA_BYTE, 24, (byte) permissions);
+            body.set(JAVA_BYTE, 25, (byte) 1);
+            writeBody(VhostUserRequest.BACKEND_IOTLB_MSG, VhostUserHeader.VERSION, VhostUserMessage.IOTLB_BYTES, -1,
+                    deadline(timeoutMs));
+        } finally {
+            lock.unlock();
+        }
+    }
+
+
+    /**
+     * Reports an IOTLB miss without blocking, for the data plane (QEMU docs/interop/vhost-user.rst, "IOMMU
+     * support"): BACKEND_IOTLB_MSG of type MISS, without NEED_REPLY (the answer is an UPDATE on the front-end's
+     * channel). Gives up at once, sending nothing, if another request holds the channel or the socket is full; a
+     * message the socket took in part is completed within {@code timeoutMs}.
+     *
+     * @return true if the request went out; false if nothing was sent (ask again later)
+     */
+    public boolean tryIotlbMiss(final long iova, final int permissions, final long timeoutMs) {
+        if (!lock.tryLock()) {
+            return false;
+        }
+        try {
+            if (closed) {
+                return false;
+            }
+            final MemorySegment body = buffer.asSlice(VhostUserHeader.HEADER_BYTES, VhostUserMessage.IOTLB_BYTES);
+            body.fill((byte) 0);
+            body.set(JAVA_LONG_UNALIGNED, 0, iova);
+            body.set(JAVA_BYTE, 24, (byte) permissions);
+            body.set(JAVA_BYTE, 25, (byte) IOTLB_MISS);
+            VhostUserHeader.write(buffer, VhostUserRequest.BACKEND_IOTLB_MSG, VhostUserHeader.VERSION,
+                    VhostUserMessage.IOTLB_BYTES);
+            fds[0] = -1;
+            framer.beginSend(buffer, VhostUserHeader.HEADER_BYTES + VhostUserMessage.IOTLB_BYTES, fds, 0);
+            if (framer.continueSend()) {
+                return true;
+            }
+            if (!framer.sendStarted()) {
+                framer.beginSend(buffer, 0, fds, 0);
+                return false;
+            }
+            final long deadlineNs = deadline(timeoutMs);
+            while (!framer.continueSend()) {
+                await(Epoll.EPOLLOUT, deadlineNs, VhostUserRequest.BACKEND_IOTLB_MSG);
+            }
+            return true;
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** In-band notification that vring {@code index} has used buffers (BACKEND_VRING_CALL). */
-    public synchronized void vringCall(final int index, final long timeoutMs) {
-        final MemorySegment body = buffer.asSlice(VhostUserHeader.HEADER_BYTES, VhostUserMessage.VRING_STATE_BYTES);
-        body.set(JAVA_INT_UNALIGNED, 0, index);
-        body.set(JAVA_INT_UNALIGNED, 4, 0);
-        writeBody(VhostUserRequest.BACKEND_VRING_CALL, VhostUserHeader.VERSION, VhostUserMessage.VRING_STATE_BYTES,
-                -1, deadline(timeoutMs));
+    public void vringCall(final int index, final long timeoutMs) {
+        lock.lock();
+        try {
+            final MemorySegment body = buffer.asSlice(VhostUserHeader.HEADER_BYTES, VhostUserMessage.VRING_STATE_BYTES);
+            body.set(JAVA_INT_UNALIGNED, 0, index);
+            body.set(JAVA_INT_UNALIGNED, 4, 0);
+            writeBody(VhostUserRequest.BACKEND_VRING_CALL, VhostUserHeader.VERSION, VhostUserMessage.VRING_STATE_BYTES,
+                    -1, deadline(timeoutMs));
+        } finally {
+            lock.unlock();
+        }
     }
+
 
     /** Closes the socket. */
     @Override
-    public synchronized void close() {
-        if (!closed) {
-            closed = true;
-            epoll.close();
-            FileIo.closeQuietly(socketFd);
-            arena.close();
+    public void close() {
+        lock.lock();
+        try {
+            if (!closed) {
+                closed = true;
+                epoll.close();
+                FileIo.closeQuietly(socketFd);
+                arena.close();
+            }
+        } finally {
+            lock.unlock();
         }
     }
+
 
     private void write(final int request, final int flags, final MemorySegment payload, final int fd,
                        final long deadlineNs) {

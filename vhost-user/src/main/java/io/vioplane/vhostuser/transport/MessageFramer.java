@@ -211,6 +211,11 @@ public final class MessageFramer {
         return true;
     }
 
+    /** @return true once some bytes of the message begun with {@link #beginSend} went out */
+    public boolean sendStarted() {
+        return sendOffset > 0;
+    }
+
     /** @return true while a message begun with {@link #beginSend} has bytes left to send */
     public boolean sending() {
         return sendRemaining > 0;

@@ -66,6 +66,11 @@ public final class ControlQueueEngine extends QueueEngine {
         int handled = 0;
         while (queue.pop(chain)) {
             handled++;
+            if (chain.denied()) {
+                counters.increment(NetQueueCounters.Kind.IOMMU_DENIED);
+                queue.addUsed(chain, 0);
+                continue;
+            }
             if (chain.readableBytes() < 2 || chain.writableBytes() < 1) {
                 counters.increment(NetQueueCounters.Kind.MALFORMED_HEADER);
                 queue.addUsed(chain, 0);

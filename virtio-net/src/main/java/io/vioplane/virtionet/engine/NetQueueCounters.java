@@ -25,7 +25,8 @@ public final class NetQueueCounters extends CounterSet<NetQueueCounters.Kind> {
         DISCARDED_WHILE_DISABLED("discarded: queue disabled"),
         KICKS("kicks"),
         INTERRUPTS("interrupts"),
-        RING_VIOLATIONS("ring violations");
+        RING_VIOLATIONS("ring violations"),
+        IOMMU_DENIED("drops: guest's IOMMU mapping denies the access (request failed)");
 
         private final String label;
 

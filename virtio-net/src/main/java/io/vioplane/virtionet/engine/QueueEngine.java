@@ -48,11 +48,12 @@ abstract class QueueEngine {
     /**
      * Asks for kicks again before the data plane sleeps.
      *
-     * @return true if buffers became available meanwhile
+     * @return true if buffers became available meanwhile (not counting a chain that waits for an IOMMU translation:
+     *     its arrival wakes the data plane)
      */
     final boolean armKicks() {
         notificationsEnabled = true;
-        return queue.enableNotifications();
+        return queue.enableNotifications() && !queue.awaitingTranslation();
     }
 
     /** Publishes the used elements of a batch and interrupts the driver if it asked for it. */

@@ -33,6 +33,8 @@ import java.nio.ByteOrder;
  *       guest without GUEST_UFO is dropped and counted.</li>
  *   <li>The receive filter (promiscuous, MAC tables) applies; while the ring is disabled nothing is
  *       delivered.</li>
+ *   <li>A chain whose IOMMU mapping the device may not write fails: the frame is dropped and counted, and the chains
+ *       taken for it are returned with nothing written.</li>
  * </ul>
  */
 public final class RxEngine extends QueueEngine implements RxDestination {
@@ -53,6 +55,7 @@ public final class RxEngine extends QueueEngine implements RxDestination {
     private final MemorySegment scratch = Arena.ofAuto().allocate(16, 8);
     private long batchPackets;
     private long batchBytes;
+    private boolean deniedInBatch;
     private final TcpSegmenter segmenter = new TcpSegmenter();
     private MemorySegment segmentingSource;
     private long segmentingOffset = -1;
@@ -83,7 +86,8 @@ public final class RxEngine extends QueueEngine implements RxDestination {
             return 0;
         }
         final int delivered = port.receive(queuePair, this, BATCH);
-        if (batchPackets > 0) {
+        if (batchPackets > 0 || deniedInBatch) {
+            deniedInBatch = false;
             finishBatch();
             counters.add(NetQueueCounters.Kind.PACKETS, batchPackets);
             counters.add(NetQueueCounters.Kind.BYTES, batchBytes);
@@ -214,6 +218,10 @@ public final class RxEngine extends QueueEngine implements RxDestination {
             buffersWhenShort = 0;
             return 0;
         }
+        if (chain.denied()) {
+            failDenied(1);
+            return -1;
+        }
         if (chain.writableBytes() < total) {
             queue.rewind(chain);
             counters.increment(NetQueueCounters.Kind.BUFFER_TOO_SMALL);
@@ -241,9 +249,26 @@ public final class RxEngine extends QueueEngine implements RxDestination {
             }
             room += chains[count].writableBytes();
             count++;
+            if (chains[count - 1].denied()) {
+                failDenied(count);
+                return -1;
+            }
         }
         buffersWhenShort = -1;
         return count;
+    }
+
+    /**
+     * A chain's IOMMU mapping forbids the device to write it: the frame is dropped and every chain taken for it, the
+     * denied one last, is returned used with nothing written (in ring order, as IN_ORDER requires).
+     */
+    private void failDenied(final int count) {
+        for (int i = 0; i < count; i++) {
+            queue.addUsed(chains[i], 0);
+        }
+        counters.increment(NetQueueCounters.Kind.IOMMU_DENIED);
+        buffersWhenShort = -1;
+        deniedInBatch = true;
     }
 
     private void giveBack(final int count) {

@@ -17,7 +17,7 @@ import java.lang.foreign.MemorySegment;
  *
  * <p>Dropped and counted, the chain returned: a chain too short for a header and an Ethernet header, a frame
  * longer than {@link #MAX_FRAME_BYTES}, a GSO type or checksum request the guest did not negotiate or with
- * offsets outside the frame. While the ring is disabled, frames are discarded (vhost-user "started but
+ * offsets outside the frame, a chain whose IOMMU mapping the device may not read. While the ring is disabled, frames are discarded (vhost-user "started but
  * disabled": no side effects).
  */
 public final class TxEngine extends QueueEngine {
@@ -63,11 +63,14 @@ public final class TxEngine extends QueueEngine {
         long refused = 0;
         long discarded = 0;
         long deviceOnlyFlags = 0;
+        long denied = 0;
         final boolean on = enabled;
         for (int i = 0; i < popped; i++) {
             final DescriptorChain chain = chains[i];
             final long frameBytes = chain.readableBytes() - VirtioNetHeader.BYTES;
-            if (!on) {
+            if (chain.denied()) {
+                denied++;
+            } else if (!on) {
                 discarded++;
             } else if (frameBytes < ETHERNET_HEADER_BYTES) {
                 malformed++;
@@ -97,7 +100,8 @@ public final class TxEngine extends QueueEngine {
         finishBatch();
         counters.add(NetQueueCounters.Kind.PACKETS, packets);
         counters.add(NetQueueCounters.Kind.BYTES, bytes);
-        if (malformed + oversized + refused + discarded + deviceOnlyFlags != 0) {
+        if (malformed + oversized + refused + discarded + deviceOnlyFlags + denied != 0) {
+            counters.add(NetQueueCounters.Kind.IOMMU_DENIED, denied);
             counters.add(NetQueueCounters.Kind.DEVICE_ONLY_FLAGS_CLEARED, deviceOnlyFlags);
             counters.add(NetQueueCounters.Kind.MALFORMED_HEADER, malformed);
             counters.add(NetQueueCounters.Kind.OVERSIZED_FRAME, oversized);

@@ -41,6 +41,7 @@ public final class PackedDeviceQueue implements DeviceQueue {
     private final int[] pendingLengths;
     private final int[] pendingSlots;
 
+    private boolean awaitingTranslation;
     private DmaSpace memory;
     private MemorySegment ring;
     private MemorySegment driverEvent;
@@ -166,6 +167,10 @@ public final class PackedDeviceQueue implements DeviceQueue {
             breakQueue(RingViolation.HEAD_OUT_OF_RANGE);
             return false;
         }
+        awaitingTranslation = chain.translationPending();
+        if (awaitingTranslation) {
+            return false;
+        }
         chain.setId(id);
         chain.setRingSlots(slots);
         nextAvail = position;
@@ -187,7 +192,7 @@ public final class PackedDeviceQueue implements DeviceQueue {
             return RingViolation.INDIRECT_BAD_LENGTH;
         }
         if (!memory.resolve(addr, tableBytes, AccessMode.READ, range)) {
-            return RingViolation.INDIRECT_OUT_OF_RANGE;
+            return chain.refused(memory.refusal()) == null ? null : RingViolation.INDIRECT_OUT_OF_RANGE;
         }
         final MemorySegment table = range.segment();
         final long base = range.offset();
@@ -333,6 +338,11 @@ public final class PackedDeviceQueue implements DeviceQueue {
             publishUsed();
         }
         this.collapseInOrder = collapse;
+    }
+
+    @Override
+    public boolean awaitingTranslation() {
+        return awaitingTranslation;
     }
 
     @Override

@@ -59,6 +59,7 @@ public final class SplitDeviceQueue implements DeviceQueue {
     private RingViolation violation;
     private DirtyPageLog dirtyLog = DirtyPageLog.NONE;
     private long usedLogGpa;
+    private boolean awaitingTranslation;
 
     /**
      * Checks the configuration and maps the three ring areas.
@@ -135,6 +136,10 @@ public final class SplitDeviceQueue implements DeviceQueue {
             breakQueue(walked);
             return false;
         }
+        awaitingTranslation = chain.translationPending();
+        if (awaitingTranslation) {
+            return false;
+        }
         nextAvail = (nextAvail + 1) & 0xFFFF;
         inFlight++;
         if (eventIdx && notificationsEnabled) {
@@ -195,7 +200,7 @@ public final class SplitDeviceQueue implements DeviceQueue {
                     return RingViolation.INDIRECT_BAD_LENGTH;
                 }
                 if (!memory.resolve(addr, tableBytes, AccessMode.READ, range)) {
-                    return RingViolation.INDIRECT_OUT_OF_RANGE;
+                    return chain.refused(memory.refusal()) == null ? null : RingViolation.INDIRECT_OUT_OF_RANGE;
                 }
                 table = range.segment();
                 tableBase = range.offset();
@@ -316,6 +321,11 @@ public final class SplitDeviceQueue implements DeviceQueue {
             publishUsed();
         }
         this.collapseInOrder = collapse;
+    }
+
+    @Override
+    public boolean awaitingTranslation() {
+        return awaitingTranslation;
     }
 
     @Override
