@@ -1,5 +1,6 @@
 package io.vioplane.cli.daemon;
 
+import io.vioplane.platform.testing.Await;
 import io.vioplane.platform.testing.OpenFds;
 import io.vioplane.platform.testing.Requirements;
 import io.vioplane.peers.dpdk.ForwardMode;
@@ -38,15 +39,8 @@ class VhostUserNetResilienceTest {
                         + (server ? ",server=1" : "")).forwardMode(ForwardMode.IO).txFirst(true).cpu(1).build();
     }
 
-    private static boolean await(final BooleanSupplier condition, final long timeoutMs) throws InterruptedException {
-        final long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                return false;
-            }
-            Thread.sleep(5);
-        }
-        return true;
+    private static boolean await(final BooleanSupplier condition, final long timeoutMs) {
+        return Await.until(condition, timeoutMs);
     }
 
     private static long echoSession(final VhostUserNetDaemon daemon, final Testpmd testpmd) throws Exception {

@@ -258,20 +258,7 @@ public final class IoUring implements AutoCloseable {
             return 0;
         }
         INT.setRelease(sqRing, sqTailOffset, sqTail);
-        final Libc.Scratch scratch = Libc.scratch();
-        while (true) {
-            final long submitted = Libc.syscall(scratch.capture, SYS_IO_URING_ENTER, ringFd, prepared, 0, 0, 0, 0);
-            if (submitted < 0) {
-                final int errno = scratch.errno();
-                if (errno == Errno.EINTR || errno == Errno.EAGAIN || errno == Errno.EBUSY) {
-                    continue;
-                }
-                throw new SysException("io_uring_enter(" + prepared + ")", errno);
-            }
-            prepared -= (int) submitted;
-            inFlight += (int) submitted;
-            return (int) submitted;
-        }
+        return enter(0, 0);
     }
 
     /**
@@ -366,10 +353,23 @@ public final class IoUring implements AutoCloseable {
             return 0;
         }
         INT.setRelease(sqRing, sqTailOffset, sqTail);
-        final Libc.Scratch scratch = Libc.scratch();
         while (prepared > 0 || completionsReady() < inFlight) {
-            final long submitted = Libc.syscall(scratch.capture, SYS_IO_URING_ENTER, ringFd, prepared,
-                    prepared + inFlight, ENTER_GETEVENTS, 0, 0);
+            enter(prepared + inFlight, ENTER_GETEVENTS);
+        }
+        return completionsReady();
+    }
+
+    /**
+     * io_uring_enter(2) with every prepared entry, retried while interrupted or busy; the submitted entries move
+     * from prepared to in flight.
+     *
+     * @return how many entries the kernel took
+     */
+    private int enter(final int minComplete, final int flags) {
+        final Libc.Scratch scratch = Libc.scratch();
+        while (true) {
+            final long submitted = Libc.syscall(scratch.capture, SYS_IO_URING_ENTER, ringFd, prepared, minComplete,
+                    flags, 0, 0);
             if (submitted < 0) {
                 final int errno = scratch.errno();
                 if (errno == Errno.EINTR || errno == Errno.EAGAIN || errno == Errno.EBUSY) {
@@ -379,8 +379,8 @@ public final class IoUring implements AutoCloseable {
             }
             prepared -= (int) submitted;
             inFlight += (int) submitted;
+            return (int) submitted;
         }
-        return completionsReady();
     }
 
     private int completionsReady() {

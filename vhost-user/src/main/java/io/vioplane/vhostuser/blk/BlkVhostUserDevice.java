@@ -1,18 +1,13 @@
 package io.vioplane.vhostuser.blk;
 
 import io.vioplane.platform.irq.Interrupt;
-import io.vioplane.platform.runtime.DataPlane;
 import io.vioplane.vhostuser.backend.SplitInflightRegion;
-import io.vioplane.vhostuser.backend.VhostUserDevice;
+import io.vioplane.vhostuser.backend.QueueServingVhostUserDevice;
 import io.vioplane.vhostuser.protocol.ProtocolFeature;
 import io.vioplane.virtioblk.engine.InflightTracking;
-import io.vioplane.virtioblk.engine.BlkQueueCounters;
 import io.vioplane.virtioblk.engine.VirtioBlkDevice;
 import io.vioplane.vring.DeviceQueue;
-import io.vioplane.vring.DirtyPageLog;
-import io.vioplane.vring.QueueState;
 import io.vioplane.vring.VirtioFeature;
-import io.vioplane.vring.device.DeviceContext;
 
 import java.lang.foreign.MemorySegment;
 
@@ -24,12 +19,10 @@ import java.lang.foreign.MemorySegment;
  * INFLIGHT_SHMFD lets a restarted daemon resubmit what it had taken and not completed; MQ, CONFIG, REPLY_ACK,
  * STATUS and RESET_DEVICE come from the device-agnostic back-end.
  */
-public final class BlkVhostUserDevice implements VhostUserDevice {
-    private final VirtioBlkDevice device;
-
+public final class BlkVhostUserDevice extends QueueServingVhostUserDevice<VirtioBlkDevice> {
     /** @param device the block device to serve */
     public BlkVhostUserDevice(final VirtioBlkDevice device) {
-        this.device = device;
+        super(device);
     }
 
     /** @return the block device */
@@ -38,38 +31,13 @@ public final class BlkVhostUserDevice implements VhostUserDevice {
     }
 
     @Override
-    public long features() {
-        return device.offeredFeatures();
-    }
-
-    @Override
     public long deviceProtocolFeatures() {
         return VirtioFeature.bit(ProtocolFeature.INFLIGHT_SHMFD);
     }
 
     @Override
-    public int maxQueues() {
-        return device.maxQueues();
-    }
-
-    @Override
     public long queueNumReply() {
         return device.maxQueues();
-    }
-
-    @Override
-    public DataPlane.Pollable pollable() {
-        return device;
-    }
-
-    @Override
-    public void setNegotiatedFeatures(final long features) {
-        device.setNegotiatedFeatures(features);
-    }
-
-    @Override
-    public void startQueue(final int index, final DeviceQueue queue, final Interrupt call) {
-        device.startQueue(index, queue, call);
     }
 
     @Override
@@ -104,39 +72,6 @@ public final class BlkVhostUserDevice implements VhostUserDevice {
     }
 
     @Override
-    public QueueState stopQueue(final int index) {
-        return device.stopQueue(index);
-    }
-
-    @Override
-    public void setQueueEnabled(final int index, final boolean enabled) {
-        device.setQueueEnabled(index, enabled);
-    }
-
-    @Override
-    public void kicked(final int index, final long count) {
-        final BlkQueueCounters counters = device.queueCounters(index);
-        if (counters != null) {
-            counters.kicked(count);
-        }
-    }
-
-    @Override
-    public void setDirtyLog(final DirtyPageLog log) {
-        device.setDirtyLog(log);
-    }
-
-    @Override
-    public void setNeedsResetListener(final DeviceContext.NeedsResetListener listener) {
-        device.setNeedsResetListener(listener);
-    }
-
-    @Override
-    public int configSize() {
-        return device.configSize();
-    }
-
-    @Override
     public void readConfig(final long offset, final MemorySegment destination) {
         device.refreshCapacity();
         device.readConfig(offset, destination);
@@ -155,15 +90,5 @@ public final class BlkVhostUserDevice implements VhostUserDevice {
     @Override
     public void announce(final byte[] mac) {
         // A block device has no network to announce itself on.
-    }
-
-    @Override
-    public void reset() {
-        device.reset();
-    }
-
-    @Override
-    public String name() {
-        return device.toString();
     }
 }

@@ -1,20 +1,13 @@
 package io.vioplane.vhostuser.net;
 
-import io.vioplane.platform.irq.Interrupt;
-import io.vioplane.platform.runtime.DataPlane;
-import io.vioplane.vhostuser.backend.VhostUserDevice;
+import io.vioplane.vhostuser.backend.QueueServingVhostUserDevice;
 import io.vioplane.vhostuser.protocol.ProtocolFeature;
 import io.vioplane.virtionet.Rarp;
 import io.vioplane.virtionet.VirtioNetConfig;
 import io.vioplane.virtionet.VirtioNetFeature;
-import io.vioplane.virtionet.engine.NetQueueCounters;
 import io.vioplane.virtionet.engine.VirtioNetDevice;
 import io.vioplane.virtionet.port.BufferTxFrame;
-import io.vioplane.vring.DeviceQueue;
-import io.vioplane.vring.DirtyPageLog;
-import io.vioplane.vring.QueueState;
 import io.vioplane.vring.VirtioFeature;
-import io.vioplane.vring.device.DeviceContext;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -26,27 +19,21 @@ import java.lang.foreign.ValueLayout;
  * of queue pairs (what QEMU's and DPDK's front-ends compare against), NET_SET_MTU sets the configuration's MTU,
  * and SEND_RARP sends a RARP announcement out of the port.
  */
-public final class NetVhostUserDevice implements VhostUserDevice {
+public final class NetVhostUserDevice extends QueueServingVhostUserDevice<VirtioNetDevice> {
     /** Protocol features a net device may add to the back-end's: RARP, and MTU when the MTU feature is offered. */
     public static final long NET_PROTOCOL_FEATURES = VirtioFeature.mask(ProtocolFeature.RARP, ProtocolFeature.MTU);
 
-    private final VirtioNetDevice device;
     private final MemorySegment announcement = Arena.ofAuto().allocate(Rarp.FRAME_BYTES);
     private final BufferTxFrame announcementFrame = new BufferTxFrame();
 
     /** @param device the net device to serve */
     public NetVhostUserDevice(final VirtioNetDevice device) {
-        this.device = device;
+        super(device);
     }
 
     /** @return the net device */
     public VirtioNetDevice netDevice() {
         return device;
-    }
-
-    @Override
-    public long features() {
-        return device.offeredFeatures();
     }
 
     @Override
@@ -59,66 +46,8 @@ public final class NetVhostUserDevice implements VhostUserDevice {
     }
 
     @Override
-    public int maxQueues() {
-        return device.maxQueues();
-    }
-
-    @Override
     public long queueNumReply() {
         return device.configuration().maxVirtqueuePairs();
-    }
-
-    @Override
-    public DataPlane.Pollable pollable() {
-        return device;
-    }
-
-    @Override
-    public void setNegotiatedFeatures(final long features) {
-        device.setNegotiatedFeatures(features);
-    }
-
-    @Override
-    public void startQueue(final int index, final DeviceQueue queue, final Interrupt call) {
-        device.startQueue(index, queue, call);
-    }
-
-    @Override
-    public QueueState stopQueue(final int index) {
-        return device.stopQueue(index);
-    }
-
-    @Override
-    public void setQueueEnabled(final int index, final boolean enabled) {
-        device.setQueueEnabled(index, enabled);
-    }
-
-    @Override
-    public void kicked(final int index, final long count) {
-        final NetQueueCounters counters = device.queueCounters(index);
-        if (counters != null) {
-            counters.kicked(count);
-        }
-    }
-
-    @Override
-    public void setDirtyLog(final DirtyPageLog log) {
-        device.setDirtyLog(log);
-    }
-
-    @Override
-    public void setNeedsResetListener(final DeviceContext.NeedsResetListener listener) {
-        device.setNeedsResetListener(listener);
-    }
-
-    @Override
-    public int configSize() {
-        return device.configSize();
-    }
-
-    @Override
-    public void readConfig(final long offset, final MemorySegment destination) {
-        device.readConfig(offset, destination);
     }
 
     @Override
@@ -147,15 +76,5 @@ public final class NetVhostUserDevice implements VhostUserDevice {
         MemorySegment.copy(Rarp.announcement(mac), 0, announcement, ValueLayout.JAVA_BYTE, 0, Rarp.FRAME_BYTES);
         device.port().transmit(0, announcementFrame.wrap(announcement, 0, Rarp.FRAME_BYTES));
         device.port().flush(0);
-    }
-
-    @Override
-    public void reset() {
-        device.reset();
-    }
-
-    @Override
-    public String name() {
-        return device.toString();
     }
 }

@@ -1,5 +1,6 @@
 package io.vioplane.vhostuser.backend;
 
+import io.vioplane.platform.testing.Await;
 import io.netty.channel.IoEventLoopGroup;
 import io.vioplane.iommu.DeviceIotlbCounter;
 import io.vioplane.platform.memory.GuestMemory;
@@ -195,14 +196,7 @@ class HostileIotlbFrontEndTest {
         return logged.toString(StandardCharsets.UTF_8);
     }
 
-    private static boolean await(final java.util.function.BooleanSupplier condition) throws InterruptedException {
-        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                return false;
-            }
-            Thread.sleep(1);
-        }
-        return true;
+    private static boolean await(final java.util.function.BooleanSupplier condition) {
+        return Await.until(condition, 10_000);
     }
 }

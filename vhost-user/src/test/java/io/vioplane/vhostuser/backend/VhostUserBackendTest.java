@@ -1,5 +1,6 @@
 package io.vioplane.vhostuser.backend;
 
+import io.vioplane.platform.testing.Await;
 import io.vioplane.platform.memory.GuestMemory;
 import io.vioplane.platform.runtime.Counters;
 import io.vioplane.platform.runtime.DataPlane;
@@ -88,15 +89,8 @@ class VhostUserBackendTest {
         return logged.toString(StandardCharsets.UTF_8);
     }
 
-    private static boolean await(final java.util.function.BooleanSupplier condition) throws InterruptedException {
-        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                return false;
-            }
-            Thread.sleep(1);
-        }
-        return true;
+    private static boolean await(final java.util.function.BooleanSupplier condition) {
+        return Await.until(condition, 10_000);
     }
 
     private static int echoFrames(final NetFrontEnd frontEnd, final int count) throws InterruptedException {

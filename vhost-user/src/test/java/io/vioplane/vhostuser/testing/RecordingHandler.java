@@ -1,5 +1,6 @@
 package io.vioplane.vhostuser.testing;
 
+import io.vioplane.platform.testing.Await;
 import io.vioplane.platform.sys.EventFd;
 import io.vioplane.platform.sys.FileIo;
 import io.vioplane.platform.sys.MemFd;
@@ -242,18 +243,6 @@ public final class RecordingHandler implements VhostUserHandler {
 
     /** Waits until {@code condition} holds or {@code timeoutMs} passes. @return whether it held */
     public static boolean await(final java.util.function.BooleanSupplier condition, final long timeoutMs) {
-        final long deadline = System.nanoTime() + timeoutMs * 1_000_000;
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                return false;
-            }
-            try {
-                Thread.sleep(5);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return false;
-            }
-        }
-        return true;
+        return Await.until(condition, timeoutMs);
     }
 }

@@ -19,7 +19,7 @@ import io.vioplane.vring.RingViolation;
 import io.vioplane.vring.VirtioFeature;
 import io.vioplane.vring.device.DeviceContext;
 import io.vioplane.vring.device.FeatureRules;
-import io.vioplane.vring.device.VirtioDevice;
+import io.vioplane.vring.device.QueueServingDevice;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -36,7 +36,7 @@ import java.util.function.Consumer;
  * data-plane thread; each queue's completion eventfd is handed to a {@link CompletionWatch} so the data plane
  * wakes when I/O finishes.
  */
-public final class VirtioBlkDevice implements VirtioDevice, DataPlane.Pollable {
+public final class VirtioBlkDevice implements QueueServingDevice, DataPlane.Pollable {
     /** The virtio device id of a block device. */
     public static final int DEVICE_ID = 2;
     /** The largest queue size offered. */
@@ -215,17 +215,6 @@ public final class VirtioBlkDevice implements VirtioDevice, DataPlane.Pollable {
         return negotiated;
     }
 
-    @Override
-    public void activate(final DeviceContext context) {
-        setNeedsResetListener(context.errors());
-        setNegotiatedFeatures(context.features());
-        for (int i = 0; i < context.queues().length; i++) {
-            if (context.queues()[i] != null) {
-                startQueue(i, context.queues()[i], context.queueInterrupts()[i]);
-            }
-        }
-    }
-
     /** Starts serving queue {@code index} (data-plane thread). */
     public void startQueue(final int index, final DeviceQueue queue, final Interrupt interrupt) {
         startQueue(index, queue, interrupt, InflightTracking.NONE);
@@ -288,6 +277,14 @@ public final class VirtioBlkDevice implements VirtioDevice, DataPlane.Pollable {
             if (engine != null) {
                 engine.dirtyLog = log;
             }
+        }
+    }
+
+    @Override
+    public void countKicks(final int index, final long count) {
+        final BlkQueueCounters counters = queueCounters(index);
+        if (counters != null) {
+            counters.kicked(count);
         }
     }
 

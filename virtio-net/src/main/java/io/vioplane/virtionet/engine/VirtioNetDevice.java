@@ -13,7 +13,7 @@ import io.vioplane.vring.RingViolation;
 import io.vioplane.vring.VirtioFeature;
 import io.vioplane.vring.device.DeviceContext;
 import io.vioplane.vring.device.FeatureRules;
-import io.vioplane.vring.device.VirtioDevice;
+import io.vioplane.vring.device.QueueServingDevice;
 
 import java.lang.foreign.MemorySegment;
 
@@ -28,7 +28,7 @@ import java.lang.foreign.MemorySegment;
  * {@link DataPlane.Pollable}. A queue the guest breaks stops alone; the device reports it through the
  * {@link DeviceContext.NeedsResetListener} so the transport can set DEVICE_NEEDS_RESET.
  */
-public final class VirtioNetDevice implements VirtioDevice, DataPlane.Pollable, ControlQueueEngine.DeviceControl {
+public final class VirtioNetDevice implements QueueServingDevice, DataPlane.Pollable, ControlQueueEngine.DeviceControl {
     /** The virtio device id of a network device. */
     public static final int DEVICE_ID = 1;
     /** The default and largest queue size offered. */
@@ -153,13 +153,7 @@ public final class VirtioNetDevice implements VirtioDevice, DataPlane.Pollable, 
 
     @Override
     public void activate(final DeviceContext context) {
-        setNeedsResetListener(context.errors());
-        setNegotiatedFeatures(context.features());
-        for (int i = 0; i < context.queues().length; i++) {
-            if (context.queues()[i] != null) {
-                startQueue(i, context.queues()[i], context.queueInterrupts()[i]);
-            }
-        }
+        QueueServingDevice.super.activate(context);
         if (VirtioFeature.has(negotiated, VirtioNetFeature.MQ)) {
             activePairs = 1;
         }
@@ -269,6 +263,14 @@ public final class VirtioNetDevice implements VirtioDevice, DataPlane.Pollable, 
      */
     public NetQueueCounters queueCounters(final int index) {
         return index >= 0 && index < queueCounters.length ? queueCounters[index] : null;
+    }
+
+    @Override
+    public void countKicks(final int index, final long count) {
+        final NetQueueCounters counters = queueCounters(index);
+        if (counters != null) {
+            counters.kicked(count);
+        }
     }
 
     /** @return the device queue serving {@code index}, or null */

@@ -127,13 +127,7 @@ public final class SplitDeviceQueue implements DeviceQueue {
             }
         }
         final int head = availRing.get(LittleEndian.U16, AVAIL_RING + 2L * (nextAvail & mask)) & 0xFFFF;
-        if (head >= size) {
-            breakQueue(RingViolation.HEAD_OUT_OF_RANGE);
-            return false;
-        }
-        final RingViolation walked = walk(head, chain);
-        if (walked != null) {
-            breakQueue(walked);
+        if (!walkOrBreak(head, chain)) {
             return false;
         }
         awaitingTranslation = chain.translationPending();
@@ -154,6 +148,15 @@ public final class SplitDeviceQueue implements DeviceQueue {
         if (violation != null) {
             return false;
         }
+        if (!walkOrBreak(head, chain)) {
+            return false;
+        }
+        inFlight++;
+        return true;
+    }
+
+    /** Walks the chain at {@code head} into {@code chain}; @return false, with the queue broken, if it is bad */
+    private boolean walkOrBreak(final int head, final DescriptorChain chain) {
         if (head < 0 || head >= size) {
             breakQueue(RingViolation.HEAD_OUT_OF_RANGE);
             return false;
@@ -163,7 +166,6 @@ public final class SplitDeviceQueue implements DeviceQueue {
             breakQueue(walked);
             return false;
         }
-        inFlight++;
         return true;
     }
 
