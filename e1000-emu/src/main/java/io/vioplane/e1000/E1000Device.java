@@ -122,6 +122,14 @@ public final class E1000Device implements AutoCloseable {
         }
     }
 
+    /**
+     * A power-on reset (a PCI reset from the host, as QEMU's system reset sends): the same as {@code CTRL.RST}, every
+     * register to its default, the EEPROM reloaded, the PHY reset (SDM 14.9).
+     */
+    public void powerOnReset() {
+        reset();
+    }
+
     /** Device reset (power-on, CTRL.RST; SDM 14.9): every register to its default, the EEPROM reloaded. */
     private void reset() {
         counters.increment(E1000Counter.RESETS);

@@ -82,6 +82,11 @@ public final class E1000PciFunction implements PciFunction.BarHandler, AutoClose
         return device;
     }
 
+    /** A power-on reset of the device model (the host resets config space, which it owns, itself). */
+    public void reset() {
+        device.powerOnReset();
+    }
+
     private void interrupt(final boolean asserted) {
         final ConfigSpace config = function.config();
         final int status = config.get(PciRegisters.STATUS, 2);
