@@ -146,4 +146,16 @@ class EepromAndPhyTest {
         assertNotEquals(0, driver.read(STATUS) & STATUS_LU);
         assertEquals(Long.MAX_VALUE, driver.device().nextDeadlineNs());
     }
+
+    @Test
+    void aPhySoftwareResetKeepsTheConfigurationTheDriverWroteAndRenegotiates() {
+        driver.reset();
+        driver.mdicWrite(1, M88E1011Phy.PSCR, 0x0B60);
+        driver.mdicWrite(1, M88E1011Phy.BMCR, driver.mdicRead(1, M88E1011Phy.BMCR) | 0x8000);
+        assertEquals(0x0B60, driver.mdicRead(1, M88E1011Phy.PSCR) & 0xFFFF, "Assert CRS on transmit stays set");
+        assertEquals(0, driver.mdicRead(1, M88E1011Phy.BMCR) & 0x8000, "the reset bit clears itself");
+        assertEquals(0, driver.read(STATUS) & STATUS_LU, "the link renegotiates");
+        driver.device().poll(0);
+        assertNotEquals(0, driver.read(STATUS) & STATUS_LU);
+    }
 }
