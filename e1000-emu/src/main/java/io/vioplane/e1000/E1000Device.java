@@ -82,7 +82,7 @@ public final class E1000Device implements AutoCloseable {
         table.define(STATUS, 1, plain, null);
         table.define(EECD, 1, index -> eeprom.readEecd(), (index, value) -> eeprom.writeEecd(value));
         table.define(EERD, 1, plain, (index, value) -> values[index] = eeprom.writeEerd(value));
-        for (int offset : new int[] {CTRL_EXT, FLA, FCAL, FCAH, FCT, FCTTV, TXCW, TIPG, LEDCTL, PBA, FCRTL, FCRTH,
+        for (int offset : new int[] {CTRL_EXT, FLA, FCAL, FCAH, FCT, FCTTV, TXCW, TIPG, AIT, LEDCTL, PBA, FCRTL, FCRTH,
             RXDCTL, RSRPD, TXDMAC, TXDCTL, TSPMT, RDBAL, RDBAH, TDBAL, TDBAH, WUC, WUFC, WUS, MANC, IPAV, WUPL}) {
             table.plain(offset);
         }
