@@ -55,26 +55,39 @@ final class E1000RemoteCommand implements Callable<Integer> {
             final Counters counters = Counters.in(countersFile);
             final ErrorLog log = ErrorLog.in(countersFile, System.err);
             final AtomicReference<RemoteE1000> serving = new AtomicReference<>();
-            final Thread main = Thread.currentThread();
+            final int listening = inheritedFd == null ? UnixSockets.socket(false) : -1;
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                // SIGTERM/SIGINT: end the connection being served and unblock accept(); the JVM then exits.
                 final RemoteE1000 current = serving.get();
                 if (current != null) {
                     current.stop();
                 }
-                main.interrupt();
+                UnixSockets.shutdownQuietly(listening);
+                if (socketPath != null) {
+                    try {
+                        Files.deleteIfExists(socketPath);
+                    } catch (java.io.IOException ignored) {
+                        // Leaving the socket file behind is harmless: the next start removes it.
+                    }
+                }
             }));
             if (inheritedFd != null) {
                 serveOne(inheritedFd, macAddress, counters, log, serving);
                 return 0;
             }
-            final int listening = UnixSockets.socket(false);
             try {
                 Files.deleteIfExists(socketPath);
                 UnixSockets.bind(listening, socketPath.toString());
                 UnixSockets.listen(listening, 1);
                 System.out.println("vioplane: ready");
-                while (!Thread.currentThread().isInterrupted()) {
-                    serveOne(UnixSockets.accept(listening, false), macAddress, counters, log, serving);
+                while (true) {
+                    final int connection;
+                    try {
+                        connection = UnixSockets.accept(listening, false);
+                    } catch (io.vioplane.platform.sys.SysException e) {
+                        break;
+                    }
+                    serveOne(connection, macAddress, counters, log, serving);
                 }
             } finally {
                 FileIo.closeQuietly(listening);

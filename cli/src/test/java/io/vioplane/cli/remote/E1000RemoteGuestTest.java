@@ -2,14 +2,9 @@ package io.vioplane.cli.remote;
 
 import io.vioplane.e1000.E1000Counter;
 import io.vioplane.pciremote.MpqemuCounter;
-import io.vioplane.platform.runtime.Counters;
-import io.vioplane.platform.runtime.ErrorLog;
-import io.vioplane.platform.sys.FileIo;
-import io.vioplane.platform.sys.UnixSockets;
 import io.vioplane.platform.testing.Requirements;
 import io.vioplane.platform.testing.peers.LinuxGuestImage;
 import io.vioplane.platform.testing.peers.QemuGuest;
-import io.vioplane.virtionet.port.DiscardPort;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -21,8 +16,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.EnumSet;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -44,7 +37,6 @@ class E1000RemoteGuestTest {
     private static final Duration BOOT = Duration.ofSeconds(240);
     private static final Duration COMMAND = Duration.ofSeconds(60);
     private static final String MAC = "52:54:00:12:34:56";
-    private static final long MAC_EEPROM = 0x5634_1200_5452L;
     /**
      * CTRL bits whose values after probe differ between the two models and that the driver does not write: FD (bit 0)
      * and ASDE (bit 5) are in vioplane's reset value, SWDPIN0 and SWDPIN2 (bits 18, 20: software-definable pins, wired
@@ -85,30 +77,15 @@ class E1000RemoteGuestTest {
         LinuxGuestImage.requireInputs();
         Requirements.requireCommand("perl", "perl-base");
         Requirements.requireCommand("ethtool", "ethtool");
-        final Path socket = directory.resolve("e1000.sock");
-        final int listening = UnixSockets.socket(false);
-        final CompletableFuture<RemoteE1000> device = new CompletableFuture<>();
         final GuestView remote;
-        final CompletableFuture<String> served;
-        try {
-            UnixSockets.bind(listening, socket.toString());
-            UnixSockets.listen(listening, 1);
-            served = CompletableFuture.supplyAsync(() -> {
-                final RemoteE1000 e1000 = new RemoteE1000(UnixSockets.accept(listening, false), new DiscardPort(),
-                        MAC_EEPROM, Counters.inMemory(256), ErrorLog.printingTo(System.err), "e1000[remote]");
-                device.complete(e1000);
-                return e1000.serve();
-            });
-            try (QemuGuest guest = QemuGuest.builder(LinuxGuestImage.standard()).connectedSocket(socket)
-                    .extraArguments("-machine", "q35", "-device",
-                            "x-pci-proxy-dev,id=p0,fd=" + QemuGuest.CONNECTED_FD).build()) {
-                guest.start();
-                guest.awaitShell(BOOT);
-                remote = view(guest);
-            }
-        } finally {
-            UnixSockets.shutdownQuietly(listening);
-            FileIo.closeQuietly(listening);
+        final RemoteE1000Session session = new RemoteE1000Session(directory.resolve("e1000.sock"));
+        try (session; QemuGuest guest = QemuGuest.builder(LinuxGuestImage.standard())
+                .connectedSocket(directory.resolve("e1000.sock"))
+                .extraArguments("-machine", "q35", "-device", "x-pci-proxy-dev,id=p0,fd=" + QemuGuest.CONNECTED_FD)
+                .build()) {
+            guest.start();
+            guest.awaitShell(BOOT);
+            remote = view(guest);
         }
         final GuestView reference;
         try (QemuGuest guest = QemuGuest.builder(LinuxGuestImage.standard())
@@ -120,8 +97,7 @@ class E1000RemoteGuestTest {
         System.out.println("vioplane's e1000 through x-pci-proxy-dev:\n" + remote.pci() + "\n" + remote.decoded());
         System.out.println("QEMU's e1000:\n" + reference.pci() + "\n" + reference.decoded());
 
-        try (RemoteE1000 e1000 = device.get(10, TimeUnit.SECONDS)) {
-            assertEquals("QEMU closed the connection", served.get(30, TimeUnit.SECONDS));
+        try (RemoteE1000 e1000 = session.finish("QEMU closed the connection")) {
             System.out.println("remote requests: " + e1000.protocolCounters() + "\ndevice: " + e1000.deviceCounters());
             assertTrue(remote.pci().matches("0000:00:\\S+ 0x8086 0x100e 0x020000 0x03 0x8086 0x100e"), remote.pci());
             assertTrue(reference.pci().matches("0000:00:\\S+ 0x8086 0x100e 0x020000 0x03 0x1af4 0x1100"),
