@@ -7,6 +7,7 @@ import io.vioplane.platform.memory.GuestMemory;
 import io.vioplane.platform.memory.MemoryAccessException;
 import io.vioplane.platform.runtime.CounterSet;
 import io.vioplane.platform.sys.FileIo;
+import io.vioplane.platform.sys.MemFd;
 
 import java.lang.foreign.MemorySegment;
 
@@ -22,11 +23,17 @@ import java.lang.foreign.MemorySegment;
  * previous table then stays in force. Until the first table arrives every access is refused
  * ({@link MemoryAccessException}, OUT_OF_RANGE) and counted.
  *
+ * <p>Each file is sealed against shrinking before it is mapped (F_SEAL_SHRINK; QEMU's memory-backend-memfd seals its
+ * files itself by default), so QEMU cannot truncate memory the device reads; {@link #sealed()} says whether every
+ * file of the table in force is sealed (a file that refuses seals can still be truncated under the mapping, as with
+ * any vhost-user front-end's).
+ *
  * <p>One thread: the server's, which also runs the device; so the old mapping is unused once replaced.
  */
 public final class RemoteGuestMemory implements DmaSpace, AutoCloseable {
     private final CounterSet<MpqemuCounter> counters;
     private GuestMemory current;
+    private boolean sealed;
 
     /** @param counters where refused tables and accesses before any table are counted */
     public RemoteGuestMemory(final CounterSet<MpqemuCounter> counters) {
@@ -49,13 +56,16 @@ public final class RemoteGuestMemory implements DmaSpace, AutoCloseable {
         }
         final GuestMemory.Builder builder = GuestMemory.builder();
         int added = 0;
+        boolean allSealed = true;
         try {
             for (; added < count; added++) {
+                allSealed &= MemFd.sealAgainstShrinking(fds[added]);
                 builder.addFromFd(gpas[added], sizes[added], fds[added], offsets[added], true);
             }
             final GuestMemory next = builder.build();
             final GuestMemory previous = current;
             current = next;
+            sealed = allSealed;
             if (previous != null) {
                 previous.close();
             }
@@ -84,6 +94,11 @@ public final class RemoteGuestMemory implements DmaSpace, AutoCloseable {
         for (int i = from; i < count; i++) {
             FileIo.closeQuietly(fds[i]);
         }
+    }
+
+    /** @return true if every file of the table in force is sealed against shrinking */
+    public boolean sealed() {
+        return sealed;
     }
 
     /** @return the memory in force, or null before the first table */

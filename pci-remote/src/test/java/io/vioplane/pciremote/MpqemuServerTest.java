@@ -193,6 +193,7 @@ class MpqemuServerTest {
         assertEquals(0x1122_3344_5566_7788L, qemu.barRead(BAR0_GPA + DMA_REGISTER, 8, true),
                 "gpa 4 GiB + 0x1000 is file offset 0x2000");
         assertEquals(22, counters.get(MpqemuCounter.MEMORY_SYNCS));
+        assertEquals(false, memory.sealed(), "GuestMemory.ofMemFd's file does not accept seals");
     }
 
     @Test
