@@ -30,6 +30,7 @@ public final class E1000Device implements AutoCloseable {
     private final RegisterTable table = new RegisterTable();
     private final int[] values = table.values();
     private final NetPort port;
+    private final DeviceClock clock;
     private final long macAddress;
     private final CounterSet<E1000Counter> counters;
     private final Eeprom eeprom;
@@ -39,6 +40,8 @@ public final class E1000Device implements AutoCloseable {
     private final ReceivePath receive;
     private final TransmitPath transmit;
     private boolean negotiationPending;
+    private long negotiationStartNs;
+    private long autoNegotiationNs;
     private boolean portLinkUp = true;
     private boolean starvedReported;
     private int ioAddress;
@@ -54,6 +57,7 @@ public final class E1000Device implements AutoCloseable {
     public E1000Device(final DmaSpace dma, final NetPort port, final InterruptLine line, final DeviceClock clock,
                        final long macAddress, final CounterSet<E1000Counter> counters) {
         this.port = port;
+        this.clock = clock;
         this.macAddress = macAddress;
         this.counters = counters;
         this.eeprom = new Eeprom(macAddress, counters);
@@ -78,7 +82,7 @@ public final class E1000Device implements AutoCloseable {
         table.define(STATUS, 1, plain, null);
         table.define(EECD, 1, index -> eeprom.readEecd(), (index, value) -> eeprom.writeEecd(value));
         table.define(EERD, 1, plain, (index, value) -> values[index] = eeprom.writeEerd(value));
-        for (int offset : new int[] {CTRL_EXT, FLA, FCAL, FCAH, FCT, FCTTV, TXCW, TIPG, LEDCTL, PBA, FCRTL, FCRTH,
+        for (int offset : new int[] {CTRL_EXT, FLA, FCAL, FCAH, FCT, FCTTV, TXCW, TIPG, AIT, LEDCTL, PBA, FCRTL, FCRTH,
             RXDCTL, RSRPD, TXDMAC, TXDCTL, TSPMT, RDBAL, RDBAH, TDBAL, TDBAH, WUC, WUFC, WUS, MANC, IPAV, WUPL}) {
             table.plain(offset);
         }
@@ -122,6 +126,14 @@ public final class E1000Device implements AutoCloseable {
         }
     }
 
+    /**
+     * A power-on reset (a PCI reset from the host, as QEMU's system reset sends): the same as {@code CTRL.RST}, every
+     * register to its default, the EEPROM reloaded, the PHY reset (SDM 14.9).
+     */
+    public void powerOnReset() {
+        reset();
+    }
+
     /** Device reset (power-on, CTRL.RST; SDM 14.9): every register to its default, the EEPROM reloaded. */
     private void reset() {
         counters.increment(E1000Counter.RESETS);
@@ -138,9 +150,27 @@ public final class E1000Device implements AutoCloseable {
         resetPhy();
     }
 
+    /**
+     * Sets how long auto-negotiation takes from a PHY reset or restart until the link is up (default 0: it completes
+     * at the next {@link #poll}). Real parts take seconds and QEMU's e1000 500 ms; a host that runs guest drivers
+     * gives it a realistic time, so that a driver checking the link right after restarting negotiation finds it
+     * still down, as on hardware.
+     */
+    public void autoNegotiationTime(final long nanos) {
+        if (nanos < 0) {
+            throw new IllegalArgumentException("negative auto-negotiation time: " + nanos);
+        }
+        this.autoNegotiationNs = nanos;
+    }
+
+    private void startNegotiation() {
+        negotiationPending = true;
+        negotiationStartNs = clock.nanoTime();
+    }
+
     private void resetPhy() {
         phy.reset();
-        negotiationPending = true;
+        startNegotiation();
         updateStatus();
     }
 
@@ -155,7 +185,7 @@ public final class E1000Device implements AutoCloseable {
             phy.reset();
             renegotiate();
         } else if ((previous & CTRL_PHY_RST) != 0) {
-            negotiationPending = true;
+            startNegotiation();
         }
     }
 
@@ -196,7 +226,7 @@ public final class E1000Device implements AutoCloseable {
         phy.portLink(false);
         updateStatus();
         phy.portLink(portLinkUp);
-        negotiationPending = true;
+        startNegotiation();
     }
 
     private void updateStatus() {
@@ -217,7 +247,7 @@ public final class E1000Device implements AutoCloseable {
         portLinkUp = up;
         phy.portLink(up);
         if (up) {
-            negotiationPending = true;
+            startNegotiation();
         } else {
             updateStatus();
         }
@@ -230,7 +260,8 @@ public final class E1000Device implements AutoCloseable {
      * @return frames received
      */
     public int poll(final int budget) {
-        if (negotiationPending && (values[CTRL >>> 2] & CTRL_PHY_RST) == 0) {
+        if (negotiationPending && (values[CTRL >>> 2] & CTRL_PHY_RST) == 0
+                && clock.nanoTime() - negotiationStartNs >= autoNegotiationNs) {
             negotiationPending = false;
             phy.completeNegotiation();
             updateStatus();
@@ -249,7 +280,8 @@ public final class E1000Device implements AutoCloseable {
 
     /** @return when {@link #poll} next has timed work (moderation), as {@link DeviceClock} time; MAX_VALUE if none */
     public long nextDeadlineNs() {
-        return negotiationPending ? Long.MIN_VALUE : interrupts.nextDeadlineNs();
+        return negotiationPending ? Math.min(negotiationStartNs + autoNegotiationNs, interrupts.nextDeadlineNs())
+            : interrupts.nextDeadlineNs();
     }
 
     /** @return true while the interrupt line is asserted */

@@ -37,6 +37,8 @@ public final class E1000Registers {
     public static final int RXCW = 0x0180;
     public static final int TCTL = 0x0400;
     public static final int TIPG = 0x0410;
+    /** Adaptive IFS throttle (SDM 13.4.35): Linux's e1000_reset_adaptive writes it. */
+    public static final int AIT = 0x0458;
     public static final int LEDCTL = 0x0E00;
     public static final int PBA = 0x1000;
     public static final int FCRTL = 0x2160;

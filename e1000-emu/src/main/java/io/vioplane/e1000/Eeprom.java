@@ -98,7 +98,9 @@ final class Eeprom {
         final boolean clockRose = (previous & EECD_SK) == 0 && (pins & EECD_SK) != 0;
         final boolean clockFell = (previous & EECD_SK) != 0 && (pins & EECD_SK) == 0;
         if (!selected) {
-            if (clockRose) {
+            // Clock edges while deselected are part of the Microwire standby and release sequences (Linux's
+            // e1000_standby_eeprom raises SK with CS low): harmless. Dropping CS in the middle of a command is not.
+            if (state == State.COMMAND && commandBits > 0) {
                 counters.increment(E1000Counter.EEPROM_OUT_OF_SEQUENCE);
             }
             state = State.IDLE;

@@ -102,8 +102,11 @@ final class M88E1011Phy {
     boolean write(final int register, final int value) {
         if (register == BMCR) {
             if ((value & BMCR_RESET) != 0) {
-                reset();
-                return true;
+                // A software reset (88E1011 datasheet, register 0 bit 15) keeps the configuration registers (PSCR,
+                // ANAR, GBCR, EPSCR): it is how a driver makes their new values take effect. Only a hardware reset
+                // (CTRL.PHY_RST, reset()) restores power-on values. The link renegotiates either way.
+                registers[BMCR] = value & ~(BMCR_RESET | BMCR_AUTONEG_RESTART | 0x3F);
+                return (value & BMCR_AUTONEG_ENABLE) != 0;
             }
             registers[BMCR] = value & ~(BMCR_RESET | BMCR_AUTONEG_RESTART | 0x3F);
             return (value & BMCR_AUTONEG_RESTART) != 0 && (value & BMCR_AUTONEG_ENABLE) != 0;

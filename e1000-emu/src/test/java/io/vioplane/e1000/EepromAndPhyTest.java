@@ -129,4 +129,33 @@ class EepromAndPhyTest {
         assertEquals(0x0360, driver.mdicRead(1, M88E1011Phy.PSCR) & 0xFFFF);
         assertNotEquals(0, driver.read(STATUS) & STATUS_LU);
     }
+
+    @Test
+    void autoNegotiationTakesTheConfiguredTimeSoADriverCheckingAtOnceFindsTheLinkDown() {
+        driver.reset();
+        driver.device().autoNegotiationTime(500_000_000L);
+        driver.mdicWrite(1, M88E1011Phy.BMCR, M88E1011Phy.BMCR_AUTONEG_ENABLE | M88E1011Phy.BMCR_AUTONEG_RESTART);
+        final long restartedNs = driver.clock().nanoTime();
+        assertEquals(restartedNs + 500_000_000L, driver.device().nextDeadlineNs());
+        driver.clock().advance(499_999_999L);
+        driver.device().poll(0);
+        assertEquals(0, driver.read(STATUS) & STATUS_LU, "still negotiating");
+        assertEquals(0, driver.mdicRead(1, M88E1011Phy.BMSR) & M88E1011Phy.BMSR_LINK);
+        driver.clock().advance(1);
+        driver.device().poll(0);
+        assertNotEquals(0, driver.read(STATUS) & STATUS_LU);
+        assertEquals(Long.MAX_VALUE, driver.device().nextDeadlineNs());
+    }
+
+    @Test
+    void aPhySoftwareResetKeepsTheConfigurationTheDriverWroteAndRenegotiates() {
+        driver.reset();
+        driver.mdicWrite(1, M88E1011Phy.PSCR, 0x0B60);
+        driver.mdicWrite(1, M88E1011Phy.BMCR, driver.mdicRead(1, M88E1011Phy.BMCR) | 0x8000);
+        assertEquals(0x0B60, driver.mdicRead(1, M88E1011Phy.PSCR) & 0xFFFF, "Assert CRS on transmit stays set");
+        assertEquals(0, driver.mdicRead(1, M88E1011Phy.BMCR) & 0x8000, "the reset bit clears itself");
+        assertEquals(0, driver.read(STATUS) & STATUS_LU, "the link renegotiates");
+        driver.device().poll(0);
+        assertNotEquals(0, driver.read(STATUS) & STATUS_LU);
+    }
 }

@@ -146,11 +146,14 @@ public final class HostileE1000 {
                 d.port().queue(raw(DEVICE_MAC_BYTES, PEER_MAC_BYTES, 50));
                 d.device().poll(8);
             }, E1000Counter.RX_BUFFER_OUTSIDE_MEMORY),
-            new Attack("eepromClockedWithoutChipSelect", d -> {
+            new Attack("eepromCommandAbortedMidway", d -> {
                 for (int i = 0; i < 20; i++) {
                     d.write(EECD, EECD_SK);
                     d.write(EECD, 0);
                 }
+                d.write(EECD, EECD_CS);
+                clockEeprom(d, EECD_CS, 4, 0b1101);
+                d.write(EECD, 0);
             }, E1000Counter.EEPROM_OUT_OF_SEQUENCE),
             new Attack("eepromWriteOpcode", d -> {
                 d.write(EECD, EECD_CS);

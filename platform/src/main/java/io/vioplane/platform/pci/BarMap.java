@@ -4,8 +4,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Where the guest placed the BARs, and whether each placement is allowed: a BAR decodes only when it lies wholly
- * inside the PCI memory window and overlaps no other decoding BAR. A BAR placed over RAM, ECAM, another device or
+ * Where the guest placed the BARs of one address space (memory, or I/O ports), and whether each placement is allowed:
+ * a BAR decodes only when it lies wholly inside the window and overlaps no other decoding BAR of that space; BARs of
+ * the other space are not this map's business. A BAR placed over RAM, ECAM, another device or
  * another BAR is refused (it does not decode, as if memory decoding were off for it) and counted; the guest sees
  * its config space as written, the VMM never maps two things at one address.
  *
@@ -22,20 +23,30 @@ public final class BarMap implements PciFunction.BarListener {
 
     private final long windowGpa;
     private final long windowBytes;
+    private final boolean ioSpace;
     private final List<Placement> placements = new ArrayList<>();
     private long refusedOutsideWindow;
     private long refusedOverlap;
 
+    /** A map of memory BARs in the window {@code [windowGpa, windowGpa + windowBytes)}. */
     public BarMap(final long windowGpa, final long windowBytes) {
-        this.windowGpa = windowGpa;
+        this(windowGpa, windowBytes, false);
+    }
+
+    /**
+     * @param ioSpace true for a map of I/O BARs (the window is then a range of ports), false for memory BARs
+     */
+    public BarMap(final long windowStart, final long windowBytes, final boolean ioSpace) {
+        this.windowGpa = windowStart;
         this.windowBytes = windowBytes;
+        this.ioSpace = ioSpace;
     }
 
     @Override
     public void barChanged(final PciFunction function, final int bar, final long gpa,
                                         final long sizeBytes, final boolean decoding) {
         placements.removeIf(p -> p.function() == function && p.bar() == bar);
-        if (!decoding) {
+        if (!decoding || function.barIsIo(bar) != ioSpace) {
             return;
         }
         if (gpa < windowGpa || sizeBytes > windowBytes || gpa - windowGpa > windowBytes - sizeBytes) {

@@ -3,13 +3,16 @@ package io.vioplane.platform.pci;
 import static io.vioplane.platform.pci.PciRegisters.BAR0;
 import static io.vioplane.platform.pci.PciRegisters.BAR_64BIT;
 import static io.vioplane.platform.pci.PciRegisters.BAR_COUNT;
+import static io.vioplane.platform.pci.PciRegisters.BAR_IO_SPACE;
 import static io.vioplane.platform.pci.PciRegisters.CAPABILITIES_POINTER;
 import static io.vioplane.platform.pci.PciRegisters.COMMAND;
+import static io.vioplane.platform.pci.PciRegisters.COMMAND_IO;
 import static io.vioplane.platform.pci.PciRegisters.COMMAND_MEMORY;
 
 /**
- * A PCI function: its {@link ConfigSpace} with a type-0 header, up to six memory BARs, and the capability lists
- * (PCI Local Bus 3.0, 6.7; PCIe Base 6.x, 7.6 extended capabilities from 0x100).
+ * A PCI function: its {@link ConfigSpace} with a type-0 header, up to six BARs (memory, 32- or 64-bit, or I/O space,
+ * PCI Local Bus 3.0, 6.2.5.1), and the capability lists (PCI Local Bus 3.0, 6.7; PCIe Base 6.x, 7.6 extended
+ * capabilities from 0x100).
  *
  * <p>BAR sizing works the way the spec says without special cases: a BAR's writable mask is its address bits
  * only, so after the guest writes all ones it reads back the size mask with the type bits (PCI 3.0, 6.2.5.1). After
@@ -20,6 +23,7 @@ public final class PciFunction {
     private final ConfigSpace config = new ConfigSpace();
     private final long[] barSizes = new long[BAR_COUNT];
     private final boolean[] bar64 = new boolean[BAR_COUNT];
+    private final boolean[] barIo = new boolean[BAR_COUNT];
     private int lastCapability;
     private int lastExtendedCapability;
     private int extendedLength;
@@ -37,7 +41,10 @@ public final class PciFunction {
         void barChanged(PciFunction function, int bar, long gpa, long sizeBytes, boolean decoding);
     }
 
-    /** The device logic behind a function's memory BARs: guest accesses at an offset into BAR {@code bar}. */
+    /**
+     * The device logic behind a function's BARs: guest accesses at an offset into BAR {@code bar} (memory or I/O
+     * space, as the BAR was declared).
+     */
     public interface BarHandler {
         BarHandler NONE = new BarHandler() {
             @Override
@@ -112,6 +119,29 @@ public final class PciFunction {
         }
     }
 
+    /**
+     * Declares I/O space BAR {@code bar} of {@code sizeBytes} ports (a power of two, 4-256: PCI Local Bus 3.0,
+     * 6.2.5.1 limits an I/O BAR to 256 bytes). Bit 0 reads as 1 (I/O space indicator); the guest writes bits 31:2
+     * above the size.
+     */
+    public void ioBar(final int bar, final int sizeBytes) {
+        if (bar < 0 || bar >= BAR_COUNT) {
+            throw new IllegalArgumentException("no BAR register " + bar);
+        }
+        if (Integer.bitCount(sizeBytes) != 1 || sizeBytes < 4 || sizeBytes > 256) {
+            throw new IllegalArgumentException("I/O BAR size must be a power of two from 4 to 256: " + sizeBytes);
+        }
+        barSizes[bar] = sizeBytes;
+        barIo[bar] = true;
+        config.set(BAR0 + 4 * bar, 4, BAR_IO_SPACE);
+        config.writable(BAR0 + 4 * bar, 4, ~(sizeBytes - 1) & ~0x3);
+    }
+
+    /** @return whether BAR {@code bar} is in I/O space (else memory) */
+    public boolean barIsIo(final int bar) {
+        return barIo[bar];
+    }
+
     /** @return the size of BAR {@code bar}, 0 if it has none */
     public long barSize(final int bar) {
         return barSizes[bar];
@@ -119,18 +149,25 @@ public final class PciFunction {
 
     /** @return the address BAR {@code bar} holds now */
     public long barAddress(final int bar) {
+        if (barIo[bar]) {
+            return config.get(BAR0 + 4 * bar, 4) & 0xFFFF_FFFCL;
+        }
         final long low = config.get(BAR0 + 4 * bar, 4) & 0xFFFF_FFF0L;
         final long high = bar64[bar] ? (config.get(BAR0 + 4 * (bar + 1), 4) & 0xFFFF_FFFFL) << 32 : 0;
         return high | low;
     }
 
-    /** @return whether BAR {@code bar} decodes: memory enabled and an address other than the sizing pattern */
+    /**
+     * @return whether BAR {@code bar} decodes: memory (or, for an I/O BAR, I/O) space enabled in the command register
+     *         and an address other than the sizing pattern
+     */
     public boolean barDecoding(final int bar) {
-        if (barSizes[bar] == 0 || (config.get(COMMAND, 2) & COMMAND_MEMORY) == 0) {
+        final int enable = barIo[bar] ? COMMAND_IO : COMMAND_MEMORY;
+        if (barSizes[bar] == 0 || (config.get(COMMAND, 2) & enable) == 0) {
             return false;
         }
         final long address = barAddress(bar);
-        final long sizingPattern = (bar64[bar] ? -1L : 0xFFFF_FFFFL) & ~(barSizes[bar] - 1);
+        final long sizingPattern = (bar64[bar] ? -1L : 0xFFFF_FFFFL) & ~(barSizes[bar] - 1) & (barIo[bar] ? ~0x3L : -1L);
         return address != 0 && address != sizingPattern;
     }
 

@@ -35,6 +35,11 @@ public final class PciRegisters {
 
     public static final int BAR_COUNT = 6;
     public static final int BAR_64BIT = 0x4;
+    /** Bit 0 of an I/O space BAR. */
+    public static final int BAR_IO_SPACE = 0x1;
+    /** Status bit 3: the function's INTx is asserted (PCI Local Bus 3.0, 6.2.3). */
+    public static final int STATUS_INTERRUPT = 1 << 3;
+    public static final int INTERRUPT_PIN_A = 1;
     public static final int BAR_PREFETCHABLE = 0x8;
 
     private PciRegisters() {

@@ -56,6 +56,7 @@ public final class UnixSockets {
     private static final int SUN_PATH_BYTES = 108;
     private static final int SOCKADDR_UN_BYTES = 2 + SUN_PATH_BYTES;
     private static final long PAIR = 320;
+    private static final int[] NO_FDS = new int[0];
 
     private UnixSockets() {
     }
@@ -231,6 +232,50 @@ public final class UnixSockets {
                     + " descriptors; control data truncated", Errno.EMSGSIZE);
         }
         return n;
+    }
+
+    /**
+     * Receives exactly {@code lengthBytes} on a blocking socket, in as many calls as the stream needs: for protocols
+     * whose header announces the length of what follows (QEMU's mpqemu). Descriptors that arrive on the way are
+     * appended to {@code fdsOut}.
+     *
+     * @return {@code lengthBytes}, or fewer if the peer closed first (0: it closed before the first byte)
+     * @throws SysException as {@link #receive}; EAGAIN is an error here (the socket must block)
+     */
+    public static long receiveFully(final int fd, final MemorySegment buffer, final long lengthBytes,
+                                    final ReceivedFds fdsOut) {
+        if (lengthBytes < 0 || lengthBytes > buffer.byteSize()) {
+            throw new IndexOutOfBoundsException("length " + lengthBytes + " outside " + buffer.byteSize() + " bytes");
+        }
+        long received = 0;
+        while (received < lengthBytes) {
+            final long n = receive(fd, received == 0 ? buffer : buffer.asSlice(received), lengthBytes - received,
+                    fdsOut, 0);
+            if (n == 0) {
+                return received;
+            }
+            if (n == FileIo.WOULD_BLOCK) {
+                throw new SysException("recvmsg(fd=" + fd + "): socket is non-blocking", Errno.EAGAIN);
+            }
+            received += n;
+        }
+        return received;
+    }
+
+    /**
+     * Sends all of the first {@code lengthBytes} of {@code data} on a blocking socket, without descriptors.
+     *
+     * @throws SysException as {@link #send}, EPIPE when the peer is gone
+     */
+    public static void sendFully(final int fd, final MemorySegment data, final long lengthBytes) {
+        long sent = 0;
+        while (sent < lengthBytes) {
+            final long n = send(fd, sent == 0 ? data : data.asSlice(sent), lengthBytes - sent, NO_FDS, 0, 0);
+            if (n == FileIo.WOULD_BLOCK) {
+                throw new SysException("sendmsg(fd=" + fd + "): socket is non-blocking", Errno.EAGAIN);
+            }
+            sent += n;
+        }
     }
 
     private static boolean collectDescriptors(final MemorySegment work, final ReceivedFds fdsOut) {

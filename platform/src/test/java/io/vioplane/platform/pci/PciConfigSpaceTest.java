@@ -201,4 +201,29 @@ class PciConfigSpaceTest {
                     <= WINDOW_GPA + WINDOW_BYTES, placement.toString());
         }
     }
+
+    @Test
+    void ioBarsSizeWithTheSpaceBitAndDecodeOnlyInTheirOwnMap() {
+        final BarMap ioBars = new BarMap(0xC000, 0x4000, true);
+        final PciFunction function = new PciFunction(0x8086, 0x100E, 0x020000, 3);
+        function.memoryBar(0, 0x20000, false);
+        function.ioBar(1, 0x40);
+        function.listener((f, bar, start, size, decoding) -> {
+            bars.barChanged(f, bar, start, size, decoding);
+            ioBars.barChanged(f, bar, start, size, decoding);
+        });
+        function.writeConfig(0x14, 4, 0xFFFF_FFFF);
+        assertEquals(0xFFFF_FFC1, function.readConfig(0x14, 4));
+        function.writeConfig(0x14, 4, 0xC041);
+        function.writeConfig(0x10, 4, (int) WINDOW_GPA);
+        assertEquals(0xC041, function.readConfig(0x14, 4), "bits below the size read as zero, bit 0 as one");
+        function.writeConfig(PciRegisters.COMMAND, 2, PciRegisters.COMMAND_MEMORY);
+        assertTrue(ioBars.placements().isEmpty(), "I/O space is still off");
+        assertEquals(1, bars.placements().size());
+        function.writeConfig(PciRegisters.COMMAND, 2, PciRegisters.COMMAND_MEMORY | PciRegisters.COMMAND_IO);
+        assertEquals(0xC040, ioBars.find(0xC07F).gpa());
+        assertNull(ioBars.find(0xC080));
+        assertEquals(0, bars.find(WINDOW_GPA).bar(), "the memory map holds only the memory BAR");
+        assertEquals(1, bars.placements().size());
+    }
 }

@@ -34,6 +34,18 @@ public final class QemuGuest implements AutoCloseable {
     public static final long TERMINATE_GRACE_MS = 10_000;
     /** Characters of console tail that failure messages carry. */
     public static final int FAILURE_CONSOLE_TAIL_CHARS = 6_000;
+    /** In QEMU's arguments, replaced by the descriptor {@link Builder#connectedSocket} connected. */
+    public static final String CONNECTED_FD = "{connected-fd}";
+    /**
+     * Connects to the socket named by its first argument with a descriptor that survives exec ($^F: perl marks
+     * descriptors above it close-on-exec), puts its number where the arguments say {@value #CONNECTED_FD}, execs
+     * the rest.
+     */
+    private static final String FD_LAUNCHER = "use Socket; $^F = 1023; my $path = shift;"
+            + " socket(my $s, AF_UNIX, SOCK_STREAM, 0) or die \"socket: $!\n\";"
+            + " connect($s, pack_sockaddr_un($path)) or die \"connect $path: $!\n\";"
+            + " my $fd = fileno($s); s/\\{connected-fd\\}/$fd/g for @ARGV;"
+            + " exec { $ARGV[0] } @ARGV or die \"exec $ARGV[0]: $!\n\";";
     /** The longest line a command may have: the guest terminal's line buffer holds 4096 bytes. */
     public static final int MAX_COMMAND_LINE_CHARS = 4_000;
 
@@ -280,6 +292,7 @@ public final class QemuGuest implements AutoCloseable {
         private String memoryOptions = "";
         private final List<String> kernelArguments = new ArrayList<>();
         private final List<String> extraArguments = new ArrayList<>();
+        private java.nio.file.Path connectTo;
 
         private Builder(final LinuxGuestImage image) {
             this.image = image;
@@ -318,6 +331,17 @@ public final class QemuGuest implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Starts QEMU with a descriptor connected to the Unix socket {@code socket} (someone must listen there),
+         * for devices that take only an inherited socket ({@code -device x-pci-proxy-dev,fd=N}): a perl launcher
+         * (perl-base is essential in Debian) connects, keeps the descriptor open across exec and replaces
+         * {@value #CONNECTED_FD} in QEMU's arguments with its number, then execs QEMU (same PID).
+         */
+        public Builder connectedSocket(final java.nio.file.Path socket) {
+            this.connectTo = socket;
+            return this;
+        }
+
         /** Appends {@code arguments} to the kernel command line (after {@code console=ttyS0 panic=-1}). */
         public Builder kernelArguments(final String... arguments) {
             kernelArguments.addAll(List.of(arguments));
@@ -343,6 +367,9 @@ public final class QemuGuest implements AutoCloseable {
                     "-append", String.join(" ", kernelCommandLine()),
                     "-serial", "stdio"));
             qemu.addAll(extraArguments);
+            if (connectTo != null) {
+                qemu.addAll(0, List.of("perl", "-e", FD_LAUNCHER, connectTo.toString()));
+            }
             return new QemuGuest(netns == null ? qemu : netns.commandLine(qemu.toArray(String[]::new)));
         }
 
