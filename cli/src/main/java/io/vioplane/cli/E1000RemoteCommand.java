@@ -1,11 +1,16 @@
 package io.vioplane.cli;
 
+import io.vioplane.cli.conventions.ArgumentChecks;
+import io.vioplane.cli.conventions.UserError;
 import io.vioplane.cli.remote.RemoteE1000;
 import io.vioplane.platform.runtime.Counters;
 import io.vioplane.platform.runtime.CountersFile;
 import io.vioplane.platform.runtime.ErrorLog;
 import io.vioplane.platform.sys.FileIo;
 import io.vioplane.platform.sys.UnixSockets;
+import io.vioplane.tap.bridge.Bridge;
+import io.vioplane.tap.bridge.GuestBridgePort;
+import io.vioplane.tap.bridge.TapBridgePort;
 import io.vioplane.virtionet.port.DiscardPort;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -25,7 +30,8 @@ import java.util.concurrent.atomic.AtomicReference;
 @Command(name = "e1000-remote", mixinStandardHelpOptions = true,
         description = "Serve an Intel 82540EM (e1000) to QEMU's x-pci-proxy-dev over a Unix socket.")
 final class E1000RemoteCommand implements Callable<Integer> {
-    private static final int EXIT_USAGE = 2;
+    private static final int MTU = 1500;
+    private static final int GUEST_QUEUED_FRAMES = 256;
 
     @Option(names = "--socket-path", paramLabel = "PATH",
             description = "Listen here; serve each QEMU that connects, one at a time.")
@@ -38,18 +44,23 @@ final class E1000RemoteCommand implements Callable<Integer> {
             description = "The EEPROM's Ethernet address (default: ${DEFAULT-VALUE}).")
     private String mac = "52:54:00:12:34:56";
 
+    @Option(names = "--tap", paramLabel = "NAME",
+            description = "Bridge the e1000 onto this TAP device (created if missing); without it frames are dropped.")
+    private String tapName;
+
     @Override
     public Integer call() throws Exception {
         final long macAddress;
         try {
             macAddress = parseMac(mac);
         } catch (IllegalArgumentException e) {
-            System.err.println("vioplane e1000-remote: --mac: " + e.getMessage());
-            return EXIT_USAGE;
+            throw UserError.usage("--mac", e.getMessage());
+        }
+        if (tapName != null) {
+            ArgumentChecks.checkInterfaceName("--tap", tapName);
         }
         if ((socketPath == null) == (inheritedFd == null)) {
-            System.err.println("vioplane e1000-remote: give exactly one of --socket-path and --fd");
-            return EXIT_USAGE;
+            throw UserError.usage(null, "give exactly one of --socket-path and --fd");
         }
         try (CountersFile countersFile = CountersFile.create("vioplane e1000-remote")) {
             final Counters counters = Counters.in(countersFile);
@@ -97,9 +108,23 @@ final class E1000RemoteCommand implements Callable<Integer> {
         }
     }
 
-    private static void serveOne(final int fd, final long macAddress, final Counters counters, final ErrorLog log,
-                                 final AtomicReference<RemoteE1000> serving) {
-        try (RemoteE1000 device = new RemoteE1000(fd, new DiscardPort(), macAddress, counters, log, "e1000[0]")) {
+    private void serveOne(final int fd, final long macAddress, final Counters counters, final ErrorLog log,
+                          final AtomicReference<RemoteE1000> serving) {
+        if (tapName == null) {
+            serve(new RemoteE1000(fd, new DiscardPort(), macAddress, counters, log, "e1000[0]"), fd, log, serving);
+            return;
+        }
+        final Bridge bridge = Bridge.create("br0", counters);
+        try (TapBridgePort tap = new TapBridgePort(tapName, false, bridge, MTU, counters, null, log);
+             GuestBridgePort guest = new GuestBridgePort("e1000", bridge, MTU, null, GUEST_QUEUED_FRAMES)) {
+            log.info("e1000-remote: bridging onto TAP " + tapName);
+            serve(new RemoteE1000(fd, guest, tap, macAddress, counters, log, "e1000[0]"), fd, log, serving);
+        }
+    }
+
+    private static void serve(final RemoteE1000 remote, final int fd, final ErrorLog log,
+                              final AtomicReference<RemoteE1000> serving) {
+        try (RemoteE1000 device = remote) {
             serving.set(device);
             log.info("e1000-remote: serving QEMU on fd " + fd);
             log.info("e1000-remote: " + device.serve());

@@ -12,6 +12,7 @@ import io.vioplane.platform.pci.PciFunction;
 import io.vioplane.platform.runtime.CounterSet;
 import io.vioplane.platform.runtime.CounterType;
 import io.vioplane.platform.runtime.Counters;
+import io.vioplane.platform.runtime.DataPlane;
 import io.vioplane.platform.runtime.ErrorLog;
 import io.vioplane.virtionet.port.NetPort;
 
@@ -36,6 +37,7 @@ public final class RemoteE1000 implements RemoteDevice, AutoCloseable {
     private final CounterSet<E1000Counter> deviceCounters;
     private final E1000PciFunction e1000;
     private final MpqemuServer server;
+    private final DataPlane.Pollable hostSide;
 
     /**
      * @param socketFd   the connected socket whose other end QEMU holds; owned from now on
@@ -45,6 +47,16 @@ public final class RemoteE1000 implements RemoteDevice, AutoCloseable {
      */
     public RemoteE1000(final int socketFd, final NetPort port, final long macAddress, final Counters counters,
                        final ErrorLog log, final String name) {
+        this(socketFd, port, null, macAddress, counters, log, name);
+    }
+
+    /**
+     * @param hostSide what moves frames from the host into {@code port} (a TAP bridged to it), polled on the serving
+     *                 thread before the device; null when the port needs no polling
+     */
+    public RemoteE1000(final int socketFd, final NetPort port, final DataPlane.Pollable hostSide,
+                       final long macAddress, final Counters counters, final ErrorLog log, final String name) {
+        this.hostSide = hostSide;
         this.protocolCounters = new CounterSet<>(counters, MpqemuCounter.class, name + " mpqemu", CounterType.DEVICE);
         this.deviceCounters = new CounterSet<>(counters, E1000Counter.class, name, CounterType.DEVICE);
         final RemoteGuestMemory memory = new RemoteGuestMemory(protocolCounters);
@@ -80,7 +92,8 @@ public final class RemoteE1000 implements RemoteDevice, AutoCloseable {
 
     @Override
     public int poll() {
-        return e1000.device().poll(RECEIVE_BUDGET);
+        final int fromHost = hostSide == null ? 0 : hostSide.poll();
+        return fromHost + e1000.device().poll(RECEIVE_BUDGET);
     }
 
     @Override
