@@ -1,5 +1,6 @@
 package io.vioplane.cli;
 
+import io.vioplane.platform.testing.Await;
 import io.vioplane.platform.testing.ChildJvm;
 
 import java.io.IOException;
@@ -14,12 +15,13 @@ import java.util.concurrent.TimeUnit;
  * The {@code vioplane} command run as a user runs it: a separate JVM with the project's flags on the built class
  * path, optionally behind a prefix such as {@code ip netns exec NAME}. {@link #run} waits for a command to end;
  * {@link #start} starts a daemon and returns once it says {@code vioplane: ready}, its standard error in a file.
+ * The one runner of the command for tests (the bench has its own in perf, for the side-by-side runs).
  */
-final class VioplaneProcess implements AutoCloseable {
+public final class VioplaneProcess implements AutoCloseable {
     /** A finished command. */
-    record Result(int exitCode, String stdout, String stderr) {
+    public record Result(int exitCode, String stdout, String stderr) {
         /** @return standard error's lines */
-        List<String> errorLines() {
+        public List<String> errorLines() {
             return stderr.lines().toList();
         }
     }
@@ -33,17 +35,17 @@ final class VioplaneProcess implements AutoCloseable {
     }
 
     /** Runs {@code vioplane ARGS} to its end (at most two minutes). */
-    static Result run(final String... args) throws Exception {
+    public static Result run(final String... args) throws Exception {
         return run(List.of(), args);
     }
 
     /** Runs {@code PREFIX... java ... vioplane ARGS} to its end (at most two minutes). */
-    static Result run(final List<String> prefix, final String... args) throws Exception {
+    public static Result run(final List<String> prefix, final String... args) throws Exception {
         return run(prefix, Map.of(), args);
     }
 
     /** Runs {@code PREFIX... java ... vioplane ARGS} with {@code environment} added, to its end (2 min at most). */
-    static Result run(final List<String> prefix, final Map<String, String> environment, final String... args)
+    public static Result run(final List<String> prefix, final Map<String, String> environment, final String... args)
             throws Exception {
         final Path out = Files.createTempFile("vioplane-", ".stdout");
         final Path err = Files.createTempFile("vioplane-", ".stderr");
@@ -67,7 +69,7 @@ final class VioplaneProcess implements AutoCloseable {
      *
      * @param environment variables added to the daemon's environment
      */
-    static VioplaneProcess start(final List<String> prefix, final Map<String, String> environment,
+    public static VioplaneProcess start(final List<String> prefix, final Map<String, String> environment,
                                  final String... args) throws Exception {
         final Path stderrFile = Files.createTempFile("vioplane-daemon-", ".stderr");
         final Process process = builder(prefix, environment, args).redirectOutput(ProcessBuilder.Redirect.DISCARD)
@@ -95,12 +97,12 @@ final class VioplaneProcess implements AutoCloseable {
     }
 
     /** @return the daemon's process id */
-    long pid() {
+    public long pid() {
         return process.pid();
     }
 
     /** @return what the daemon wrote to standard error so far */
-    String stderr() {
+    public String stderr() {
         try {
             return Files.readString(stderrFile);
         } catch (IOException e) {
@@ -109,7 +111,7 @@ final class VioplaneProcess implements AutoCloseable {
     }
 
     /** Sends SIGINT (as Ctrl-C does) and waits for the exit. @return the exit code */
-    int interrupt() throws Exception {
+    public int interrupt() throws Exception {
         new ProcessBuilder("kill", "-INT", Long.toString(process.pid())).start().waitFor();
         if (!process.waitFor(60, TimeUnit.SECONDS)) {
             process.destroyForcibly();
@@ -118,7 +120,7 @@ final class VioplaneProcess implements AutoCloseable {
     }
 
     /** Starts {@code vioplane ARGS} without waiting for a ready line (a command that runs for a while). */
-    static VioplaneProcess launch(final Map<String, String> environment, final String... args) throws Exception {
+    public static VioplaneProcess launch(final Map<String, String> environment, final String... args) throws Exception {
         final Path stderrFile = Files.createTempFile("vioplane-", ".stderr");
         final Process process = builder(List.of(), environment, args).redirectOutput(ProcessBuilder.Redirect.DISCARD)
                 .redirectError(stderrFile.toFile()).start();
@@ -126,13 +128,24 @@ final class VioplaneProcess implements AutoCloseable {
     }
 
     /** Sends SIGTERM and waits for the exit (SIGKILL after 20 s). @return the exit code */
-    int stop() throws InterruptedException {
+    public int stop() throws InterruptedException {
         process.destroy();
         if (!process.waitFor(20, TimeUnit.SECONDS)) {
             process.destroyForcibly();
             process.waitFor(5, TimeUnit.SECONDS);
         }
         return process.exitValue();
+    }
+
+    /** Sends SIGKILL and waits for the process to be gone (a crash, as the tests of restarts need). */
+    public void kill() throws InterruptedException {
+        process.destroyForcibly();
+        process.waitFor(10, TimeUnit.SECONDS);
+    }
+
+    /** @return true once standard error contains {@code text}, false if it did not within {@code timeoutMs} */
+    public boolean await(final String text, final long timeoutMs) {
+        return Await.until(() -> stderr().contains(text), timeoutMs);
     }
 
     @Override

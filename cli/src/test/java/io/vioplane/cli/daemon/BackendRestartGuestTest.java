@@ -1,5 +1,6 @@
 package io.vioplane.cli.daemon;
 
+import io.vioplane.cli.VioplaneProcess;
 import io.vioplane.platform.testing.Netns;
 import io.vioplane.platform.testing.Requirements;
 import io.vioplane.platform.testing.peers.LinuxGuestImage;
@@ -12,6 +13,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -42,7 +44,7 @@ class BackendRestartGuestTest {
             netns.tryExec("sysctl", "-qw", "net.ipv6.conf." + tapName + ".disable_ipv6=1");
             netns.exec("ip", "addr", "add", "10.59.0.1/24", "dev", tapName);
             netns.exec("ip", "link", "set", tapName, "up");
-            try (DaemonProcess first = DaemonProcess.start(netns, daemonArguments);
+            try (VioplaneProcess first = VioplaneProcess.start(netns.commandLine(), Map.of(), daemonArguments);
                  QemuGuest guest = QemuGuest.builder(LinuxGuestImage.standard()).extraArguments(
                          "-chardev", "socket,id=c0,path=" + socket + ",reconnect=1",
                          "-netdev", "vhost-user,id=n0,chardev=c0",
@@ -55,12 +57,12 @@ class BackendRestartGuestTest {
                 final double uptimeBefore = uptime(guest);
                 first.kill();
                 Thread.sleep(2_000);
-                try (DaemonProcess second = DaemonProcess.start(netns, daemonArguments)) {
-                    assertTrue(second.await("front-end connected", COMMAND.toMillis()).isPresent(),
-                            "QEMU connects to the restarted daemon:\n" + second.output());
+                try (VioplaneProcess second = VioplaneProcess.start(netns.commandLine(), Map.of(), daemonArguments)) {
+                    assertTrue(second.await("front-end connected", COMMAND.toMillis()),
+                            "QEMU connects to the restarted daemon:\n" + second.stderr());
                     final ShellResult back = guest.run("(for i in $(seq 1 90); do ping -c 1 -W 1 10.59.0.1 >/dev/null"
                             + " && exit 0; done; exit 1)", COMMAND);
-                    assertEquals(0, back.exitStatus(), "the guest's network came back:\n" + second.output());
+                    assertEquals(0, back.exitStatus(), "the guest's network came back:\n" + second.stderr());
                     final ShellResult ping = guest.runSuccessfully("ping -c 5 -W 5 10.59.0.1", COMMAND);
                     assertTrue(ping.output().contains("5 packets received"), ping.output());
                     assertTrue(uptime(guest) > uptimeBefore, "the same guest runs on: it was not rebooted");

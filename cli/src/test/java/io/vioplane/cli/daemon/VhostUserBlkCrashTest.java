@@ -1,5 +1,6 @@
 package io.vioplane.cli.daemon;
 
+import io.vioplane.cli.VioplaneProcess;
 import io.vioplane.platform.testing.Requirements;
 import io.vioplane.platform.testing.peers.LinuxGuestImage;
 import io.vioplane.platform.testing.peers.QemuGuest;
@@ -12,6 +13,8 @@ import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
@@ -35,12 +38,12 @@ class VhostUserBlkCrashTest {
     private static final int KILL_AFTER_RECORDS = 60;
     private static final Duration RECORDS_TIMEOUT = Duration.ofSeconds(400);
 
-    private static DaemonProcess daemon(final Path socket, final Path image) {
-        return DaemonProcess.start(null, "vhost-user-blk", "--socket-path", socket.toString(), "--image",
+    private static VioplaneProcess daemon(final Path socket, final Path image) throws Exception {
+        return VioplaneProcess.start(List.of(), Map.of(), "vhost-user-blk", "--socket-path", socket.toString(), "--image",
                 image.toString(), "--writeback");
     }
 
-    private static boolean alive(final DaemonProcess daemon) {
+    private static boolean alive(final VioplaneProcess daemon) {
         return ProcessHandle.of(daemon.pid()).map(ProcessHandle::isAlive).orElse(false);
     }
 
@@ -64,8 +67,8 @@ class VhostUserBlkCrashTest {
             file.setLength(16L << 20);
         }
         final Path socket = directory.resolve("blk.sock");
-        final DaemonProcess first = daemon(socket, image);
-        final AtomicReference<DaemonProcess> second = new AtomicReference<>();
+        final VioplaneProcess first = daemon(socket, image);
+        final AtomicReference<VioplaneProcess> second = new AtomicReference<>();
         final AtomicReference<Throwable> restartFailure = new AtomicReference<>();
         final AtomicBoolean killedMidRun = new AtomicBoolean();
         final Thread killer = new Thread(() -> {
@@ -105,7 +108,7 @@ class VhostUserBlkCrashTest {
             assertTrue(killedMidRun.get(), "the daemon was killed before the last record was written");
         } finally {
             killer.join(Duration.ofSeconds(60).toMillis());
-            final DaemonProcess restarted = second.get();
+            final VioplaneProcess restarted = second.get();
             if (restarted != null) {
                 restarted.close();
                 assertFalse(alive(restarted), "SIGTERM stops the daemon");
