@@ -2,6 +2,7 @@ package io.vioplane.vmx;
 
 import io.vioplane.platform.runtime.Counters;
 import io.vioplane.platform.runtime.ErrorLog;
+import io.vioplane.platform.sys.Kvm;
 import io.vioplane.platform.testing.Requirements;
 import io.vioplane.vmx.exit.ExitReason;
 import io.vioplane.vmx.kvm.KvmBackend;
@@ -9,18 +10,22 @@ import io.vioplane.vmx.machine.RunOutcome;
 import io.vioplane.vmx.testkit.GuestImages;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.IntStream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The project's guest programs on /dev/kvm (ring 3 on kvm_pvm, ring 0 on VT-x/SVM): the well-behaved one runs
- * to its result, each hostile one is stopped and reported by its VT-x reason, and no descriptor is left open.
+ * The project's guest programs on /dev/kvm (ring 3 on kvm_pvm; on VT-x/SVM both in ring 0 and in ring 3, the
+ * kvm_pvm set-up): the well-behaved ones run to their result, each hostile one is stopped and reported by its
+ * VT-x reason, and no descriptor is left open.
  */
 class KvmGuestTest {
     private static final long MEMORY_BYTES = 64L << 20;
@@ -34,13 +39,19 @@ class KvmGuestTest {
         Requirements.requireKvm();
     }
 
+    /** @return the rings to run guests in: 3 only on kvm_pvm (ring 0 is emulated there), else 0 and 3 */
+    static IntStream rings() {
+        return Kvm.isPvm() ? IntStream.of(3) : IntStream.of(0, 3);
+    }
+
     private String console() {
         return String.join("\n", consoleLines);
     }
 
-    @Test
-    void helloRunsToItsResultLine() {
-        final KvmBackend backend = new KvmBackend();
+    @ParameterizedTest(name = "ring {0}")
+    @MethodSource("rings")
+    void helloRunsToItsResultLine(final int ring) {
+        final KvmBackend backend = new KvmBackend(ring);
         final RunOutcome outcome = run.run(GuestImages.require("hello"), backend);
         assertTrue(outcome.succeeded(), outcome.message() + "\n" + console());
         assertEquals("fib(90)=2880067194370816120 primes<10000=1229", outcome.result());
@@ -54,39 +65,44 @@ class KvmGuestTest {
         }
     }
 
-    @Test
-    void pciScanFindsTheHostBridgeThroughEcam() {
-        final RunOutcome outcome = run.run(GuestImages.require("pci_scan"), new KvmBackend());
+    @ParameterizedTest(name = "ring {0}")
+    @MethodSource("rings")
+    void pciScanFindsTheHostBridgeThroughEcam(final int ring) {
+        final RunOutcome outcome = run.run(GuestImages.require("pci_scan"), new KvmBackend(ring));
         assertTrue(outcome.succeeded(), outcome.message() + "\n" + console());
         assertEquals("pci functions=1 first=" + 0x00081B36L, outcome.result());
     }
 
-    @Test
-    void exceptionsReachTheImagesOwnHandlersInItsRing() {
-        final RunOutcome outcome = run.run(GuestImages.require("interrupts"), new KvmBackend());
+    @ParameterizedTest(name = "ring {0}")
+    @MethodSource("rings")
+    void exceptionsReachTheImagesOwnHandlersInItsRing(final int ring) {
+        final RunOutcome outcome = run.run(GuestImages.require("interrupts"), new KvmBackend(ring));
         assertTrue(outcome.succeeded(), outcome.message() + "\n" + console());
         assertEquals("int3=3 ud=1", outcome.result());
     }
 
-    @Test
-    void tripleFaultIsReportedAsReasonTwo() {
-        final RunOutcome outcome = run.run(GuestImages.require("triple_fault"), new KvmBackend());
+    @ParameterizedTest(name = "ring {0}")
+    @MethodSource("rings")
+    void tripleFaultIsReportedAsReasonTwo(final int ring) {
+        final RunOutcome outcome = run.run(GuestImages.require("triple_fault"), new KvmBackend(ring));
         assertEquals(RunOutcome.Ending.FAULT, outcome.ending(), outcome.message());
         assertEquals(ExitReason.TRIPLE_FAULT, outcome.fault().reason(), outcome.message());
     }
 
-    @Test
-    void writeToUnclaimedAddressIsReportedAsEptViolation() {
-        final RunOutcome outcome = run.run(GuestImages.require("unmapped_write"), new KvmBackend());
+    @ParameterizedTest(name = "ring {0}")
+    @MethodSource("rings")
+    void writeToUnclaimedAddressIsReportedAsEptViolation(final int ring) {
+        final RunOutcome outcome = run.run(GuestImages.require("unmapped_write"), new KvmBackend(ring));
         assertEquals(RunOutcome.Ending.FAULT, outcome.ending(), outcome.message());
         assertEquals(ExitReason.EPT_VIOLATION, outcome.fault().reason());
         assertEquals(0xC000_0000L, outcome.fault().gpa());
         assertEquals(0xDEADBEEFL, outcome.fault().accessValue());
     }
 
-    @Test
-    void spinningGuestIsStoppedByTheWatchdog() {
-        final RunOutcome outcome = run.run(GuestImages.require("spin"), new KvmBackend());
+    @ParameterizedTest(name = "ring {0}")
+    @MethodSource("rings")
+    void spinningGuestIsStoppedByTheWatchdog(final int ring) {
+        final RunOutcome outcome = run.run(GuestImages.require("spin"), new KvmBackend(ring));
         assertEquals(RunOutcome.Ending.WATCHDOG, outcome.ending(), outcome.message());
         assertTrue(console().contains("spinning forever"), console());
     }
