@@ -4,10 +4,17 @@ import io.vioplane.platform.runtime.Counters;
 import io.vioplane.platform.runtime.ErrorLog;
 import io.vioplane.platform.sys.Kvm;
 import io.vioplane.platform.testing.Requirements;
+import io.vioplane.platform.memory.GuestMemory;
+import io.vioplane.vmx.cpu.BootCpuState;
+import io.vioplane.vmx.cpu.Segment;
 import io.vioplane.vmx.exit.ExitReason;
+import io.vioplane.vmx.exit.VmExit;
+import io.vioplane.vmx.machine.VcpuBackend;
+import io.vioplane.vmx.vcpu.Vcpu;
 import io.vioplane.vmx.kvm.KvmBackend;
 import io.vioplane.vmx.machine.RunOutcome;
 import io.vioplane.vmx.testkit.GuestImages;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -105,6 +112,69 @@ class KvmGuestTest {
         final RunOutcome outcome = run.run(GuestImages.require("spin"), new KvmBackend(ring));
         assertEquals(RunOutcome.Ending.WATCHDOG, outcome.ending(), outcome.message());
         assertTrue(console().contains("spinning forever"), console());
+    }
+
+    /**
+     * A 64-bit code segment with D set too (L=1, D=1 is reserved in IA-32e mode: SDM Vol. 3, 27.3.1.2; AMD APM Vol. 2,
+     * 15.5.1 lists it among the VMRUN consistency checks): the hardware refuses the entry, and the VMM reports it as
+     * an entry failure for invalid guest state.
+     */
+    @ParameterizedTest(name = "ring {0}")
+    @MethodSource("rings")
+    void invalidGuestStateIsReportedAsEntryFailure(final int ring) {
+        Assumptions.assumeFalse(Kvm.isPvm(), "kvm_pvm checks guest state its own way (not measured yet)");
+        final KvmBackend kvm = new KvmBackend(ring);
+        final VcpuBackend backend = new VcpuBackend() {
+            @Override
+            public Vcpu createVcpu(final GuestMemory memory) {
+                final Vcpu vcpu = kvm.createVcpu(memory);
+                return new Vcpu() {
+                    @Override
+                    public void load(final BootCpuState state, final long firstArgument) {
+                        final Segment code = state.code();
+                        vcpu.load(new BootCpuState(state.ripGva(), state.rspGva(), state.rflags(), state.cr0(),
+                                state.cr3(), state.cr4(), state.efer(), state.gdtBase(), state.gdtLimit(),
+                                state.idtBase(), state.idtLimit(), new Segment(code.selector(), code.base(),
+                                code.limit(), code.type(), code.system(), code.dpl(), code.present(), true, true,
+                                code.granular()), state.data(), state.taskRegister(), state.ring()), firstArgument);
+                    }
+
+                    @Override
+                    public VmExit run() {
+                        return vcpu.run();
+                    }
+
+                    @Override
+                    public void completeRead(final long value) {
+                        vcpu.completeRead(value);
+                    }
+
+                    @Override
+                    public void kick() {
+                        vcpu.kick();
+                    }
+
+                    @Override
+                    public void close() {
+                        vcpu.close();
+                    }
+                };
+            }
+
+            @Override
+            public int guestRing() {
+                return kvm.guestRing();
+            }
+
+            @Override
+            public void close() {
+                kvm.close();
+            }
+        };
+        final RunOutcome outcome = run.run(GuestImages.require("hello"), backend);
+        assertEquals(RunOutcome.Ending.FAULT, outcome.ending(), outcome.message());
+        assertTrue(outcome.fault().entryFailure(), outcome.message());
+        assertEquals(ExitReason.ENTRY_FAILURE_GUEST_STATE, outcome.fault().reason(), outcome.message());
     }
 
     @Test
