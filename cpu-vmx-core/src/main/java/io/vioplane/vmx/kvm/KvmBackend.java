@@ -14,11 +14,29 @@ import java.util.Map;
  * KVM-PVM.md) and in ring 0 on VT-x or SVM.
  */
 public final class KvmBackend implements VcpuBackend {
-    private final boolean pvm = Kvm.isPvm();
+    private final int guestRing;
     private KvmVm vm;
     private int statsFd = -1;
     private KvmStats stats;
     private Map<String, Long> finalStats = Map.of();
+
+    /** Guest code in the ring this host's KVM runs natively: 3 on kvm_pvm, 0 on VT-x or SVM. */
+    public KvmBackend() {
+        this(Kvm.isPvm() ? 3 : 0);
+    }
+
+    /**
+     * Guest code in ring {@code guestRing} whatever KVM this is: ring 3 on VT-x or SVM sets the guest up exactly as
+     * on kvm_pvm (user segments, DPL-3 gates, TSS stack), so hardware KVM can check that set-up too.
+     *
+     * @throws IllegalArgumentException unless {@code guestRing} is 0 or 3
+     */
+    public KvmBackend(final int guestRing) {
+        if (guestRing != 0 && guestRing != 3) {
+            throw new IllegalArgumentException("guest ring must be 0 or 3: " + guestRing);
+        }
+        this.guestRing = guestRing;
+    }
 
     @Override
     public Vcpu createVcpu(final GuestMemory memory) {
@@ -48,7 +66,7 @@ public final class KvmBackend implements VcpuBackend {
 
     @Override
     public int guestRing() {
-        return pvm ? 3 : 0;
+        return guestRing;
     }
 
     /** @return the VM, once {@link #createVcpu} ran */

@@ -12,7 +12,9 @@ import io.vioplane.vmx.exit.VmExit;
  *   KVM_EXIT_MMIO            -> 48 EPT violation on an unbacked GPA, qualification per Table 28-7
  *   KVM_EXIT_HLT             -> 12 HLT
  *   KVM_EXIT_SHUTDOWN        ->  2 triple fault
- *   KVM_EXIT_FAIL_ENTRY      -> the hardware reason, entry-failure bit set
+ *   KVM_EXIT_FAIL_ENTRY      -> VT-x: the hardware reason (it has bit 31 set), entry-failure bit set;
+ *                               SVM (VMEXIT_INVALID, all ones) or a VT-x VM-instruction error (no bit 31):
+ *                               33 entry failure for invalid guest state, the raw value in the detail
  *   KVM_EXIT_INTR            ->  1 external interrupt (a signal: the watchdog's kick)
  *   KVM_EXIT_EXCEPTION/DEBUG ->  0 exception or NMI
  *   KVM_EXIT_HYPERCALL       -> 18 VMCALL
@@ -30,6 +32,9 @@ public final class KvmExitDecoder {
     /** Detail of an exit reason this decoder does not know. */
     public static final int UNKNOWN_KVM_EXIT = -2;
 
+    /** Bits 27-29 of the VT-x exit-reason field (enclave, pending MTF, exit from VMX root): SDM Vol. 3, 25.9.1. */
+    private static final long VMX_REASON_FLAG_BITS = 0x3800_0000L;
+
     private KvmExitDecoder() {
     }
 
@@ -41,7 +46,7 @@ public final class KvmExitDecoder {
             case KvmRunPage.EXIT_MMIO -> mmio(run);
             case KvmRunPage.EXIT_HLT -> VmExit.of(ExitReason.HLT);
             case KvmRunPage.EXIT_SHUTDOWN -> VmExit.of(ExitReason.TRIPLE_FAULT);
-            case KvmRunPage.EXIT_FAIL_ENTRY -> VmExit.entryFailure(run.unionLong());
+            case KvmRunPage.EXIT_FAIL_ENTRY -> failedEntry(run.unionLong());
             case KvmRunPage.EXIT_INTR -> VmExit.of(ExitReason.EXTERNAL_INTERRUPT);
             case KvmRunPage.EXIT_EXCEPTION, KvmRunPage.EXIT_DEBUG -> VmExit.of(ExitReason.EXCEPTION_OR_NMI);
             case KvmRunPage.EXIT_HYPERCALL -> VmExit.of(ExitReason.VMCALL);
@@ -51,6 +56,21 @@ public final class KvmExitDecoder {
             default -> new VmExit(ExitReason.KVM_INTERNAL_ERROR, false, 0, 0, 0, 0, 0, false, 0,
                     ((long) kvmReason << 32) | (UNKNOWN_KVM_EXIT & 0xFFFF_FFFFL));
         };
+    }
+
+    /**
+     * KVM passes on what the hardware said. On VT-x a failed VM entry is an exit reason with bit 31 set (SDM Vol. 3,
+     * 27.8, e.g. 0x80000021); KVM also reports VMLAUNCH/VMRESUME failing with a VM-instruction error number (SDM
+     * Vol. 3, 31.4, no bit 31). On SVM it is VMEXIT_INVALID, -1 (AMD APM Vol. 2, 15.5.1: VMRUN's consistency
+     * checks on the guest state failed), which would otherwise read as basic reason 65535.
+     */
+    private static VmExit failedEntry(final long hardwareReason) {
+        final long vmxReasonBits = ExitReason.ENTRY_FAILURE_BIT | VMX_REASON_FLAG_BITS | 0xFFFF;
+        if ((hardwareReason & ExitReason.ENTRY_FAILURE_BIT) != 0 && (hardwareReason & ~vmxReasonBits) == 0
+                && (hardwareReason & 0xFFFF) < ExitReason.BASIC_REASON_LIMIT) {
+            return VmExit.entryFailure(hardwareReason);
+        }
+        return new VmExit(ExitReason.ENTRY_FAILURE_GUEST_STATE, true, 0, 0, 0, 0, 0, false, 0, hardwareReason);
     }
 
     private static VmExit io(final KvmRunPage run) {

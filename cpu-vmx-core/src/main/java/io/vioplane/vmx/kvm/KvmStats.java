@@ -20,6 +20,8 @@ import java.util.Map;
  *   data: u64 values
  * </pre>
  *
+ * Every read is positioned (pread): KVM's stats descriptor ignores lseek ({@code noop_llseek}), so a read
+ * after a seek would continue wherever the previous read stopped.
  * Every size and offset in the header and descriptors is checked against the bytes actually read before use.
  * Only the first value of each statistic is read (histograms are not).
  */
@@ -112,10 +114,9 @@ public final class KvmStats {
             throw new IllegalStateException("KVM stats: " + lengthBytes + " bytes at " + offset + " is out of bounds");
         }
         final MemorySegment buffer = arena.allocate(Math.max(1, lengthBytes), 8);
-        FileIo.lseek(fd, offset, FileIo.SEEK_SET);
         long done = 0;
         while (done < lengthBytes) {
-            final long n = FileIo.read(fd, buffer.asSlice(done), lengthBytes - done);
+            final long n = FileIo.pread(fd, buffer.asSlice(done), lengthBytes - done, offset + done);
             if (n <= 0) {
                 throw new IllegalStateException("KVM stats: file ends at " + (offset + done) + ", wanted "
                         + (offset + lengthBytes));

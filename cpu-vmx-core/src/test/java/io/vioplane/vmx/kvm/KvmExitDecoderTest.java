@@ -92,6 +92,30 @@ class KvmExitDecoderTest {
         assertEquals(33, exit.reason());
     }
 
+    /** kvm_amd reports VMRUN's failed consistency checks as VMEXIT_INVALID (seen nested under QEMU TCG). */
+    @Test
+    void failedEntryOnSvmIsInvalidGuestStateNotReason65535() {
+        exitReason(KvmRunPage.EXIT_FAIL_ENTRY);
+        page.set(ValueLayout.JAVA_LONG, 32, 0xFFFF_FFFFL);
+        final VmExit exit = KvmExitDecoder.decode(run);
+        assertTrue(exit.entryFailure());
+        assertEquals(ExitReason.ENTRY_FAILURE_GUEST_STATE, exit.reason());
+        assertEquals(0xFFFF_FFFFL, exit.detail());
+        page.set(ValueLayout.JAVA_LONG, 32, -1L);
+        assertEquals(ExitReason.ENTRY_FAILURE_GUEST_STATE, KvmExitDecoder.decode(run).reason());
+    }
+
+    /** VMLAUNCH failing with VM-instruction error 7 (invalid control fields) is no interrupt-window exit. */
+    @Test
+    void vmInstructionErrorIsAnEntryFailureNotABasicReason() {
+        exitReason(KvmRunPage.EXIT_FAIL_ENTRY);
+        page.set(ValueLayout.JAVA_LONG, 32, 7);
+        final VmExit exit = KvmExitDecoder.decode(run);
+        assertTrue(exit.entryFailure());
+        assertEquals(ExitReason.ENTRY_FAILURE_GUEST_STATE, exit.reason());
+        assertEquals(7, exit.detail());
+    }
+
     @Test
     void internalErrorKeepsKvmsSuberror() {
         exitReason(KvmRunPage.EXIT_INTERNAL_ERROR);

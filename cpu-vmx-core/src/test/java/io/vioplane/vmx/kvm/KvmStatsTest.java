@@ -63,6 +63,24 @@ class KvmStatsTest {
         }
     }
 
+    /**
+     * KVM's stats descriptor has {@code noop_llseek}: lseek succeeds but leaves the position where the last read
+     * stopped. A reader that seeks and then reads gets the id string where it expects descriptors (seen on kvm_amd:
+     * every name came out empty). Reads must be positioned and leave the file position alone.
+     */
+    @Test
+    void readsAtExplicitOffsetsWithoutUsingTheFilePosition() {
+        final int fd = memfdWith(statsFile(NAME_BYTES, new String[] {"exits", "mmio_exits"}, new long[] {1000, 42}));
+        try {
+            final long position = FileIo.lseek(fd, 3, FileIo.SEEK_SET);
+            final KvmStats stats = KvmStats.open(fd);
+            assertEquals(Map.of("exits", 1000L, "mmio_exits", 42L), stats.readAll(fd));
+            assertEquals(position, FileIo.lseek(fd, 0, FileIo.SEEK_CUR), "the file position was used");
+        } finally {
+            FileIo.close(fd);
+        }
+    }
+
     @Test
     void rejectsDescriptorsPastTheEndOfTheFile() {
         final byte[] file = statsFile(NAME_BYTES, new String[] {"exits"}, new long[] {1});

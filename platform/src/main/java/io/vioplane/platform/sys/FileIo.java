@@ -4,7 +4,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
- * open, close, read, write, readv, writev, lseek and fcntl on file descriptors (POSIX.1-2017 and the Linux
+ * open, close, read, pread, write, readv, writev, lseek and fcntl on file descriptors (POSIX.1-2017 and the Linux
  * man pages, section 2).
  *
  * <p>{@code read}/{@code write} return the byte count or {@link #WOULD_BLOCK} for a non-blocking
@@ -23,6 +23,7 @@ public final class FileIo {
     public static final int O_CLOEXEC = 0x80000;
 
     public static final int SEEK_SET = 0;
+    public static final int SEEK_CUR = 1;
     public static final int SEEK_END = 2;
 
     private static final int F_GETFL = 3;
@@ -78,6 +79,23 @@ public final class FileIo {
         do {
             n = Libc.read(scratch.capture, fd, buffer, count);
         } while (n < 0 && (n = failed(scratch.errno(), "read", fd)) == RETRY);
+        return n;
+    }
+
+    /**
+     * Reads at file offset {@code offset} without using or moving the descriptor's file position: the way to read
+     * files whose lseek does nothing, such as KVM's binary statistics descriptor ({@code noop_llseek}).
+     *
+     * @return bytes read into the first {@code count} bytes of {@code buffer} (0 at end of file), or
+     *         {@link #WOULD_BLOCK}
+     */
+    public static long pread(final int fd, final MemorySegment buffer, final long count, final long offset) {
+        checkCount(buffer, count);
+        final Libc.Scratch scratch = Libc.scratch();
+        long n;
+        do {
+            n = Libc.pread(scratch.capture, fd, buffer, count, offset);
+        } while (n < 0 && (n = failed(scratch.errno(), "pread", fd)) == RETRY);
         return n;
     }
 

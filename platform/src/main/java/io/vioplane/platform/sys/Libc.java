@@ -36,6 +36,7 @@ final class Libc {
     private static final MethodHandle WRITE = errnoHandle("write", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
     private static final MethodHandle READV = errnoHandle("readv", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT));
     private static final MethodHandle WRITEV = errnoHandle("writev", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle PREAD = errnoHandle("pread", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
     private static final MethodHandle LSEEK = errnoHandle("lseek", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT));
     private static final MethodHandle FCNTL = errnoHandle("fcntl", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT),
             Linker.Option.firstVariadicArg(2));
@@ -184,6 +185,15 @@ final class Libc {
     static long writev(final MemorySegment capture, final int fd, final MemorySegment iov, final int iovCount) {
         try {
             return (long) WRITEV.invokeExact(capture, fd, iov, iovCount);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static long pread(final MemorySegment capture, final int fd, final MemorySegment buffer, final long count,
+                      final long offset) {
+        try {
+            return (long) PREAD.invokeExact(capture, fd, buffer, count, offset);
         } catch (Throwable t) {
             throw rethrow(t);
         }
