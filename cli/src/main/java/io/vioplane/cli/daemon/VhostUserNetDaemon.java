@@ -15,6 +15,7 @@ import io.vioplane.tap.capture.PacketCapture;
 import io.vioplane.tap.device.TapDevice;
 import io.vioplane.tap.gateway.NatConfig;
 import io.vioplane.tap.gateway.NatGateway;
+import io.vioplane.vhostuser.backend.IotlbUpdateListener;
 import io.vioplane.vhostuser.backend.MessageRecorder;
 import io.vioplane.vhostuser.backend.VhostUserBackend;
 import io.vioplane.vhostuser.net.NetVhostUserDevice;
@@ -31,6 +32,7 @@ import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Supplier;
 
 /**
@@ -45,6 +47,7 @@ import java.util.function.Supplier;
  * the rings, unmaps guest memory, removes the sockets and the counters file.
  */
 public final class VhostUserNetDaemon implements AutoCloseable {
+    private static final IotlbUpdateListener NO_LISTENER = (iova, sizeBytes, permissions, gpaPieces, memory) -> { };
     /** What frames do once a guest sends them. */
     public enum PortKind {
         /** Back to the sender, addresses swapped. */
@@ -126,6 +129,7 @@ public final class VhostUserNetDaemon implements AutoCloseable {
     private final List<VirtioNetDevice> devices = new ArrayList<>();
     private final List<AutoCloseable> endpoints = new ArrayList<>();
     private final List<CounterSet<DeviceIotlbCounter>> iotlbCounters = new ArrayList<>();
+    private final List<IotlbUpdateListener> iotlbUpdateListeners = new CopyOnWriteArrayList<>();
     private Bridge bridge;
     private TapBridgePort tap;
     private MessageRecorder recorder;
@@ -235,9 +239,13 @@ public final class VhostUserNetDaemon implements AutoCloseable {
                     "net[" + path + "]", CounterType.DEVICE);
             iotlbCounters.add(iotlb);
             closing.add(iotlb);
+            iotlbUpdateListeners.add(NO_LISTENER);
+            final int socket = i;
+            final IotlbUpdateListener updates = (iova, sizeBytes, permissions, gpaPieces, guestMemory) ->
+                    iotlbUpdateListeners.get(socket).updated(iova, sizeBytes, permissions, gpaPieces, guestMemory);
             final Supplier<VhostUserBackend> backends = () -> new VhostUserBackend(vhostDevice, dataPlane, errorLog)
                     .withholdProtocolFeatures(config.withheldProtocolFeatures()).recordTo(recorder)
-                    .iotlbCounters(iotlb);
+                    .iotlbCounters(iotlb).iotlbUpdateListener(updates);
             final AutoCloseable endpoint = runtime.serve(path, backends::get, config.client(), config.socketMode());
             endpoints.add(endpoint);
         }
@@ -294,6 +302,14 @@ public final class VhostUserNetDaemon implements AutoCloseable {
      */
     public CounterSet<DeviceIotlbCounter> iotlbCounters(final int index) {
         return iotlbCounters.get(index);
+    }
+
+    /**
+     * Tells {@code listener} of every IOTLB UPDATE that socket {@code index}'s back-end applies, on the data-plane
+     * thread as it takes effect (tests check the front-end's translations against the guest's own IOMMU tables).
+     */
+    public void iotlbUpdateListener(final int index, final IotlbUpdateListener listener) {
+        iotlbUpdateListeners.set(index, listener == null ? NO_LISTENER : listener);
     }
 
     /** @return the NAT or host-only gateway, or null */

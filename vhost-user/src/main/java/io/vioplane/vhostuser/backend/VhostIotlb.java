@@ -35,6 +35,8 @@ final class VhostIotlb {
     private final DeviceIotlb table;
     private final DeviceIotlbDmaSpace space;
     private volatile BackendChannel channel;
+    private DmaSpace memory;
+    private IotlbUpdateListener listener;
 
     VhostIotlb(final CounterSet<DeviceIotlbCounter> counters) {
         this.table = new DeviceIotlb(counters);
@@ -58,7 +60,13 @@ final class VhostIotlb {
 
     /** Data-plane thread: the guest memory the translations lead into. */
     void memory(final DmaSpace memory) {
+        this.memory = memory;
         space.memory(memory);
+    }
+
+    /** Data-plane thread: who is told of each applied UPDATE (null: nobody). */
+    void listener(final IotlbUpdateListener updateListener) {
+        this.listener = updateListener;
     }
 
     private boolean requestTranslation(final long iova, final int permissions) {
@@ -113,6 +121,10 @@ final class VhostIotlb {
                 return what + " refused: " + describe(piece);
             }
             offset += gpaPieces[i];
+        }
+        final IotlbUpdateListener told = listener;
+        if (told != null && memory != null) {
+            told.updated(iova, sizeBytes, permissions, gpaPieces, memory);
         }
         return null;
     }

@@ -87,6 +87,7 @@ public final class VhostUserBackend implements VhostUserHandler {
     private long withheldProtocolFeatures;
     private MessageRecorder recorder;
     private int recordedConnection;
+    private IotlbUpdateListener iotlbUpdateListener;
 
     /**
      * @param device    the device type served
@@ -148,6 +149,7 @@ public final class VhostUserBackend implements VhostUserHandler {
         }
         if (!registered) {
             iotlb = new VhostIotlb(iotlbCounters);
+            iotlb.listener(iotlbUpdateListener);
             dataPlane.add(device.pollable());
             dataPlane.add(iotlb.space());
             registered = true;
@@ -172,6 +174,17 @@ public final class VhostUserBackend implements VhostUserHandler {
      */
     public VhostUserBackend iotlbCounters(final CounterSet<DeviceIotlbCounter> counters) {
         this.iotlbCounters = counters;
+        return this;
+    }
+
+    /**
+     * Tells {@code listener} of every IOTLB UPDATE applied, on the data-plane thread (tests compare them with the
+     * guest's IOMMU tables); set before the front-end connects.
+     *
+     * @return this back-end
+     */
+    public VhostUserBackend iotlbUpdateListener(final IotlbUpdateListener listener) {
+        this.iotlbUpdateListener = listener;
         return this;
     }
 
