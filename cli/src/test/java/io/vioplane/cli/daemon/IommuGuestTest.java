@@ -63,7 +63,8 @@ class IommuGuestTest {
                     + " /sys/class/net/eth0/device/../iommu_group", COMMAND).output();
             assertTrue(iommuGroup.contains("iommu_groups"), "the guest's virtio-net device sits behind the vIOMMU: "
                     + iommuGroup);
-            final String nicAddress = guest.runSuccessfully("readlink -f /sys/class/net/eth0/device/..", COMMAND).output();
+            final String nicAddress = guest.runSuccessfully("readlink -f /sys/class/net/eth0/device/..", COMMAND)
+                    .output();
             assertTrue(nicAddress.contains("0000:00:0" + NIC_SLOT + ".0"), "the guest numbers the NIC as QEMU placed it"
                     + " (the source ID the walker uses): " + nicAddress);
             guest.runSuccessfully("ip link set eth0 up && ip addr add 10.56.0.2/24 dev eth0", COMMAND);
