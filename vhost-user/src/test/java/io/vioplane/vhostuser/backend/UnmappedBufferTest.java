@@ -197,7 +197,7 @@ class UnmappedBufferTest {
         final long iova = frontEnd.deviceAddress(gpa);
         fill(memory, gpa, RECEIVE_AREA_BYTES, STALE);
         assertEquals(0, frontEnd.iotlbInvalidate(iova, RECEIVE_AREA_BYTES));
-        assertEquals(0, frontEnd.iotlbUpdate(iova, RECEIVE_AREA_BYTES, gpa, READ), "mapped for the device to read only");
+        assertEquals(0, frontEnd.iotlbUpdate(iova, RECEIVE_AREA_BYTES, gpa, READ), "mapped read-only");
 
         assertTrue(frontEnd.transmit(frame(), 0, FRAME_BYTES));
         assertTrue(Await.until(() -> device.queueCounters(0).get(NetQueueCounters.Kind.IOMMU_DENIED) == 1, 10_000),
