@@ -78,7 +78,8 @@ final class VhostIotlb {
      * Data-plane thread: applies one IOTLB message.
      *
      * @param gpaPieces for an UPDATE, its user-address range in guest-physical pieces ({length, gpa} pairs, from
-     *                  {@link FrontEndMemory#gpaPieces}), or null if the range is not wholly in the memory table
+     *                  {@link FrontEndMemory#gpaPieces}), or null if the range is not wholly in the memory table; an
+     *                  UPDATE is applied whole or not at all (every piece is checked before any is added)
      * @return null if applied, else why it was refused (counted)
      */
     String apply(final int type, final long iova, final long sizeBytes, final long userAddr, final int permissions,
@@ -116,10 +117,18 @@ final class VhostIotlb {
         }
         long offset = 0;
         for (int i = 0; i < gpaPieces.length; i += 2) {
-            final DeviceIotlb.Outcome piece = table.update(iova + offset, gpaPieces[i], gpaPieces[i + 1], permissions);
+            final DeviceIotlb.Outcome piece = table.check(iova + offset, gpaPieces[i], gpaPieces[i + 1], permissions);
             if (piece != DeviceIotlb.Outcome.APPLIED && piece != DeviceIotlb.Outcome.DUPLICATE) {
-                return what + " refused: " + describe(piece);
+                table.update(iova + offset, gpaPieces[i], gpaPieces[i + 1], permissions);
+                return what + " refused" + (i == 0 ? "" : " whole (its piece " + (i / 2 + 1) + " of "
+                        + gpaPieces.length / 2 + ", in another memory region, could not be added; no piece was)")
+                        + ": " + describe(piece);
             }
+            offset += gpaPieces[i];
+        }
+        offset = 0;
+        for (int i = 0; i < gpaPieces.length; i += 2) {
+            table.update(iova + offset, gpaPieces[i], gpaPieces[i + 1], permissions);
             offset += gpaPieces[i];
         }
         final IotlbUpdateListener told = listener;

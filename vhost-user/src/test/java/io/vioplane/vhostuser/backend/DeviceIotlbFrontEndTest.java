@@ -8,8 +8,11 @@ import io.vioplane.platform.runtime.CounterSet;
 import io.vioplane.platform.runtime.Counters;
 import io.vioplane.platform.runtime.DataPlane;
 import io.vioplane.platform.runtime.ErrorLog;
+import io.vioplane.platform.sys.FileIo;
+import io.vioplane.platform.sys.MemFd;
 import io.vioplane.platform.testing.Await;
 import io.vioplane.vhostuser.frontend.NetFrontEnd;
+import io.vioplane.vhostuser.frontend.VhostUserFrontEnd;
 import io.vioplane.vhostuser.net.NetVhostUserDevice;
 import io.vioplane.vhostuser.protocol.VhostUserRequest;
 import io.vioplane.vhostuser.testing.TestFrontEnd;
@@ -35,19 +38,23 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
- * A guest that unmaps a buffer it has posted, before the device uses it, gets no data through it (QEMU
- * docs/interop/vhost-user.rst "IOMMU support"; the device IOTLB of VIRTIO_F_ACCESS_PLATFORM): an in-process front-end
- * with an IOMMU ({@link NetFrontEnd} mapping its areas through IOTLB_MSG) posts buffers, takes their mappings back
- * with an INVALIDATE, then makes the device need them. The device asks for a translation (a MISS on the back-end
- * channel) and its ring waits; nothing reaches the memory the iova used to name, and nothing is read from it. When
- * the guest maps the iova again, somewhere else, the data goes there; when it maps it read-only, the receive fails
- * and is counted.
+ * The back-end's device IOTLB (QEMU docs/interop/vhost-user.rst "IOMMU support"; VIRTIO_F_ACCESS_PLATFORM) against an
+ * in-process front-end with an IOMMU ({@link NetFrontEnd} mapping its areas through IOTLB_MSG).
+ *
+ * <p>A guest that unmaps a buffer it has posted, before the device uses it, gets no data through it: the front-end
+ * posts buffers, takes their mappings back with an INVALIDATE, then makes the device need them. The device asks for
+ * a translation (a MISS on the back-end channel) and its ring waits; nothing reaches the memory the iova used to
+ * name, and nothing is read from it. When the guest maps the iova again, somewhere else, the data goes there; when
+ * it maps it read-only, the receive fails and is counted. An INVALIDATE of a running ring's own areas pauses that
+ * ring until they are translated again. With live migration's dirty log, the pages logged are guest-physical.
  */
-class UnmappedBufferTest {
+class DeviceIotlbFrontEndTest {
     private static final int QUEUE_SIZE = 64;
     private static final long FEATURES = VirtioNetFeature.all() & ~VirtioFeature.bit(VirtioNetFeature.MQ)
             & ~VirtioFeature.bit(VirtioFeature.RING_PACKED);
@@ -58,6 +65,11 @@ class UnmappedBufferTest {
     private static final long ELSEWHERE_GPA = 0x0300_0000L;
     private static final long RECEIVE_AREA_BYTES = (long) QUEUE_SIZE * NetFrontEnd.RX_BUFFER_BYTES;
     private static final int MISS = 1;
+    /** {@link NetFrontEnd}'s receive ring areas: descriptors, driver area, device area. */
+    private static final long RX_RINGS_GPA = 0;
+    private static final long RX_AVAIL_GPA = 0x8_0000L;
+    private static final long RX_USED_GPA = 0xC_0000L;
+    private static final long RING_AREA_BYTES = 0x10_0000L;
     private static final int READ = 1;
     private static final int WRITE = 2;
 
@@ -206,6 +218,70 @@ class UnmappedBufferTest {
         assertUntouched(memory, gpa, RECEIVE_AREA_BYTES, "a read-only mapping");
         assertTrue(iotlb.get(DeviceIotlbCounter.PERMISSION_DENIED) >= 1, iotlb.toString());
         assertNull(frontEnd.deviceFault());
+    }
+
+    private void echoOne() {
+        received = 0;
+        assertTrue(frontEnd.transmit(frame(), 0, FRAME_BYTES));
+        assertTrue(Await.until(this::receivedOne, 10_000), "echoed: " + log());
+        frontEnd.reapTransmitted();
+    }
+
+    @Test
+    void aRingWhoseOwnAreasAreUnmappedPausesAsksForThemAndResumesWhereItStood() {
+        echoOne();
+        echoOne();
+        final long ringsIova = frontEnd.deviceAddress(RX_RINGS_GPA);
+        assertEquals(0, frontEnd.iotlbInvalidate(ringsIova, RING_AREA_BYTES), "the guest unmapped the receive ring");
+        assertEquals(1, iotlb.get(DeviceIotlbCounter.RINGS_PAUSED), iotlb.toString());
+        expectMiss(ringsIova, READ);
+        assertTrue(log().contains("vring 0 paused"), log());
+
+        received = 0;
+        assertTrue(frontEnd.transmit(frame(), 0, FRAME_BYTES));
+        assertTrue(Await.until(() -> frontEnd.reapTransmitted() == 1, 10_000), "the transmit ring goes on");
+        assertFalse(receivedOne(), "the paused ring delivers nothing");
+
+        assertEquals(0, frontEnd.iotlbUpdate(ringsIova, RING_AREA_BYTES, RX_RINGS_GPA, READ | WRITE));
+        assertTrue(Await.until(this::receivedOne, 10_000), "the ring resumed and the waiting frame came: " + log());
+        echoOne();
+        assertNull(frontEnd.deviceFault(), "the ring resumed where it stood: no index went astray");
+        assertEquals(4, device.queueCounters(0).packets(), "every frame was received once");
+    }
+
+    @Test
+    void withLoggingTheDirtyLogHoldsTheGuestPhysicalPagesWrittenNotTheirIovas() throws Exception {
+        final int logFd = MemFd.create("dirty-log", 4096);
+        try {
+            final long withLogging = frontEnd.features() | VirtioFeature.bit(VirtioFeature.LOG_ALL);
+            frontEnd.control().request(VhostUserRequest.SET_FEATURES, VhostUserFrontEnd.u64(withLogging));
+            final ByteBuffer logBase = ByteBuffer.allocate(16).order(ByteOrder.nativeOrder()).putLong(4096).putLong(0);
+            frontEnd.control().request(VhostUserRequest.SET_LOG_BASE, logBase.array(), logFd);
+            final ByteBuffer address = ByteBuffer.allocate(40).order(ByteOrder.nativeOrder());
+            address.putInt(0).putInt(1).putLong(frontEnd.deviceAddress(RX_RINGS_GPA))
+                    .putLong(frontEnd.deviceAddress(RX_USED_GPA)).putLong(frontEnd.deviceAddress(RX_AVAIL_GPA))
+                    .putLong(frontEnd.deviceAddress(RX_USED_GPA));
+            frontEnd.control().request(VhostUserRequest.SET_VRING_ADDR, address.array());
+            echoOne();
+            final List<Long> dirtyPages = new ArrayList<>();
+            try (GuestMemory logView = GuestMemory.builder().addFromFd(0, 4096, logFd, 0, false).build()) {
+                final byte[] bits = logView.readBytes(0, 4096);
+                for (int page = 0; page < bits.length * 8; page++) {
+                    if ((bits[page / 8] & (1 << (page % 8))) != 0) {
+                        dirtyPages.add((long) page);
+                    }
+                }
+            }
+            assertTrue(dirtyPages.contains(RX_USED_GPA >>> 12), "the receive used ring's gpa page (QEMU gives its"
+                    + " iova as the log address): " + dirtyPages);
+            assertTrue(dirtyPages.contains(frontEnd.receiveBufferGpa(0) >>> 12), "the receive buffer's gpa page: "
+                    + dirtyPages);
+            assertFalse(dirtyPages.contains(frontEnd.transmitBufferGpa(0) >>> 12), "transmit buffers are only read: "
+                    + dirtyPages);
+            assertEquals(0, iotlb.get(DeviceIotlbCounter.LOG_UNTRANSLATED), iotlb.toString());
+        } finally {
+            FileIo.close(logFd);
+        }
     }
 
     private String log() {
