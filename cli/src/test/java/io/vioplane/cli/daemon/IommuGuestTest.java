@@ -87,7 +87,8 @@ class IommuGuestTest {
                     DeviceIotlbCounter.OUTSIDE_GUEST_MEMORY, DeviceIotlbCounter.REFUSED_ZERO_SIZE,
                     DeviceIotlbCounter.REFUSED_WRAPS, DeviceIotlbCounter.REFUSED_PERMISSIONS,
                     DeviceIotlbCounter.REFUSED_OVERLAP, DeviceIotlbCounter.REFUSED_OUTSIDE_MEMORY,
-                    DeviceIotlbCounter.REFUSED_TYPE)) {
+                    DeviceIotlbCounter.REFUSED_TYPE, DeviceIotlbCounter.RINGS_PAUSED,
+                    DeviceIotlbCounter.LOG_UNTRANSLATED)) {
                 assertEquals(0, iotlb.get(refusal), "a well-behaved QEMU and guest cause no " + refusal + ": " + iotlb);
             }
 
