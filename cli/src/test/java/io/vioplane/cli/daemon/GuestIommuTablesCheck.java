@@ -2,13 +2,14 @@ package io.vioplane.cli.daemon;
 
 import io.vioplane.iommu.ContextEntry;
 import io.vioplane.iommu.DmaFault;
+import io.vioplane.iommu.FaultReason;
 import io.vioplane.iommu.IotlbEntry;
 import io.vioplane.iommu.SourceId;
 import io.vioplane.iommu.TranslationWalker;
 import io.vioplane.iommu.VtdConfig;
 import io.vioplane.platform.memory.AccessMode;
 import io.vioplane.platform.memory.DmaSpace;
-import io.vioplane.vhostuser.backend.IotlbUpdateListener;
+import io.vioplane.vhostuser.backend.IotlbListener;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -16,7 +17,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.LongPredicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -34,21 +40,30 @@ import java.util.regex.Pattern;
  * RAMs"). A buffer Linux mapped DMA_TO_DEVICE (read-only in its tables) therefore reaches the back-end writable;
  * the check counts these widened updates.
  *
- * <p>Compared at the UPDATE on the data-plane thread because the guest unmaps strictly ({@code iommu.strict=1}): at
- * that moment the mapping is certainly live, since the ring that asked for it cannot have used the buffer yet, so
- * the guest cannot have given it back.
+ * <p>Compared at the UPDATE, on the data-plane thread, because the guest unmaps strictly ({@code iommu.strict=1}) and
+ * reuses iovas at once. One race is legitimate: Linux clears a page's entry first and invalidates it afterwards, and
+ * an UPDATE QEMU translated just before the clear (a second miss for a page already served, answered from QEMU's own
+ * IOTLB or its walk) can reach the daemon in between. A page the walker finds not present is therefore an unmap in
+ * progress, not a disagreement, when the UPDATE repeats a translation the walker verified earlier and that was not
+ * invalidated since, and provided the INVALIDATE that ends the unmap follows: the test asserts that every such page
+ * was invalidated afterwards. Any other fault, or any other gpa or permission, is a disagreement.
  */
-final class GuestIommuTablesCheck implements IotlbUpdateListener {
+final class GuestIommuTablesCheck implements IotlbListener {
     /** QEMU 7.2's {@code vtd_reg_dmar_root} trace line. */
     static final Pattern ROOT_TABLE_TRACE = Pattern.compile("vtd_reg_dmar_root addr 0x([0-9a-f]+) scalable (\\d)");
     private static final int MAX_DISAGREEMENTS = 20;
     private static final int MAX_SAMPLES = 8;
+    private static final long PAGE_MASK = 0xFFF;
 
     private final Path qemuTrace;
     private final int sourceId;
     private final VtdConfig config = VtdConfig.qemuDeviceIotlb();
     private final List<String> disagreements = Collections.synchronizedList(new ArrayList<>());
     private final List<String> samples = Collections.synchronizedList(new ArrayList<>());
+    private final Set<Long> unmapsInProgress = Collections.synchronizedSet(new HashSet<>());
+    private final Map<Long, Long> verifiedGpaByPage = new HashMap<>();
+    private volatile long unmapsConfirmed;
+    private volatile long notPresentPages;
     private long rootTableGpa = -1;
     private volatile long usedRootTableGpa = -1;
     private volatile long updates;
@@ -129,6 +144,15 @@ final class GuestIommuTablesCheck implements IotlbUpdateListener {
                 try {
                     walked = walker.walk(entry, cursor, AccessMode.READ);
                 } catch (DmaFault e) {
+                    final long page = cursor & ~PAGE_MASK;
+                    final Long verified = verifiedGpaByPage.get(page);
+                    if (e.reason() == FaultReason.READ_DENIED && verified != null
+                            && verified == pieceGpa + (page - pieceIova)) {
+                        unmapsInProgress.add(page);
+                        notPresentPages++;
+                        cursor = page + PAGE_MASK + 1;
+                        continue;
+                    }
                     disagree("QEMU mapped iova 0x" + Long.toHexString(cursor) + " to gpa 0x"
                             + Long.toHexString(pieceGpa + (cursor - pieceIova)) + " perm " + permissions
                             + "; the walker faults: " + e.getMessage());
@@ -145,6 +169,7 @@ final class GuestIommuTablesCheck implements IotlbUpdateListener {
                             + Long.toHexString(walked.gpaOf(cursor)) + " perm " + walked.permissions());
                     return;
                 }
+                verifiedGpaByPage.put(cursor & ~PAGE_MASK, pieceGpa + ((cursor & ~PAGE_MASK) - pieceIova));
                 if (walked.permissions() == IotlbEntry.READ) {
                     guestReadOnlyPages++;
                 } else if (walked.permissions() == IotlbEntry.WRITE) {
@@ -160,6 +185,26 @@ final class GuestIommuTablesCheck implements IotlbUpdateListener {
                 cursor = walked.iovaBase() + (1L << walked.pageShift());
             }
             pieceIova += pieceBytes;
+        }
+    }
+
+    @Override
+    public void invalidated(final long iova, final long sizeBytes) {
+        synchronized (unmapsInProgress) {
+            final long last = iova + (sizeBytes - 1);
+            final LongPredicate touched = page -> Long.compareUnsigned(page, last) <= 0
+                    && Long.compareUnsigned(iova, page + PAGE_MASK) <= 0;
+            if (unmapsInProgress.removeIf(touched::test)) {
+                unmapsConfirmed++;
+            }
+            verifiedGpaByPage.keySet().removeIf(touched::test);
+        }
+    }
+
+    /** @return pages found not present at their UPDATE whose INVALIDATE has not come (yet) */
+    Set<Long> unmapsInProgress() {
+        synchronized (unmapsInProgress) {
+            return Set.copyOf(unmapsInProgress);
         }
     }
 
@@ -186,6 +231,11 @@ final class GuestIommuTablesCheck implements IotlbUpdateListener {
         return pages;
     }
 
+    /** @return pages found not present at their UPDATE (unmaps in progress) */
+    long notPresentPages() {
+        return notPresentPages;
+    }
+
     /** @return pages QEMU sent with more permissions than the guest's tables give */
     long widenedPages() {
         return widenedPages;
@@ -204,7 +254,10 @@ final class GuestIommuTablesCheck implements IotlbUpdateListener {
                     + " write-only, " + readWrite + " read-write), " + pages + " pages walked (" + largePages
                     + " large; read-only in the guest's tables " + guestReadOnlyPages + ", write-only "
                     + guestWriteOnlyPages + "; sent with wider permissions than the tables give " + widenedPages + "), "
-                    + disagreements.size() + " disagreements; first: " + String.join("; ", samples);
+                    + notPresentPages + " pages not present at their UPDATE (unmaps in progress), " + unmapsConfirmed
+                    + " INVALIDATEs ended them, "
+                    + unmapsInProgress.size() + " such pages not invalidated yet; " + disagreements.size()
+                    + " disagreements; first: " + String.join("; ", samples);
         }
     }
 }

@@ -36,7 +36,7 @@ final class VhostIotlb {
     private final DeviceIotlbDmaSpace space;
     private volatile BackendChannel channel;
     private DmaSpace memory;
-    private IotlbUpdateListener listener;
+    private IotlbListener listener;
 
     VhostIotlb(final CounterSet<DeviceIotlbCounter> counters) {
         this.table = new DeviceIotlb(counters);
@@ -64,8 +64,8 @@ final class VhostIotlb {
         space.memory(memory);
     }
 
-    /** Data-plane thread: who is told of each applied UPDATE (null: nobody). */
-    void listener(final IotlbUpdateListener updateListener) {
+    /** Data-plane thread: who is told of each applied UPDATE and INVALIDATE (null: nobody). */
+    void listener(final IotlbListener updateListener) {
         this.listener = updateListener;
     }
 
@@ -88,6 +88,10 @@ final class VhostIotlb {
             case UPDATE -> update(iova, sizeBytes, userAddr, permissions, gpaPieces);
             case INVALIDATE -> {
                 final DeviceIotlb.Outcome outcome = table.invalidate(iova, sizeBytes);
+                final IotlbListener told = listener;
+                if (outcome == DeviceIotlb.Outcome.APPLIED && told != null) {
+                    told.invalidated(iova, sizeBytes);
+                }
                 yield outcome == DeviceIotlb.Outcome.APPLIED ? null
                         : "INVALIDATE of [iova 0x" + Long.toHexString(iova) + ", size 0x" + Long.toHexString(sizeBytes)
                                 + ") refused: " + describe(outcome);
@@ -131,7 +135,7 @@ final class VhostIotlb {
             table.update(iova + offset, gpaPieces[i], gpaPieces[i + 1], permissions);
             offset += gpaPieces[i];
         }
-        final IotlbUpdateListener told = listener;
+        final IotlbListener told = listener;
         if (told != null && memory != null) {
             told.updated(iova, sizeBytes, permissions, gpaPieces, memory);
         }

@@ -87,7 +87,7 @@ public final class VhostUserBackend implements VhostUserHandler {
     private long withheldProtocolFeatures;
     private MessageRecorder recorder;
     private int recordedConnection;
-    private IotlbUpdateListener iotlbUpdateListener;
+    private IotlbListener iotlbListener;
 
     /**
      * @param device    the device type served
@@ -149,7 +149,7 @@ public final class VhostUserBackend implements VhostUserHandler {
         }
         if (!registered) {
             iotlb = new VhostIotlb(iotlbCounters);
-            iotlb.listener(iotlbUpdateListener);
+            iotlb.listener(iotlbListener);
             dataPlane.add(device.pollable());
             dataPlane.add(iotlb.space());
             registered = true;
@@ -178,13 +178,13 @@ public final class VhostUserBackend implements VhostUserHandler {
     }
 
     /**
-     * Tells {@code listener} of every IOTLB UPDATE applied, on the data-plane thread (tests compare them with the
-     * guest's IOMMU tables); set before the front-end connects.
+     * Tells {@code listener} of every IOTLB UPDATE and INVALIDATE applied, on the data-plane thread (tests compare
+     * them with the guest's IOMMU tables); set before the front-end connects.
      *
      * @return this back-end
      */
-    public VhostUserBackend iotlbUpdateListener(final IotlbUpdateListener listener) {
-        this.iotlbUpdateListener = listener;
+    public VhostUserBackend iotlbListener(final IotlbListener listener) {
+        this.iotlbListener = listener;
         return this;
     }
 
