@@ -87,13 +87,15 @@ public final class DeviceIotlb {
     }
 
     /**
-     * Adds the translation of {@code [iova, iova + sizeBytes)} to {@code [gpa, gpa + sizeBytes)}.
+     * What {@link #update} would do with this translation, without doing it or counting anything: lets a caller
+     * that adds several pieces of one message check them all first, so that the message is applied whole or not at
+     * all.
      *
      * @param sizeBytes   unsigned
      * @param permission  {@link IotlbEntry#READ} | {@link IotlbEntry#WRITE}, not 0
-     * @return {@link Outcome#APPLIED} or {@link Outcome#DUPLICATE}; anything else is a counted refusal
+     * @return {@link Outcome#APPLIED} (it would be added), {@link Outcome#DUPLICATE}, or the refusal
      */
-    public Outcome update(final long iova, final long sizeBytes, final long gpa, final int permission) {
+    public Outcome check(final long iova, final long sizeBytes, final long gpa, final int permission) {
         Outcome outcome = checkRange(iova, sizeBytes);
         if (outcome == Outcome.APPLIED) {
             outcome = checkRange(gpa, sizeBytes);
@@ -102,19 +104,39 @@ public final class DeviceIotlb {
             outcome = Outcome.NO_PERMISSIONS;
         }
         if (outcome != Outcome.APPLIED) {
-            return refused(outcome);
+            return outcome;
         }
         final long last = iova + (sizeBytes - 1);
         final int at = insertionPoint(iova);
         if (at < count && firstIova[at] == iova && lastIova[at] == last && firstGpa[at] == gpa
                 && permissions[at] == permission) {
-            counters.increment(DeviceIotlbCounter.DUPLICATE_UPDATES);
             return Outcome.DUPLICATE;
         }
         if (at > 0 && Long.compareUnsigned(lastIova[at - 1], iova) >= 0
                 || at < count && Long.compareUnsigned(firstIova[at], last) <= 0) {
-            return refused(Outcome.OVERLAP);
+            return Outcome.OVERLAP;
         }
+        return Outcome.APPLIED;
+    }
+
+    /**
+     * Adds the translation of {@code [iova, iova + sizeBytes)} to {@code [gpa, gpa + sizeBytes)}.
+     *
+     * @param sizeBytes   unsigned
+     * @param permission  {@link IotlbEntry#READ} | {@link IotlbEntry#WRITE}, not 0
+     * @return {@link Outcome#APPLIED} or {@link Outcome#DUPLICATE}; anything else is a counted refusal
+     */
+    public Outcome update(final long iova, final long sizeBytes, final long gpa, final int permission) {
+        final Outcome outcome = check(iova, sizeBytes, gpa, permission);
+        if (outcome == Outcome.DUPLICATE) {
+            counters.increment(DeviceIotlbCounter.DUPLICATE_UPDATES);
+            return outcome;
+        }
+        if (outcome != Outcome.APPLIED) {
+            return refused(outcome);
+        }
+        final long last = iova + (sizeBytes - 1);
+        final int at = insertionPoint(iova);
         int slot = at;
         if (count == capacity) {
             final int victim = evictCursor++ % count;

@@ -36,7 +36,11 @@ public enum DeviceIotlbCounter implements CounterKind {
     /** UPDATE whose target (vhost-user: user address) is not wholly inside guest memory. */
     REFUSED_OUTSIDE_MEMORY("iotlb: refused, front-end mapped outside guest memory"),
     /** IOTLB messages of a type the device does not take (MISS, ACCESS_FAIL sent to the device). */
-    REFUSED_TYPE("iotlb: refused, front-end sent a message type meant for the front-end");
+    REFUSED_TYPE("iotlb: refused, front-end sent a message type meant for the front-end"),
+    /** Dirty-log marks of an iova with no translation any more (not logged: the page it named is unknown). */
+    LOG_UNTRANSLATED("iotlb: dirty-log writes without a translation (not logged)"),
+    /** Running rings paused because an invalidation took the translation of their own areas (misses sent). */
+    RINGS_PAUSED("iotlb: rings paused by an invalidation of their areas");
 
     private final String label;
 

@@ -47,7 +47,9 @@ public final class TranslationWalker {
     }
 
     /**
-     * Reads and validates the context entry of {@code sourceId}.
+     * Reads and validates the context entry of {@code sourceId}. Translation types (section 9.3): 00b translates
+     * through second-level tables; 01b (device-TLB allowed, only if {@link VtdConfig#deviceTlb}) translates
+     * untranslated requests the same way; 10b is pass-through; anything else is an invalid entry.
      *
      * @param rootTableGpa the active root table (RTADDR latched by SRTP)
      * @throws DmaFault with the spec's reason if the root or context entry is absent, unreadable or invalid
@@ -86,7 +88,8 @@ public final class TranslationWalker {
         final int translationType = (int) (lo >>> 2) & 3;
         final int aw = (int) hi & 7;
         final boolean passThrough = translationType == 2;
-        if (!passThrough && (translationType != 0 || !config.supportsAddressWidth(aw))) {
+        final boolean translated = translationType == 0 || translationType == 1 && config.deviceTlb();
+        if (!passThrough && (!translated || !config.supportsAddressWidth(aw))) {
             throw new DmaFault(FaultReason.CONTEXT_ENTRY_INVALID, sourceId, 0);
         }
         final int levels = passThrough ? 0 : aw + 2;

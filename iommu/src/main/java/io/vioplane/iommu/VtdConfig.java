@@ -8,8 +8,12 @@ package io.vioplane.iommu;
  *
  * @param mgawBits         maximum guest address width: 39 (3-level tables only) or 48 (3- and 4-level)
  * @param faultRecordCount number of fault recording registers (NFR + 1), 1..256
+ * @param deviceTlb        device-TLBs supported (ECAP.DT, section 11.4.3): context entries may then use translation
+ *                         type 01b, which translates untranslated requests as 00b does and also lets the device ask
+ *                         for translations (PCIe ATS); QEMU's {@code intel-iommu,device-iotlb=on}, and what Linux
+ *                         programs for an ATS-capable device behind it
  */
-public record VtdConfig(int mgawBits, int faultRecordCount) {
+public record VtdConfig(int mgawBits, int faultRecordCount, boolean deviceTlb) {
     /** The architecture version VER reports: 1.0. */
     public static final int VERSION = 0x10;
     /** Offset of the first fault recording register (CAP.FRO * 16). */
@@ -22,6 +26,19 @@ public record VtdConfig(int mgawBits, int faultRecordCount) {
     /** The configuration QEMU's intel-iommu uses by default: 48-bit MGAW with 4 fault recording registers. */
     public static VtdConfig standard() {
         return new VtdConfig(48, 4);
+    }
+
+    /**
+     * The unit QEMU 7.2's {@code -device intel-iommu,device-iotlb=on} emulates by default ({@code aw-bits=39}, legacy
+     * mode): 39-bit MGAW, device-TLBs.
+     */
+    public static VtdConfig qemuDeviceIotlb() {
+        return new VtdConfig(39, 4, true);
+    }
+
+    /** A unit without device-TLB support. */
+    public VtdConfig(final int mgawBits, final int faultRecordCount) {
+        this(mgawBits, faultRecordCount, false);
     }
 
     /** Validates the configuration. */
@@ -71,11 +88,12 @@ public record VtdConfig(int mgawBits, int faultRecordCount) {
     }
 
     /**
-     * @return the ECAP register: QI, IR, EIM (x2APIC destinations), PT (pass-through), IRO and MHMV = 15; no
-     *     device-TLB (DT), no scalable mode
+     * @return the ECAP register: QI, IR, EIM (x2APIC destinations), PT (pass-through), IRO and MHMV = 15, DT when
+     *     {@link #deviceTlb}; no scalable mode
      */
     public long extendedCapability() {
-        return 1L << 1
+        return (deviceTlb ? 1L << 2 : 0)
+                | 1L << 1
                 | 1L << 3
                 | 1L << 4
                 | 1L << 6

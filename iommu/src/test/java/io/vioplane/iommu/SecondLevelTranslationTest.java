@@ -141,6 +141,20 @@ class SecondLevelTranslationTest {
     }
 
     @Test
+    void deviceTlbTranslationTypeTranslatesLikeUntranslatedWhenTheUnitOffersDeviceTlbs() {
+        try (VtdFixture linuxLike = new VtdFixture(VtdConfig.qemuDeviceIotlb())) {
+            final long secondLevel = linuxLike.attach(NIC, 7, 3);
+            final long entry = linuxLike.contextEntryGpa(NIC);
+            linuxLike.put128(entry, secondLevel | 1 << 2 | 1, 7 << 8 | 1);
+            linuxLike.map(NIC, 0xFFFF_F000L, 0x20_5000L);
+            linuxLike.enableTranslation();
+            assertEquals(0x20_5123L, linuxLike.unit.translate(NIC, 0xFFFF_F123L, AccessMode.WRITE).gpaOf(0xFFFF_F123L));
+            assertEquals(1L << 2, VtdConfig.qemuDeviceIotlb().extendedCapability() & 1L << 2, "ECAP.DT");
+            assertEquals(0, VtdConfig.standard().extendedCapability() & 1L << 2, "no ECAP.DT by default");
+        }
+    }
+
+    @Test
     void iovaBeyondTheThreeLevelWidthIsFaultReason4() {
         vtd.attach(NIC, 1, 3);
         vtd.enableTranslation();

@@ -1,6 +1,7 @@
 package io.vioplane.cli.daemon;
 
 import io.vioplane.iommu.DeviceIotlbCounter;
+import io.vioplane.platform.memory.DmaSpace;
 import io.vioplane.platform.runtime.CounterSet;
 import io.vioplane.platform.runtime.CounterType;
 import io.vioplane.platform.runtime.Counters;
@@ -15,6 +16,7 @@ import io.vioplane.tap.capture.PacketCapture;
 import io.vioplane.tap.device.TapDevice;
 import io.vioplane.tap.gateway.NatConfig;
 import io.vioplane.tap.gateway.NatGateway;
+import io.vioplane.vhostuser.backend.IotlbListener;
 import io.vioplane.vhostuser.backend.MessageRecorder;
 import io.vioplane.vhostuser.backend.VhostUserBackend;
 import io.vioplane.vhostuser.net.NetVhostUserDevice;
@@ -31,6 +33,7 @@ import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Supplier;
 
 /**
@@ -45,6 +48,7 @@ import java.util.function.Supplier;
  * the rings, unmaps guest memory, removes the sockets and the counters file.
  */
 public final class VhostUserNetDaemon implements AutoCloseable {
+    private static final IotlbListener NO_LISTENER = (iova, sizeBytes, permissions, gpaPieces, memory) -> { };
     /** What frames do once a guest sends them. */
     public enum PortKind {
         /** Back to the sender, addresses swapped. */
@@ -126,6 +130,7 @@ public final class VhostUserNetDaemon implements AutoCloseable {
     private final List<VirtioNetDevice> devices = new ArrayList<>();
     private final List<AutoCloseable> endpoints = new ArrayList<>();
     private final List<CounterSet<DeviceIotlbCounter>> iotlbCounters = new ArrayList<>();
+    private final List<IotlbListener> iotlbListeners = new CopyOnWriteArrayList<>();
     private Bridge bridge;
     private TapBridgePort tap;
     private MessageRecorder recorder;
@@ -235,9 +240,23 @@ public final class VhostUserNetDaemon implements AutoCloseable {
                     "net[" + path + "]", CounterType.DEVICE);
             iotlbCounters.add(iotlb);
             closing.add(iotlb);
+            iotlbListeners.add(NO_LISTENER);
+            final int socket = i;
+            final IotlbListener forward = new IotlbListener() {
+                @Override
+                public void updated(final long iova, final long sizeBytes, final int permissions,
+                                    final long[] gpaPieces, final DmaSpace guestMemory) {
+                    iotlbListeners.get(socket).updated(iova, sizeBytes, permissions, gpaPieces, guestMemory);
+                }
+
+                @Override
+                public void invalidated(final long iova, final long sizeBytes) {
+                    iotlbListeners.get(socket).invalidated(iova, sizeBytes);
+                }
+            };
             final Supplier<VhostUserBackend> backends = () -> new VhostUserBackend(vhostDevice, dataPlane, errorLog)
                     .withholdProtocolFeatures(config.withheldProtocolFeatures()).recordTo(recorder)
-                    .iotlbCounters(iotlb);
+                    .iotlbCounters(iotlb).iotlbListener(forward);
             final AutoCloseable endpoint = runtime.serve(path, backends::get, config.client(), config.socketMode());
             endpoints.add(endpoint);
         }
@@ -294,6 +313,15 @@ public final class VhostUserNetDaemon implements AutoCloseable {
      */
     public CounterSet<DeviceIotlbCounter> iotlbCounters(final int index) {
         return iotlbCounters.get(index);
+    }
+
+    /**
+     * Tells {@code listener} of every IOTLB UPDATE and INVALIDATE that socket {@code index}'s back-end applies, on the
+     * data-plane thread as each takes effect (tests check the front-end's translations against the guest's own IOMMU
+     * tables); null stops telling.
+     */
+    public void iotlbListener(final int index, final IotlbListener listener) {
+        iotlbListeners.set(index, listener == null ? NO_LISTENER : listener);
     }
 
     /** @return the NAT or host-only gateway, or null */

@@ -35,6 +35,8 @@ final class VhostIotlb {
     private final DeviceIotlb table;
     private final DeviceIotlbDmaSpace space;
     private volatile BackendChannel channel;
+    private DmaSpace memory;
+    private IotlbListener listener;
 
     VhostIotlb(final CounterSet<DeviceIotlbCounter> counters) {
         this.table = new DeviceIotlb(counters);
@@ -58,7 +60,13 @@ final class VhostIotlb {
 
     /** Data-plane thread: the guest memory the translations lead into. */
     void memory(final DmaSpace memory) {
+        this.memory = memory;
         space.memory(memory);
+    }
+
+    /** Data-plane thread: who is told of each applied UPDATE and INVALIDATE (null: nobody). */
+    void listener(final IotlbListener updateListener) {
+        this.listener = updateListener;
     }
 
     private boolean requestTranslation(final long iova, final int permissions) {
@@ -70,7 +78,8 @@ final class VhostIotlb {
      * Data-plane thread: applies one IOTLB message.
      *
      * @param gpaPieces for an UPDATE, its user-address range in guest-physical pieces ({length, gpa} pairs, from
-     *                  {@link FrontEndMemory#gpaPieces}), or null if the range is not wholly in the memory table
+     *                  {@link FrontEndMemory#gpaPieces}), or null if the range is not wholly in the memory table; an
+     *                  UPDATE is applied whole or not at all (every piece is checked before any is added)
      * @return null if applied, else why it was refused (counted)
      */
     String apply(final int type, final long iova, final long sizeBytes, final long userAddr, final int permissions,
@@ -79,6 +88,10 @@ final class VhostIotlb {
             case UPDATE -> update(iova, sizeBytes, userAddr, permissions, gpaPieces);
             case INVALIDATE -> {
                 final DeviceIotlb.Outcome outcome = table.invalidate(iova, sizeBytes);
+                final IotlbListener told = listener;
+                if (outcome == DeviceIotlb.Outcome.APPLIED && told != null) {
+                    told.invalidated(iova, sizeBytes);
+                }
                 yield outcome == DeviceIotlb.Outcome.APPLIED ? null
                         : "INVALIDATE of [iova 0x" + Long.toHexString(iova) + ", size 0x" + Long.toHexString(sizeBytes)
                                 + ") refused: " + describe(outcome);
@@ -108,11 +121,23 @@ final class VhostIotlb {
         }
         long offset = 0;
         for (int i = 0; i < gpaPieces.length; i += 2) {
-            final DeviceIotlb.Outcome piece = table.update(iova + offset, gpaPieces[i], gpaPieces[i + 1], permissions);
+            final DeviceIotlb.Outcome piece = table.check(iova + offset, gpaPieces[i], gpaPieces[i + 1], permissions);
             if (piece != DeviceIotlb.Outcome.APPLIED && piece != DeviceIotlb.Outcome.DUPLICATE) {
-                return what + " refused: " + describe(piece);
+                table.update(iova + offset, gpaPieces[i], gpaPieces[i + 1], permissions);
+                return what + " refused" + (i == 0 ? "" : " whole (its piece " + (i / 2 + 1) + " of "
+                        + gpaPieces.length / 2 + ", in another memory region, could not be added; no piece was)")
+                        + ": " + describe(piece);
             }
             offset += gpaPieces[i];
+        }
+        offset = 0;
+        for (int i = 0; i < gpaPieces.length; i += 2) {
+            table.update(iova + offset, gpaPieces[i], gpaPieces[i + 1], permissions);
+            offset += gpaPieces[i];
+        }
+        final IotlbListener told = listener;
+        if (told != null && memory != null) {
+            told.updated(iova, sizeBytes, permissions, gpaPieces, memory);
         }
         return null;
     }

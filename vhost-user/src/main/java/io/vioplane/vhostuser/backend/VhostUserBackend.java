@@ -87,6 +87,7 @@ public final class VhostUserBackend implements VhostUserHandler {
     private long withheldProtocolFeatures;
     private MessageRecorder recorder;
     private int recordedConnection;
+    private IotlbListener iotlbListener;
 
     /**
      * @param device    the device type served
@@ -148,6 +149,7 @@ public final class VhostUserBackend implements VhostUserHandler {
         }
         if (!registered) {
             iotlb = new VhostIotlb(iotlbCounters);
+            iotlb.listener(iotlbListener);
             dataPlane.add(device.pollable());
             dataPlane.add(iotlb.space());
             registered = true;
@@ -172,6 +174,17 @@ public final class VhostUserBackend implements VhostUserHandler {
      */
     public VhostUserBackend iotlbCounters(final CounterSet<DeviceIotlbCounter> counters) {
         this.iotlbCounters = counters;
+        return this;
+    }
+
+    /**
+     * Tells {@code listener} of every IOTLB UPDATE and INVALIDATE applied, on the data-plane thread (tests compare
+     * them with the guest's IOMMU tables); set before the front-end connects.
+     *
+     * @return this back-end
+     */
+    public VhostUserBackend iotlbListener(final IotlbListener listener) {
+        this.iotlbListener = listener;
         return this;
     }
 
@@ -282,10 +295,14 @@ public final class VhostUserBackend implements VhostUserHandler {
         }
     }
 
-    /** Data-plane thread: points the device and every running queue at the current dirty log. */
+    /**
+     * Data-plane thread: points the device and every running queue at the current dirty log; with ACCESS_PLATFORM
+     * the addresses they log are iovas, translated to the gpas the log is indexed by ({@link IotlbDirtyLog}).
+     */
     private void applyDirtyLog() {
-        final DirtyPageLog target = VirtioFeature.has(features, VirtioFeature.LOG_ALL) && dirtyLog != null
-                ? dirtyLog : DirtyPageLog.NONE;
+        final DirtyPageLog log = iommu() && dirtyLog != null ? new IotlbDirtyLog(iotlb.table(), dirtyLog) : dirtyLog;
+        final DirtyPageLog target = VirtioFeature.has(features, VirtioFeature.LOG_ALL) && log != null
+                ? log : DirtyPageLog.NONE;
         device.setDirtyLog(target);
         for (int i = 0; i < queues.length; i++) {
             if (queues[i] != null) {
@@ -587,6 +604,10 @@ public final class VhostUserBackend implements VhostUserHandler {
         return !pending;
     }
 
+    /** What an IOTLB_MSG did on the data plane: why it was refused (or null), and the rings it paused. */
+    private record IotlbOutcome(String refusal, QueueState[] paused) {
+    }
+
     private void iotlbMessage(final VhostUserMessage request, final ReplyWriter reply) {
         final int type = request.iotlbType();
         final long iova = request.iotlbIova();
@@ -598,11 +619,24 @@ public final class VhostUserBackend implements VhostUserHandler {
         if (target == null) {
             throw refuse("IOTLB_MSG before the connection was set up");
         }
-        final String refusal = dataPlane.call(() -> target.apply(type, iova, sizeBytes, userAddr, permissions, pieces));
-        if (refusal != null) {
-            throw refuse(refusal);
+        final IotlbOutcome outcome = dataPlane.call(() -> {
+            final String refusal = target.apply(type, iova, sizeBytes, userAddr, permissions, pieces);
+            return new IotlbOutcome(refusal, refusal == null && type == VhostIotlb.INVALIDATE && iommu()
+                    ? pauseRingsTranslatedIn(iova, sizeBytes) : null);
+        });
+        if (outcome.refusal() != null) {
+            throw refuse(outcome.refusal());
         }
         reply.u64(0);
+        if (outcome.paused() != null) {
+            for (int i = 0; i < vrings.length; i++) {
+                if (outcome.paused()[i] != null) {
+                    vrings[i].pause(outcome.paused()[i], packed());
+                    log("vring " + i + " paused: the front-end invalidated the translation of its ring areas");
+                    startRing(vrings[i]);
+                }
+            }
+        }
         if (type == VhostIotlb.UPDATE) {
             for (Vring vring : vrings) {
                 if (vring.waitingForTranslation && !vring.started && vring.readyToStart()) {
@@ -610,6 +644,44 @@ public final class VhostUserBackend implements VhostUserHandler {
                 }
             }
         }
+    }
+
+    /**
+     * Data-plane thread, as part of an INVALIDATE of {@code [iova, iova + sizeBytes)}: stops every running ring whose
+     * own areas (descriptor, driver, device) lie in the range, before the front-end is acknowledged, so that no ring
+     * touches the pages through translations the front-end took back (a ring's areas are resolved once, when it
+     * starts). Each is started again by the caller, which asks for the translations and waits for them.
+     *
+     * @return per vring, where a paused ring stood; null if none was paused
+     */
+    private QueueState[] pauseRingsTranslatedIn(final long iova, final long sizeBytes) {
+        final long last = iova + (sizeBytes - 1);
+        QueueState[] paused = null;
+        for (int i = 0; i < queues.length; i++) {
+            final Vring vring = vrings[i];
+            if (queues[i] == null || !vring.started || !ringAreasOverlap(vring, iova, last)) {
+                continue;
+            }
+            if (paused == null) {
+                paused = new QueueState[queues.length];
+            }
+            paused[i] = stopOnDataPlane(i);
+            iotlbCounters.increment(DeviceIotlbCounter.RINGS_PAUSED);
+        }
+        return paused;
+    }
+
+    private boolean ringAreasOverlap(final Vring vring, final long first, final long last) {
+        final boolean packed = packed();
+        return overlaps(vring.descUserAddr, (long) SplitRing.DESC_BYTES * vring.size, first, last)
+                || overlaps(vring.availUserAddr, packed ? PackedRing.EVENT_BYTES : SplitRing.availRingBytes(vring.size),
+                        first, last)
+                || overlaps(vring.usedUserAddr, packed ? PackedRing.EVENT_BYTES : SplitRing.usedRingBytes(vring.size),
+                        first, last);
+    }
+
+    private static boolean overlaps(final long start, final long lengthBytes, final long first, final long last) {
+        return Long.compareUnsigned(start, last) <= 0 && Long.compareUnsigned(first, start + (lengthBytes - 1)) <= 0;
     }
 
     private long translate(final Vring vring, final String area, final long userAddr, final long lengthBytes) {

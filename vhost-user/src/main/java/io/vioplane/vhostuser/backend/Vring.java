@@ -109,6 +109,17 @@ final class Vring {
         return base;
     }
 
+    /**
+     * The ring was stopped by the back-end (an invalidation took its areas' translations): it resumes where it stood
+     * once started again, with its kick and call kept.
+     */
+    void pause(final QueueState lastState, final boolean packed) {
+        started = false;
+        if (lastState != null) {
+            base = packed ? lastState.packedVringBase() : lastState.nextAvailIndex();
+        }
+    }
+
     /** RESET_DEVICE: forgets what the front-end set (the eventfds are closed). */
     void reset() {
         closeEventFds();

@@ -192,6 +192,31 @@ class HostileIotlbFrontEndTest {
                 + " an update that did not answer it: " + counters);
     }
 
+    @Test
+    void anUpdateAcrossTwoMemoryRegionsRefusedOnItsSecondPieceLeavesNoPieceBehind() {
+        final long regionBytes = 0x10000;
+        final long farGpa = 0x4000_0000L;
+        try (GuestMemory two = GuestMemory.builder().addMemFd(0, regionBytes).addMemFd(farGpa, regionBytes).build()) {
+            final ByteBuffer table = ByteBuffer.allocate(8 + 32 * 2).order(ByteOrder.nativeOrder());
+            table.putInt(2).putInt(0);
+            table.putLong(0).putLong(regionBytes).putLong(USER_OFFSET).putLong(0);
+            table.putLong(farGpa).putLong(regionBytes).putLong(USER_OFFSET + regionBytes).putLong(0);
+            frontEnd.request(VhostUserRequest.SET_MEM_TABLE, table.array(), two.regions().get(0).fd(),
+                    two.regions().get(1).fd());
+            final long iova = 0x9000_0000L;
+            assertEquals(0, send(iotlb(iova + 0x1000, 0x1000, USER_OFFSET + regionBytes + 0x5000, 3, 2)),
+                    "iova + 4 KiB maps into the second region");
+            assertNotEquals(0, send(iotlb(iova, 0x2000, USER_OFFSET + regionBytes - 0x1000, 3, 2)),
+                    "an update whose user range runs from the first region into the second, where its second piece"
+                            + " overlaps the entry above, is refused");
+            assertEquals(1, counters.get(DeviceIotlbCounter.REFUSED_OVERLAP), counters.toString());
+            assertEquals(1, counters.get(DeviceIotlbCounter.UPDATES), "no piece of the refused update was added: "
+                    + counters);
+            assertEquals(0, send(iotlb(iova, 0x1000, USER_OFFSET + 0x3000, 3, 2)),
+                    "its first page is still free to map elsewhere");
+        }
+    }
+
     private String log() {
         return logged.toString(StandardCharsets.UTF_8);
     }
