@@ -26,6 +26,11 @@ class SteadyPathAllocationTest {
      * would already be 16.
      */
     private static final long ALLOWED_BYTES_PER_MESSAGE = 1;
+    /**
+     * Rounds measured until one is clean: an allocation per message shows in every round (16 B x 20,000), while a
+     * one-off (a loaded machine's JIT deoptimisation and recompilation, seen once at 438 KB) shows in one.
+     */
+    private static final int MEASURED_ROUNDS = 3;
 
     @TempDir
     Path directory;
@@ -73,13 +78,18 @@ class SteadyPathAllocationTest {
             final long loopThread = server.eventLoop().submit(() -> Thread.currentThread().threadId())
                     .syncUninterruptibly().getNow();
             exchange(frontEnd, WARM_UP_MESSAGES);
-            final long before = threads.getThreadAllocatedBytes(loopThread);
-            exchange(frontEnd, MEASURED_MESSAGES);
-            final long allocated = threads.getThreadAllocatedBytes(loopThread) - before;
-            System.out.println("event-loop thread allocated " + allocated + " bytes over " + MEASURED_MESSAGES
-                    + " messages (" + (double) allocated / MEASURED_MESSAGES + " B/message)");
+            long allocated = Long.MAX_VALUE;
+            for (int round = 0; round < MEASURED_ROUNDS && allocated > ALLOWED_BYTES_PER_MESSAGE * MEASURED_MESSAGES;
+                 round++) {
+                final long before = threads.getThreadAllocatedBytes(loopThread);
+                exchange(frontEnd, MEASURED_MESSAGES);
+                allocated = threads.getThreadAllocatedBytes(loopThread) - before;
+                System.out.println("event-loop thread allocated " + allocated + " bytes over " + MEASURED_MESSAGES
+                        + " messages (" + (double) allocated / MEASURED_MESSAGES + " B/message), round " + round);
+            }
             assertTrue(allocated <= ALLOWED_BYTES_PER_MESSAGE * MEASURED_MESSAGES,
-                    allocated + " bytes over " + MEASURED_MESSAGES + " messages");
+                    allocated + " bytes over " + MEASURED_MESSAGES + " messages in every one of " + MEASURED_ROUNDS
+                            + " rounds");
         }
     }
 }
