@@ -51,9 +51,9 @@ public final class DataPlane implements AutoCloseable {
 
     private static final long COMMAND_TIMEOUT_MS = 10_000;
     /** Idle polls spent spinning before yielding. */
-    static final long MAX_SPINS = 2_000;
+    static final long MAX_SPINS = Long.getLong("vioplane.exp.spins", 2_000);
     /** Idle polls spent yielding before blocking. */
-    static final long MAX_YIELDS = 50;
+    static final long MAX_YIELDS = Long.getLong("vioplane.exp.yields", 50);
     private static final int PARK_TIMEOUT_MS = 100;
 
     private final String name;
