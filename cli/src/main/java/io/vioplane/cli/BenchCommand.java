@@ -264,13 +264,14 @@ final class BenchCommand implements Callable<Integer> {
         if (groups.contains("blk")) {
             System.out.println();
             System.out.println("vhost-user-blk: vioplane vs qemu-storage-daemon (both O_DIRECT + io_uring, CPU 0), same"
-                    + " in-process front-end (CPU 1), " + seconds + " s per run after 1 s warm-up; fio (io_uring,"
-                    + " direct) on the same file as the machine's limit");
-            progress.begin("blk", 1, BlockComparison.Workload.values().length * 3.0 * (seconds + 1));
-            progress.step("vioplane, qemu-storage-daemon, fio");
-            final List<BlockComparison.Result> blk = new BlockComparison(root, work, seconds).runAll();
+                    + " in-process front-end (CPU 1), image on tmpfs and on disk, " + runs + " run(s) of " + seconds
+                    + " s per workload after 1 s warm-up; fio (io_uring, direct) on the same file as the machine's"
+                    + " limit");
+            final BlockComparison comparison = new BlockComparison(root, work, runs, seconds).reportingTo(progress);
+            progress.begin("blk", comparison.steps(), comparison.secondsPerStep());
+            final List<BlockComparison.Result> blk = comparison.runAll();
             progress.end();
-            show(BlockComparison.table(blk), tables);
+            show(comparison.table(blk), tables);
         }
     }
 

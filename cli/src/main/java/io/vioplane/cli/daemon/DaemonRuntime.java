@@ -42,10 +42,20 @@ public final class DaemonRuntime {
      */
     public DaemonRuntime(final String description, final boolean busyPoll, final int dataPlaneCpu,
                          final PrintStream log) {
+        this(description, busyPoll, dataPlaneCpu, -1, -1, log);
+    }
+
+    /**
+     * As above, with the data plane's idle policy ({@link DataPlane}'s spins and yields before it blocks; -1 for
+     * the default).
+     */
+    public DaemonRuntime(final String description, final boolean busyPoll, final int dataPlaneCpu,
+                         final long idleSpins, final long idleYields, final PrintStream log) {
         this.countersFile = CountersFile.create(description);
         this.counters = Counters.in(countersFile);
         this.errorLog = ErrorLog.in(countersFile, log);
-        this.dataPlane = new DataPlane("vioplane-dataplane", busyPoll, dataPlaneCpu, errorLog);
+        this.dataPlane = idleSpins < 0 ? new DataPlane("vioplane-dataplane", busyPoll, dataPlaneCpu, errorLog)
+                : new DataPlane("vioplane-dataplane", busyPoll, dataPlaneCpu, idleSpins, idleYields, errorLog);
         this.controlPlane = EventLoops.newControlPlane("vioplane-control");
     }
 

@@ -2,6 +2,7 @@ package io.vioplane.cli.daemon;
 
 import io.vioplane.platform.testing.Requirements;
 import io.vioplane.vhostuser.frontend.BlkFrontEnd;
+import io.vioplane.vhostuser.protocol.VhostUserRequest;
 import io.vioplane.virtioblk.BlkRequestType;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -41,6 +42,45 @@ class VhostUserBlkFrontEndTest {
             writeReadBack(socket, image);
             assertEquals(SLOTS, daemon.device().queueCounters(0).writes());
         }
+    }
+
+    @Test
+    void aGrownImageReachesTheFrontEndAsAConfigChangeWithTheNewCapacity(@TempDir final Path directory)
+            throws Exception {
+        final Path image = directory.resolve("disk.img");
+        sparseFile(image);
+        final long before = (16L << 20) / 512;
+        final Path socket = directory.resolve("blk.sock");
+        try (VhostUserBlkDaemon daemon = VhostUserBlkDaemon.start(new VhostUserBlkDaemon.Config(socket, false, 0600,
+                image, false, 1, false, true, "fe-resize", false, -1), System.err);
+             BlkFrontEnd frontEnd = new BlkFrontEnd(socket, 128, true)) {
+            assertEquals(before, frontEnd.capacitySectors());
+            assertTrue(frontEnd.place(0, BlkRequestType.OUT, before, BYTES));
+            frontEnd.kick();
+            awaitStatus(frontEnd, BlkRequestType.S_IOERR);
+
+            try (RandomAccessFile file = new RandomAccessFile(image.toFile(), "rw")) {
+                file.setLength(32L << 20);
+            }
+            daemon.checkCapacity();
+            assertEquals(VhostUserRequest.BACKEND_CONFIG_CHANGE_MSG, frontEnd.awaitBackendRequest(20_000),
+                    "the daemon tells the front-end on the back-end channel");
+            assertEquals(2 * before, frontEnd.capacitySectors(), "GET_CONFIG then reads the new capacity");
+            assertTrue(frontEnd.place(0, BlkRequestType.OUT, before, BYTES));
+            frontEnd.kick();
+            awaitStatus(frontEnd, BlkRequestType.S_OK);
+            assertEquals(1, daemon.device().queueCounters(0).writes(), "a write past the old end is served");
+        }
+    }
+
+    private static void awaitStatus(final BlkFrontEnd frontEnd, final byte status) {
+        final int[] slots = new int[1];
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (frontEnd.reap(slots) == 0) {
+            assertTrue(System.nanoTime() < deadline, "the request completed");
+            Thread.onSpinWait();
+        }
+        assertEquals(status, frontEnd.status(slots[0]));
     }
 
     @Test

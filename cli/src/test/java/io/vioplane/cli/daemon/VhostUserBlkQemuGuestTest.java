@@ -27,7 +27,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * A Linux guest under QEMU (TCG, 2 vCPUs) whose own virtio_blk driver uses two disks served by the daemon over
  * vhost-user: a writable 64 MiB image with 2 request queues and O_DIRECT on the host, and a read-only image. One
- * boot covers: capacity, serial and queue count as the guest sees them; a pattern written and read back with
+ * boot covers: capacity, serial and queue count as the guest sees them; the image grown on the host reaching the
+ * guest as a configuration change (BACKEND_CONFIG_CHANGE_MSG, QEMU's config interrupt); a pattern written and read back with
  * O_DIRECT, equal on the host image too; both queues carrying requests; blkdiscard freeing the host file's
  * blocks; mkfs.ext4, mount, files written, sync, umount, and {@code e2fsck -n} clean on the host image; the
  * read-only disk refusing writes and reading back the host's bytes. The guest's kernel and QEMU are the peers.
@@ -38,6 +39,7 @@ class VhostUserBlkQemuGuestTest {
     private static final Duration COMMAND = Duration.ofSeconds(180);
     private static final long DISK_BYTES = 64L << 20;
     private static final long READ_ONLY_BYTES = 8L << 20;
+    private static final long GROWN_BYTES = 80L << 20;
 
     private static LinuxGuestImage imageWithFilesystemTools() {
         return LinuxGuestImage.builder().modules("virtio_pci", "virtio_blk", "crc32c_generic", "ext4")
@@ -112,6 +114,14 @@ class VhostUserBlkQemuGuestTest {
             assertEquals("vioplane-test-01", run(guest, "cat /sys/block/vda/serial"));
             assertEquals("2", run(guest, "ls /sys/block/vda/mq | wc -l"), "two request queues");
             assertEquals("2", run(guest, "grep -c ^processor /proc/cpuinfo"), "two vCPUs");
+
+            try (RandomAccessFile file = new RandomAccessFile(disk.toFile(), "rw")) {
+                file.setLength(GROWN_BYTES);
+            }
+            daemon.checkCapacity();
+            assertEquals(Long.toString(GROWN_BYTES / 512), run(guest, "for i in $(seq 1 120); do [ \"$(cat"
+                    + " /sys/block/vda/size)\" = " + GROWN_BYTES / 512 + " ] && break; sleep 1; done;"
+                    + " cat /sys/block/vda/size"), "the image grown on the host reaches the guest as a config change");
 
             run(guest, "dd if=/dev/urandom of=/tmp/pattern bs=1M count=4 2>/dev/null");
             run(guest, "dd if=/tmp/pattern of=/dev/vda bs=64k oflag=direct 2>/dev/null");

@@ -16,7 +16,9 @@ import java.util.regex.Pattern;
  * {@code jvm.options} and this JVM's class path, optionally inside a network namespace ({@code ip netns exec},
  * which execs, so {@link #pid()} is the daemon's). {@link #start} returns once the daemon says it is ready; its
  * standard error goes to a file (never a pipe that could fill and block it), deleted on {@link #close}, which sends
- * SIGTERM, waits for a clean stop and keeps the drops by reason the daemon reported at exit.
+ * SIGTERM, waits for a clean stop and keeps the drops by reason the daemon reported at exit. JVM options in
+ * {@code $VIOPLANE_BENCH_DAEMON_OPTS} (space-separated) are added to the daemon's, e.g. to profile it with
+ * {@code -XX:StartFlightRecording=filename=daemon.jfr}.
  */
 final class DaemonProcess implements AutoCloseable {
     private static final String READY = "vioplane: ready";
@@ -44,12 +46,23 @@ final class DaemonProcess implements AutoCloseable {
     /** Starts {@code vioplane SUBCOMMAND ARGUMENTS} (e.g. {@code vhost-user-blk}) the same way. */
     static DaemonProcess start(final Path root, final String namespace, final String subcommand,
                                final List<String> arguments) throws IOException {
+        return start(root, namespace, subcommand, arguments, System.getenv("VIOPLANE_BENCH_DAEMON_OPTS"));
+    }
+
+    /** As above, with {@code jvmOptions} (space-separated, or null) added to the daemon's JVM options. */
+    static DaemonProcess start(final Path root, final String namespace, final String subcommand,
+                               final List<String> arguments, final String jvmOptions) throws IOException {
         final List<String> command = new ArrayList<>();
         if (namespace != null) {
             command.addAll(List.of("ip", "netns", "exec", namespace));
         }
         command.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "@" + root.resolve("jvm.options"), "-Dvioplane.root=" + root, "-cp",
+                "@" + root.resolve("jvm.options"), "-Dvioplane.root=" + root));
+        final String extra = jvmOptions;
+        if (extra != null && !extra.isBlank()) {
+            command.addAll(List.of(extra.trim().split("\\s+")));
+        }
+        command.addAll(List.of("-cp",
                 System.getProperty("java.class.path"), "io.vioplane.cli.Vioplane", subcommand));
         command.addAll(arguments);
         final Path log = Files.createTempFile("vioplane-daemon-", ".log");

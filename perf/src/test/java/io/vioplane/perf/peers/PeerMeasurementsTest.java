@@ -45,4 +45,38 @@ class PeerMeasurementsTest {
                 "vioplane: stopping\nvioplane: drops by reason: capture ring full 436,563; port queue full 12\n"));
         assertEquals(java.util.Map.of(), DaemonProcess.parseDrops("vioplane: drops by reason: none\n"));
     }
+
+    @Test
+    void readsFiosFiguresAndItsCpuTimePerIo() throws Exception {
+        final String json;
+        try (java.io.InputStream in = getClass().getResourceAsStream("/fio/randread-4k-qd1.json")) {
+            json = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        }
+        final BlockComparison.Result result = BlockComparison.parseFio(json, 1, BlockComparison.Location.TMPFS,
+                BlockComparison.Workload.RANDREAD_4K_QD1);
+        assertEquals(22046.953047, result.iops(), 1e-6);
+        assertEquals(6368, result.p50Ns());
+        assertEquals(292864, result.p99Ns());
+        assertEquals((6.1 + 21.2) / 100 * 1000 * 1e6 / 22069, result.cpuNsPerRequest(), 1e-6);
+    }
+
+    @Test
+    void blockTableGivesMediansRangesAndTheRatioOfMedians() {
+        final java.util.List<BlockComparison.Result> results = new java.util.ArrayList<>();
+        int run = 1;
+        for (double iops : new double[] {100, 300, 200}) {
+            results.add(new BlockComparison.Result("vioplane", run, BlockComparison.Location.DISK,
+                    BlockComparison.Workload.SEQREAD_128K, iops, 1, 10, 20, 1000));
+            results.add(new BlockComparison.Result("qemu-storage-daemon", run, BlockComparison.Location.DISK,
+                    BlockComparison.Workload.SEQREAD_128K, iops / (run + 1), 1, 10, 20, 2000));
+            run++;
+        }
+        final String text = BlockComparison.table(results, 3).text();
+        assertTrue(text.contains("200.0 IOPS"), text);
+        assertTrue(text.contains("100.0 .. 300.0 IOPS"), text);
+        assertTrue(text.contains("3.000"), text);
+        assertTrue(text.contains("2.000 .. 4.000"), text);
+        assertEquals(200.0, BlockComparison.median(results.subList(0, 1), BlockComparison.Result::iops) * 2);
+        assertTrue(BlockComparison.processCpuNs(ProcessHandle.current().pid()) > 0);
+    }
 }

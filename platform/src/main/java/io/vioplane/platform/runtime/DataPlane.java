@@ -85,11 +85,26 @@ public final class DataPlane implements AutoCloseable {
      * @param cpu the CPU the thread runs on, or -1 to leave it to the scheduler
      */
     public DataPlane(final String name, final boolean busyPoll, final int cpu, final org.agrona.ErrorHandler errors) {
+        this(name, busyPoll, cpu, MAX_SPINS, MAX_YIELDS, errors);
+    }
+
+    /**
+     * Starts the data-plane thread pinned to one CPU, with its own idle policy: {@code maxSpins} idle polls, then
+     * {@code maxYields} yields, then block. A device whose work ends in system calls that complete in this thread's
+     * context (io_uring completions of block I/O run as task work of the submitting thread) does better with short
+     * spins and no yields on a shared CPU: a thread that spins or yields loses its place to other tasks and its
+     * completions wait with it, while a blocked thread is woken by them (QEMU polls its event loops for at most
+     * 32 us, then blocks).
+     *
+     * @param cpu the CPU the thread runs on, or -1 to leave it to the scheduler
+     */
+    public DataPlane(final String name, final boolean busyPoll, final int cpu, final long maxSpins,
+                     final long maxYields, final org.agrona.ErrorHandler errors) {
         this.name = name;
         this.cpu = cpu;
         epoll.add(commandDoorbell.fd(), Epoll.EPOLLIN, (-1L << 32) | commandDoorbell.fd());
         final IdleStrategy idle = busyPoll ? new BusySpinIdleStrategy()
-                : new EventFdIdleStrategy(epoll, this::readyToPark, MAX_SPINS, MAX_YIELDS, PARK_TIMEOUT_MS, this::woke);
+                : new EventFdIdleStrategy(epoll, this::readyToPark, maxSpins, maxYields, PARK_TIMEOUT_MS, this::woke);
         this.runner = AgentThreads.start(new Loop(), idle, errors, null);
     }
 

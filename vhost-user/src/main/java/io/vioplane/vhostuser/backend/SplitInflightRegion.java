@@ -58,10 +58,12 @@ public final class SplitInflightRegion {
     /**
      * Reads what a previous instance left and prepares the heads to resubmit.
      *
-     * @param usedIndexInRing the used index in guest memory now
+     * @param usedIndexInRing  the used index in guest memory now
+     * @param availIndexInRing the available index in guest memory now: no more chains can be in flight than the
+     *                         driver made available past the used index
      * @return why the region was reset, or null if it was usable
      */
-    public String recover(final int usedIndexInRing) {
+    public String recover(final int usedIndexInRing, final int availIndexInRing) {
         final int version = Short.toUnsignedInt(region.get(ValueLayout.JAVA_SHORT_UNALIGNED, 8));
         if (version == 0) {
             initialize(usedIndexInRing);
@@ -86,6 +88,12 @@ public final class SplitInflightRegion {
                 taken.add(new long[] {order, head});
                 maxCounter = Math.max(maxCounter, order);
             }
+        }
+        final int available = (availIndexInRing - usedIndexInRing) & 0xFFFF;
+        if (taken.size() > available) {
+            initialize(usedIndexInRing);
+            return taken.size() + " chains marked in flight, but the driver made only " + available
+                    + " available past the used index";
         }
         taken.sort((x, y) -> Long.compareUnsigned(x[0], y[0]));
         resubmit = taken.stream().mapToInt(pair -> (int) pair[1]).toArray();

@@ -74,13 +74,13 @@ public final class VhostUserBackend implements VhostUserHandler {
     private GuestMemory guestMemory;
     private DirtyLogArea dirtyLog;
     private EventFd logEventFd;
-    private BackendChannel backendChannel;
+    private volatile BackendChannel backendChannel;
     private CounterSet<DeviceIotlbCounter> iotlbCounters = CounterSet.unpublished(DeviceIotlbCounter.class);
     private VhostIotlb iotlb;
     private boolean owned;
     private boolean featuresSet;
     private long features;
-    private long protocolFeatures;
+    private volatile long protocolFeatures;
     private volatile int status;
     private boolean warnedUnsealed;
     private boolean registered;
@@ -552,7 +552,8 @@ public final class VhostUserBackend implements VhostUserHandler {
                     + resumed.nextUsedIndex() + "; resuming at " + resumed.nextUsedIndex()
                     + " so that unfinished buffers are processed again");
         }
-        final SplitInflightRegion tracking = packed ? null : inflightRegion(vring, queue, resumed.nextUsedIndex());
+        final SplitInflightRegion tracking = packed ? null : inflightRegion(vring, queue, resumed.nextUsedIndex(),
+                space, driverGpa);
         final int index = vring.index;
         final EventFd kick = vring.kick;
         final boolean enabled = vring.enabled;
@@ -698,7 +699,8 @@ public final class VhostUserBackend implements VhostUserHandler {
      * The ring's inflight region once recovered, with the queue resumed past what is still in flight; null when
      * nothing is tracked (then the base decides).
      */
-    private SplitInflightRegion inflightRegion(final Vring vring, final DeviceQueue queue, final int used) {
+    private SplitInflightRegion inflightRegion(final Vring vring, final DeviceQueue queue, final int used,
+                                               final DmaSpace space, final long availRingGpa) {
         if (!VirtioFeature.has(protocolFeatures, ProtocolFeature.INFLIGHT_SHMFD) || !inflight.present()) {
             return null;
         }
@@ -708,9 +710,10 @@ public final class VhostUserBackend implements VhostUserHandler {
                     + inflight.describe() + "): not tracked");
             return null;
         }
-        final String reset = region.recover(used);
+        final int available = Short.toUnsignedInt(space.getShortAcquire(availRingGpa + SplitRing.AVAIL_IDX));
+        final String reset = region.recover(used, available);
         if (reset != null) {
-            log("refused: inflight region of vring " + vring.index + " is corrupted (" + reset
+            log.failure(name + ": refused: inflight region of vring " + vring.index + " is corrupted (" + reset
                     + "); tracking restarts from the used index");
         }
         queue.restore(QueueState.split(used + region.resubmitCount(), used));
@@ -949,6 +952,32 @@ public final class VhostUserBackend implements VhostUserHandler {
     public int iotlbEntries() {
         final VhostIotlb target = iotlb;
         return target == null ? 0 : dataPlane.call(() -> target.table().size());
+    }
+
+    /**
+     * Tells the front-end that the device's configuration space changed (QEMU docs/interop/vhost-user.rst,
+     * VHOST_USER_BACKEND_CONFIG_CHANGE_MSG on the back-end channel; VIRTIO 1.x section 4.1.4.3 for what follows):
+     * QEMU reads the space again with GET_CONFIG and, if the capacity changed, raises the guest's configuration
+     * change interrupt. Sent without NEED_REPLY, so nothing waits for the front-end; call it from any thread but
+     * the control plane's own, which must stay free to answer that GET_CONFIG.
+     *
+     * @param timeoutMs how long the send may wait for room in the socket
+     * @return true if the message went out; false if the front-end negotiated no BACKEND_REQ and CONFIG, gave no
+     * back-end channel, or the channel failed (logged)
+     */
+    public boolean notifyConfigChanged(final long timeoutMs) {
+        final BackendChannel channel = backendChannel;
+        final long needed = VirtioFeature.mask(ProtocolFeature.BACKEND_REQ, ProtocolFeature.CONFIG);
+        if (channel == null || (protocolFeatures & needed) != needed) {
+            return false;
+        }
+        try {
+            channel.configChanged(false, timeoutMs);
+            return true;
+        } catch (RuntimeException e) {
+            log.failure(name + ": could not send BACKEND_CONFIG_CHANGE_MSG: " + e.getMessage());
+            return false;
+        }
     }
 
     /** @return true once SET_OWNER was received */

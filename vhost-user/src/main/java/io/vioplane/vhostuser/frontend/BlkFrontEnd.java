@@ -3,15 +3,23 @@ package io.vioplane.vhostuser.frontend;
 import io.vioplane.platform.memory.AccessMode;
 import io.vioplane.platform.memory.GuestMemory;
 import io.vioplane.platform.sys.EventFd;
+import io.vioplane.platform.sys.FileIo;
+import io.vioplane.platform.sys.UnixSockets;
 import io.vioplane.vhostuser.protocol.ProtocolFeature;
+import io.vioplane.vhostuser.protocol.VhostUserRequest;
+import io.vioplane.vhostuser.transport.MessageFramer;
 import io.vioplane.virtioblk.BlkRequestType;
+import io.vioplane.virtioblk.VirtioBlkConfig;
 import io.vioplane.vring.DriverQueue;
 import io.vioplane.vring.QueueConfig;
 import io.vioplane.vring.VirtQueues;
 import io.vioplane.vring.VirtioFeature;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.file.Path;
 
 /**
@@ -50,6 +58,9 @@ public final class BlkFrontEnd implements AutoCloseable {
     private final int[] lengths = new int[3];
     private final int[] tokens;
     private final int[] usedLengths;
+    private final int backendSocket;
+    private final Arena backendArena;
+    private final MessageFramer backendRequests;
 
     /**
      * Connects, negotiates (VERSION_1 only: no event index, no indirect descriptors), shares memory, and sets up
@@ -59,11 +70,36 @@ public final class BlkFrontEnd implements AutoCloseable {
      *                  {@code queueSize / 3} requests are in flight at once
      */
     public BlkFrontEnd(final Path socket, final int queueSize) {
+        this(socket, queueSize, false);
+    }
+
+    /**
+     * As above; with {@code backendChannel}, also negotiates BACKEND_REQ and hands the back-end one end of a socket
+     * pair (SET_BACKEND_REQ_FD), whose requests {@link #awaitBackendRequest} reads.
+     */
+    public BlkFrontEnd(final Path socket, final int queueSize, final boolean backendChannel) {
         this.queueSize = queueSize;
         this.memory = GuestMemory.ofMemFd(0, DATA + (long) queueSize * MAX_REQUEST_BYTES);
         this.control = VhostUserFrontEnd.connect(socket, 10_000);
         final long features = control.negotiate(VirtioFeature.bit(VirtioFeature.VERSION_1),
-                VirtioFeature.mask(ProtocolFeature.MQ, ProtocolFeature.CONFIG));
+                VirtioFeature.mask(ProtocolFeature.MQ, ProtocolFeature.CONFIG)
+                        | (backendChannel ? VirtioFeature.bit(ProtocolFeature.BACKEND_REQ) : 0));
+        if (backendChannel) {
+            final int[] pair = UnixSockets.socketPair();
+            try {
+                control.request(VhostUserRequest.SET_BACKEND_REQ_FD, new byte[0], pair[1]);
+            } finally {
+                FileIo.close(pair[1]);
+            }
+            FileIo.setNonBlocking(pair[0], true);
+            this.backendSocket = pair[0];
+            this.backendArena = Arena.ofShared();
+            this.backendRequests = new MessageFramer(pair[0], backendArena);
+        } else {
+            this.backendSocket = -1;
+            this.backendArena = null;
+            this.backendRequests = null;
+        }
         control.setMemoryTable(memory, USER_ADDRESS_OFFSET);
         final QueueConfig config = new QueueConfig(queueSize, RINGS, RINGS + DRIVER_AREA, RINGS + DEVICE_AREA,
                 features & ~VirtioFeature.bit(ProtocolFeature.VIRTIO_F_PROTOCOL_FEATURES));
@@ -142,6 +178,43 @@ public final class BlkFrontEnd implements AutoCloseable {
         return queue.deviceFault();
     }
 
+    /**
+     * Waits for the back-end's next request on the back-end channel (this front-end answers none).
+     *
+     * @return its request id, e.g. {@link VhostUserRequest#BACKEND_CONFIG_CHANGE_MSG}
+     * @throws IllegalStateException if none came within {@code timeoutMs}, the channel closed, or there is none
+     */
+    public int awaitBackendRequest(final long timeoutMs) {
+        if (backendRequests == null) {
+            throw new IllegalStateException("no back-end channel: construct with backendChannel = true");
+        }
+        final long deadline = System.nanoTime() + timeoutMs * 1_000_000;
+        while (true) {
+            final int result = backendRequests.receive();
+            if (result == MessageFramer.MESSAGE) {
+                backendRequests.fds().closeAll();
+                return backendRequests.request();
+            }
+            if (result != MessageFramer.WOULD_BLOCK) {
+                throw new IllegalStateException("the back-end channel " + (result == MessageFramer.CLOSED ? "closed"
+                        : "broke: " + backendRequests.failure()));
+            }
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("no back-end request within " + timeoutMs + " ms");
+            }
+            Thread.onSpinWait();
+        }
+    }
+
+    /** @return the capacity in sectors the back-end's configuration space holds now (GET_CONFIG) */
+    public long capacitySectors() {
+        final int bytes = 8;
+        final byte[] request = ByteBuffer.allocate(12 + bytes).order(ByteOrder.LITTLE_ENDIAN)
+                .putInt(VirtioBlkConfig.CAPACITY).putInt(bytes).putInt(0).array();
+        final byte[] reply = control.request(VhostUserRequest.GET_CONFIG, request);
+        return ByteBuffer.wrap(reply).order(ByteOrder.LITTLE_ENDIAN).getLong(12);
+    }
+
     /** @return the vhost-user control connection */
     public VhostUserFrontEnd control() {
         return control;
@@ -149,6 +222,10 @@ public final class BlkFrontEnd implements AutoCloseable {
 
     @Override
     public void close() {
+        if (backendSocket >= 0) {
+            FileIo.closeQuietly(backendSocket);
+            backendArena.close();
+        }
         control.close();
         memory.close();
         kick.close();

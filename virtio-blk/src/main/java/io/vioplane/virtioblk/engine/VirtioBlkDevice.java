@@ -71,6 +71,7 @@ public final class VirtioBlkDevice implements QueueServingDevice, DataPlane.Poll
     private final MemorySegment serial = Arena.ofAuto().allocate(BlkRequestType.ID_BYTES);
     private final BlkQueueEngine[] engines;
     private final BlkQueueCounters[] queueCounters;
+    private volatile java.util.function.LongConsumer capacityListener = sectors -> { };
     private volatile DeviceContext.NeedsResetListener errors = (queue, violation, detail) -> { };
     private final ErrorLog log;
     private volatile long negotiated;
@@ -187,17 +188,27 @@ public final class VirtioBlkDevice implements QueueServingDevice, DataPlane.Poll
     }
 
     /**
-     * Reads the backend's size again.
+     * Reads the backend's size again (any thread; the data plane checks requests against the new capacity from
+     * its next request on).
      *
      * @return true if the capacity changed (the transport should raise a configuration interrupt)
      */
-    public boolean refreshCapacity() {
+    public synchronized boolean refreshCapacity() {
         final long sectors = backend.sizeBytes() >>> BlkRequestType.SECTOR_SHIFT;
         if (sectors == config.capacitySectors()) {
             return false;
         }
         config.capacitySectors(sectors);
+        capacityListener.accept(sectors);
         return true;
+    }
+
+    /**
+     * Sets who hears of a capacity change {@link #refreshCapacity} found, whoever called it (the transport tells
+     * the driver). The listener runs on the caller's thread with the device locked: it must not block.
+     */
+    public void setCapacityListener(final java.util.function.LongConsumer listener) {
+        this.capacityListener = listener;
     }
 
     /** Sets where broken queues are reported. */

@@ -18,15 +18,21 @@ import java.util.List;
 /**
  * The driver side of a virtio-blk queue for tests: builds request chains segment by segment in a
  * {@link RingFixture}'s buffer area (header, data, status, in any shape, hostile ones included), runs the device
- * until they come back used, and reads their status bytes.
+ * until they come back used, and reads their status bytes. {@link #over} puts the same chains in front of a device
+ * elsewhere (a vhost-user back-end reached through shared memory).
  */
 public final class BlkDriver implements AutoCloseable {
     /** A status value the device never writes, placed before each request. */
     public static final byte UNTOUCHED = (byte) 0x5A;
 
     private final RingFixture fixture;
+    private final GuestMemory memory;
     private final DriverQueue driver;
     private final VirtioBlkDevice device;
+    private final Runnable published;
+    private final Runnable pump;
+    private final long bufferGpa;
+    private final int bufferPages;
     private final List<Long> gpas = new ArrayList<>();
     private final List<Integer> lengths = new ArrayList<>();
     private int readable;
@@ -42,7 +48,38 @@ public final class BlkDriver implements AutoCloseable {
     private BlkDriver(final RingFixture fixture, final VirtioBlkDevice device) {
         this.fixture = fixture;
         this.device = device;
+        this.memory = fixture.memory();
         this.driver = fixture.driver(false);
+        this.published = () -> { };
+        this.pump = device::poll;
+        this.bufferGpa = RingFixture.BUFFER_GPA;
+        this.bufferPages = 2900;
+    }
+
+    private BlkDriver(final GuestMemory memory, final DriverQueue driver, final VirtioBlkDevice device,
+                      final Runnable published, final long bufferGpa, final int bufferPages) {
+        this.fixture = null;
+        this.memory = memory;
+        this.driver = driver;
+        this.device = device;
+        this.published = published;
+        this.pump = Thread::onSpinWait;
+        this.bufferGpa = bufferGpa;
+        this.bufferPages = bufferPages;
+    }
+
+    /**
+     * Builds chains in {@code memory} for a device served elsewhere (by another thread or process), through
+     * {@code driver}.
+     *
+     * @param device      the device, when it is in this process (for its counters), or null
+     * @param published   called after each request is published (e.g. kick the back-end if it asked for it)
+     * @param bufferGpa   where this driver's buffers start in {@code memory}
+     * @param bufferPages how many 4 KiB buffers it may use there (reused round-robin)
+     */
+    public static BlkDriver over(final GuestMemory memory, final DriverQueue driver, final VirtioBlkDevice device,
+                                 final Runnable published, final long bufferGpa, final int bufferPages) {
+        return new BlkDriver(memory, driver, device, published, bufferGpa, bufferPages);
     }
 
     /**
@@ -71,16 +108,17 @@ public final class BlkDriver implements AutoCloseable {
 
     /** @return the guest memory */
     public GuestMemory memory() {
-        return fixture.memory();
+        return memory;
     }
 
     /** @return the gpa of a fresh 4 KiB-aligned buffer of {@code bytes} */
     public long allocate(final int bytes) {
-        final long gpa = RingFixture.buffer(nextBuffer);
-        nextBuffer += (bytes + 4095) / 4096;
-        if (nextBuffer > 2900) {
+        final int pages = (bytes + 4095) / 4096;
+        if (nextBuffer + pages > bufferPages) {
             nextBuffer = 0;
         }
+        final long gpa = bufferGpa + (long) nextBuffer * 4096;
+        nextBuffer += pages;
         return gpa;
     }
 
@@ -141,6 +179,7 @@ public final class BlkDriver implements AutoCloseable {
         writable = 0;
         statusGpa = -1;
         driver.publish();
+        published.run();
         return t;
     }
 
@@ -149,7 +188,7 @@ public final class BlkDriver implements AutoCloseable {
         int got = 0;
         final long deadline = System.nanoTime() + 10_000_000_000L;
         while (got < count) {
-            device.poll();
+            pump.run();
             final int n = driver.reap(tokens, used, tokens.length);
             for (int i = 0; i < n; i++) {
                 usedOf[tokens[i]] = used[i];
@@ -183,7 +222,9 @@ public final class BlkDriver implements AutoCloseable {
 
     @Override
     public void close() {
-        device.reset();
-        fixture.close();
+        if (fixture != null) {
+            device.reset();
+            fixture.close();
+        }
     }
 }

@@ -9,8 +9,8 @@ import java.util.function.Consumer;
 /**
  * The catalogue of hostile virtio-blk requests: each builds a chain through a {@link BlkDriver} for a device of
  * {@link #CAPACITY_SECTORS} sectors with {@link io.vioplane.virtioblk.BlkLimits#DEFAULT} limits (discard alignment
- * {@link #DISCARD_ALIGNMENT}), and names the refusal and status it must get. Shared by the unit suite and the
- * vhost-user suite.
+ * {@link #DISCARD_ALIGNMENT}, at most 2^16 sectors per DISCARD / WRITE_ZEROES range), and names the refusal and
+ * status it must get. Shared by the unit suite and the vhost-user suite ({@code HostileBlkFrontEndTest}).
  */
 public final class HostileBlkRequests {
     /** The capacity the catalogue assumes. */
@@ -62,6 +62,8 @@ public final class HostileBlkRequests {
                         .readable(blk.allocate(512), 512).status(), BlkRefusal.WRONG_DIRECTION, ioerr),
                 new Attack("statusMissing", blk -> blk.header(BlkRequestType.OUT, 0).readable(blk.allocate(512), 512)
                         .readable(blk.allocate(1), 1), BlkRefusal.STATUS_MISSING, BlkDriver.UNTOUCHED),
+                new Attack("statusDescriptorAbsent", blk -> blk.header(BlkRequestType.OUT, 0)
+                        .readable(blk.allocate(512), 512), BlkRefusal.STATUS_MISSING, BlkDriver.UNTOUCHED),
                 new Attack("headerShort", blk -> blk.readable(blk.allocate(8), 8).status(), BlkRefusal.HEADER_SHORT,
                         ioerr),
                 new Attack("getIdBufferShort", blk -> blk.header(BlkRequestType.GET_ID, 0)
@@ -84,6 +86,12 @@ public final class HostileBlkRequests {
                         BlkRefusal.RANGE_TOO_LARGE, ioerr),
                 new Attack("discardRangesOverlap", blk -> blk.header(BlkRequestType.DISCARD, 0).range(0, 64, 0)
                         .range(32, 64, 0).status(), BlkRefusal.RANGES_OVERLAP, ioerr),
+                new Attack("writeZeroesRangesOverlap", blk -> blk.header(BlkRequestType.WRITE_ZEROES, 0)
+                        .range(64, 64, 0).range(0, 65, 0).status(), BlkRefusal.RANGES_OVERLAP, ioerr),
+                new Attack("discardRangeAboveSectorLimit", blk -> blk.header(BlkRequestType.DISCARD, 0)
+                        .range(0, (1 << 16) + 8, 0).status(), BlkRefusal.RANGE_TOO_LARGE, ioerr),
+                new Attack("getIdWithReadableBuffer", blk -> blk.header(BlkRequestType.GET_ID, 0)
+                        .readable(blk.allocate(20), 20).status(), BlkRefusal.WRONG_DIRECTION, ioerr),
                 new Attack("discardWithUnmapFlag", blk -> blk.header(BlkRequestType.DISCARD, 0)
                         .range(0, 8, BlkRequestType.RANGE_FLAG_UNMAP).status(), BlkRefusal.RANGE_FLAGS, unsupp),
                 new Attack("writeZeroesUnknownFlag", blk -> blk.header(BlkRequestType.WRITE_ZEROES, 0)
