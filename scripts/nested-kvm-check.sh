@@ -142,5 +142,5 @@ timeout 1800 qemu-system-x86_64 -accel tcg -cpu max -smp 1 -m 3G -nographic -no-
   -kernel "/boot/vmlinuz-$KVER" -initrd "$WORK/initramfs.gz" \
   -append "console=ttyS0 quiet panic=-1 nowatchdog rcu_cpu_stall_suppress=1" \
   -virtfs local,path=/,mount_tag=hostroot,security_model=passthrough,readonly=on,multidevs=remap \
-  | tee "$WORK/console.log" | sed -n '/nested-kvm\|SUCCESSFUL\|FAILED\|ABORTED\|SKIPPED\|tests \|=>\|^  \|rep \|warm-up\|exit-loop\|ns\/write\|exits\/write\|Exception\|minivmm/p'
+  | tee "$WORK/console.log" | sed -n '/nested-kvm\|SUCCESSFUL\|FAILED\|ABORTED\|SKIPPED\|tests \|=>\|^  \|rep \|warm-up\|exit-loop\|mmio minus\|best round\|ns\/write\|exits\/write\|Exception\|minivmm/p'
 grep -q "nested-kvm: status 0" "$WORK/console.log"

@@ -92,6 +92,27 @@ class KvmEventFdTest {
         }
     }
 
+    /**
+     * KVM_SET_GSI_ROUTING replaces the whole table: an MSI route must not cost GSIs 0-23 their default PIC/IOAPIC
+     * routes, or legacy INTx stops reaching the in-kernel irqchip (KVM_IRQ_LINE_STATUS then reports -1, no route).
+     */
+    @Test
+    void legacyGsisStillReachTheIrqchipAfterAnMsiRoute() {
+        try (GuestMemory memory = GuestMemory.ofMemFd(0, 2L << 20); KvmBackend kvm = new KvmBackend()) {
+            try (Vcpu vcpu = kvm.createVcpu(memory)) {
+                final KvmVm vm = kvm.vm();
+                try (KvmMsiRoutes routes = new KvmMsiRoutes(vm, 2)) {
+                    routes.route(0, new MsiMessage(MsiMessage.INTERRUPT_WINDOW_BASE, 0x41));
+                    for (int gsi : new int[] {4, 11, 16, 23}) {
+                        final int status = vm.irqLine(gsi, true);
+                        vm.irqLine(gsi, false);
+                        assertTrue(status >= 0, "GSI " + gsi + " has a route after an MSI route: status " + status);
+                    }
+                }
+            }
+        }
+    }
+
     /** @return {@code backend}, with {@code setUp} run on its VM right after the vCPU exists (before the guest runs) */
     private static VcpuBackend afterVcpuCreated(final KvmBackend backend, final Consumer<KvmVm> setUp) {
         return new VcpuBackend() {

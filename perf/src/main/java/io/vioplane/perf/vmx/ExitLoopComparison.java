@@ -56,9 +56,9 @@ public final class ExitLoopComparison {
 
     /** One run's figures per phase: ns/write (median over rounds 1..), and exits per write summed over them. */
     record RunFigures(double[] nsPerWrite, double[] kvmExitsPerWrite, double[] kvmMmioExitsPerWrite,
-                      double[] vmmMmioExitsPerWrite) {
+                      double[] vmmMmioExitsPerWrite, double[] bestNsPerWrite) {
         static RunFigures of(final long[][][] rounds, final int writes) {
-            final double[][] out = new double[4][2];
+            final double[][] out = new double[5][2];
             for (int phase = 0; phase < 2; phase++) {
                 final double[] ns = new double[rounds.length - 1];
                 final long[] sums = new long[4];
@@ -69,11 +69,12 @@ public final class ExitLoopComparison {
                     }
                 }
                 out[0][phase] = median(ns);
+                out[4][phase] = Arrays.stream(ns).min().orElse(Double.NaN);
                 for (int k = 1; k < 4; k++) {
                     out[k][phase] = (double) sums[k] / ((long) writes * (rounds.length - 1));
                 }
             }
-            return new RunFigures(out[0], out[1], out[2], out[3]);
+            return new RunFigures(out[0], out[1], out[2], out[3], out[4]);
         }
     }
 
@@ -121,6 +122,10 @@ public final class ExitLoopComparison {
             System.out.printf(Locale.ROOT, "%-9s ns/write java median %.0f [%.0f..%.0f]  c median %.0f [%.0f..%.0f]  "
                     + "java/c median %.3f [%.3f..%.3f]%n", PHASES[phase], median(jns), min(jns), max(jns),
                     median(cns), min(cns), max(cns), median(ratio), min(ratio), max(ratio));
+            final double jBest = min(java.stream().mapToDouble(f -> f.bestNsPerWrite[p]).toArray());
+            final double cBest = min(c.stream().mapToDouble(f -> f.bestNsPerWrite[p]).toArray());
+            System.out.printf(Locale.ROOT, "%-9s best round ns/write java %.0f c %.0f java/c %.3f%n", PHASES[phase],
+                    jBest, cBest, jBest / cBest);
             if (phase == 1) {
                 final double[] userspace = new double[jns.length];
                 final double[] cUserspace = new double[jns.length];
