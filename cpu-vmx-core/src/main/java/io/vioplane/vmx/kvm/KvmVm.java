@@ -173,7 +173,7 @@ public final class KvmVm implements AutoCloseable {
         argument.set(ValueLayout.JAVA_INT, 0, gsi);
         argument.set(ValueLayout.JAVA_INT, 4, level ? 1 : 0);
         Ioctl.invoke(vmFd, Kvm.IRQ_LINE_STATUS, argument, "KVM_IRQ_LINE_STATUS gsi " + gsi);
-        return argument.get(ValueLayout.JAVA_INT, 4);
+        return argument.get(ValueLayout.JAVA_INT, 0); // struct kvm_irq_level: union { u32 irq; s32 status; }
     }
 
     private static final int IRQFD_DEASSIGN = 1;
