@@ -7,9 +7,13 @@ import io.vioplane.platform.sys.EventFd;
 import io.vioplane.vmx.cpu.BootCpuState;
 import io.vioplane.vmx.exit.ExitReason;
 import io.vioplane.vmx.kvm.KvmBackend;
+import io.vioplane.vmx.kvm.KvmVcpu;
 import io.vioplane.vmx.loader.ElfImage;
 import io.vioplane.vmx.loader.ImageLoader;
+import io.vioplane.vmx.exit.VmExit;
 import io.vioplane.vmx.machine.AddressRange;
+import io.vioplane.vmx.machine.DebugDevice;
+import io.vioplane.vmx.machine.ExitCounters;
 import io.vioplane.vmx.machine.Machine;
 import io.vioplane.vmx.machine.RunOutcome;
 import io.vioplane.vmx.machine.VcpuBackend;
@@ -94,6 +98,7 @@ public final class ExitLoopComparison {
         final ElfImage image = ImageLoader.read(guest);
         final List<RunFigures> java = new ArrayList<>();
         final List<RunFigures> c = new ArrayList<>();
+        final List<RunFigures> bare = new ArrayList<>();
         for (int rep = 1 - WARM_UPS; rep <= reps; rep++) {
             final boolean cFirst = rep % 2 == 0;
             final RunFigures first = cFirst ? runC(minivmm, guest, rounds, writes) : runJava(image, rounds, writes);
@@ -104,9 +109,14 @@ public final class ExitLoopComparison {
                     + "c %.0f ns ratio %.3f%n", rep <= 0 ? "warm-up" : "rep", rep, j.nsPerWrite[0], n.nsPerWrite[0],
                     j.nsPerWrite[0] / n.nsPerWrite[0], j.nsPerWrite[1], n.nsPerWrite[1],
                     j.nsPerWrite[1] / n.nsPerWrite[1]);
+            final RunFigures b = runJavaBare(image, rounds, writes);
+            System.out.printf(Locale.ROOT, "%s %d: java KvmVcpu loop without Machine: mmio %.0f ns ratio to c %.3f | "
+                    + "ioeventfd %.0f ns%n", rep <= 0 ? "warm-up" : "rep", rep, b.nsPerWrite[0],
+                    b.nsPerWrite[0] / n.nsPerWrite[0], b.nsPerWrite[1]);
             if (rep > 0) {
                 java.add(j);
                 c.add(n);
+                bare.add(b);
             }
         }
         System.out.printf(Locale.ROOT, "exit-loop: %d reps x %d rounds (round 0 dropped) x %d writes, guest %s%n",
@@ -122,6 +132,14 @@ public final class ExitLoopComparison {
             System.out.printf(Locale.ROOT, "%-9s ns/write java median %.0f [%.0f..%.0f]  c median %.0f [%.0f..%.0f]  "
                     + "java/c median %.3f [%.3f..%.3f]%n", PHASES[phase], median(jns), min(jns), max(jns),
                     median(cns), min(cns), max(cns), median(ratio), min(ratio), max(ratio));
+            final double[] bns = bare.stream().mapToDouble(f -> f.nsPerWrite[p]).toArray();
+            final double[] bareRatio = new double[bns.length];
+            for (int i = 0; i < bns.length; i++) {
+                bareRatio[i] = bns[i] / cns[i];
+            }
+            System.out.printf(Locale.ROOT, "%-9s ns/write java KvmVcpu loop without Machine median %.0f [%.0f..%.0f]  "
+                    + "/c median %.3f [%.3f..%.3f]%n", PHASES[phase], median(bns), min(bns), max(bns),
+                    median(bareRatio), min(bareRatio), max(bareRatio));
             final double jBest = min(java.stream().mapToDouble(f -> f.bestNsPerWrite[p]).toArray());
             final double cBest = min(c.stream().mapToDouble(f -> f.bestNsPerWrite[p]).toArray());
             System.out.printf(Locale.ROOT, "%-9s best round ns/write java %.0f c %.0f java/c %.3f%n", PHASES[phase],
@@ -182,6 +200,58 @@ public final class ExitLoopComparison {
             final RunOutcome outcome = machine.run(boot, MEMORY_BYTES);
             if (outcome.ending() != RunOutcome.Ending.GUEST_EXIT || outcome.exitStatus() != 0) {
                 throw new IllegalStateException("java run: " + outcome.message() + "\n" + String.join("\n", console));
+            }
+            final long[][][] figures = new long[rounds][][];
+            for (int round = 0; round < rounds; round++) {
+                figures[round] = new long[][] {device.result(round, 0), device.result(round, 1)};
+            }
+            return RunFigures.of(figures, writes);
+        }
+    }
+
+    /**
+     * The same guest on {@link KvmVcpu} alone, without {@link Machine}: a loop of {@code vcpu.run()} and a
+     * two-way address check, no watchdog, no exit counters, no bus lookup. Splits the Java VMM's cost between the
+     * vCPU layer (FFM KVM_RUN, exit decoding) and the machine's dispatch.
+     */
+    static RunFigures runJavaBare(final ElfImage image, final int rounds, final int writes) {
+        final KvmBackend kvm = new KvmBackend();
+        final Counters counters = Counters.inMemory(128);
+        final long[] mmioExits = new long[1];
+        try (GuestMemory memory = GuestMemory.ofMemFd(Machine.RAM_GPA, MEMORY_BYTES);
+             EventFd doorbell = EventFd.create(0, EventFd.EFD_CLOEXEC | EventFd.EFD_NONBLOCK);
+             ExitCounters exitCounters = new ExitCounters(counters, "exit_loop-bare");
+             kvm) {
+            final DebugDevice debug = new DebugDevice(memory, line -> { }, exitCounters);
+            final ExitLoopDevice device = new ExitLoopDevice(rounds, writes, () -> kvm.statistic("exits"),
+                    () -> kvm.statistic("mmio_exits"), () -> mmioExits[0]);
+            final BootCpuState boot = ImageLoader.load(image, memory, kvm.guestRing());
+            try (Vcpu vcpu = kvm.createVcpu(memory)) {
+                kvm.vm().assignIoEventFd(ExitLoopDevice.IOEVENTFD_GPA, 4, doorbell.fd(), false, null);
+                vcpu.load(boot, MEMORY_BYTES);
+                while (!debug.exitRequested()) {
+                    final VmExit exit = vcpu.run();
+                    if (exit.reason() != ExitReason.EPT_VIOLATION) {
+                        throw new IllegalStateException("bare run: " + exit.describe());
+                    }
+                    mmioExits[0]++;
+                    final long gpa = exit.accessAddress();
+                    final boolean bench = gpa - ExitLoopDevice.GPA < ExitLoopDevice.SIZE_BYTES && gpa >= ExitLoopDevice.GPA;
+                    final long offset = gpa - (bench ? ExitLoopDevice.GPA : DebugDevice.GPA);
+                    if (exit.accessWrite()) {
+                        if (bench) {
+                            device.write(offset, exit.accessSizeBytes(), exit.accessValue());
+                        } else {
+                            debug.write(offset, exit.accessSizeBytes(), exit.accessValue());
+                        }
+                    } else {
+                        vcpu.completeRead(bench ? device.read(offset, exit.accessSizeBytes())
+                                : debug.read(offset, exit.accessSizeBytes()));
+                    }
+                }
+            }
+            if (debug.exitStatus() != 0) {
+                throw new IllegalStateException("bare run: guest exit status " + debug.exitStatus());
             }
             final long[][][] figures = new long[rounds][][];
             for (int round = 0; round < rounds; round++) {
