@@ -8,7 +8,8 @@
 # usage: scripts/nested-kvm-check.sh [TEST_CLASS[#method] ...]     (build first: mvn -pl cpu-vmx-core -am test-compile)
 #        scripts/nested-kvm-check.sh --exit-loop [REPS ROUNDS WRITES]
 #            runs perf's ExitLoopComparison instead (the exit_loop guest on vioplane's Machine and on the C minivmm,
-#            side by side; build first: mvn -pl perf -am install -DskipTests); defaults 5 reps, 6 rounds, 2000 writes
+#            side by side; build first: mvn -pl perf -am install -DskipTests); defaults 5 reps, 6 rounds, 2000 writes;
+#            $EXIT_LOOP_JAVA_OPTS adds JVM flags (e.g. -XX:UseAVX=0)
 # needs: qemu-system-x86_64, busybox (busybox-static), linux-image-amd64, kmod, cpio, maven (for the class path)
 set -euo pipefail
 ROOT="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
@@ -40,7 +41,7 @@ if [ "$MODE" = exit-loop ]; then
   cat > "$WORK/run.sh" <<EOF
 #!/bin/sh
 cd "$ROOT"
-"$JAVA_HOME/bin/java" @"$ROOT/jvm.options" -XX:+UseSerialGC -XX:-UsePerfData -cp "$CP" \\
+"$JAVA_HOME/bin/java" @"$ROOT/jvm.options" -XX:+UseSerialGC -XX:-UsePerfData ${EXIT_LOOP_JAVA_OPTS:-} -cp "$CP" \\
   io.vioplane.perf.vmx.ExitLoopComparison \\
   "$ROOT/cpu-vmx-core/target/guests/exit_loop.elf" "$ROOT/perf/target/native/minivmm" ${EXIT_LOOP_ARGS[*]}
 EOF
