@@ -6,19 +6,47 @@
 # the same for `vioplane run` on every guest program. About 2 minutes under TCG.
 #
 # usage: scripts/nested-kvm-check.sh [TEST_CLASS[#method] ...]     (build first: mvn -pl cpu-vmx-core -am test-compile)
+#        scripts/nested-kvm-check.sh --exit-loop [REPS ROUNDS WRITES]
+#            runs perf's ExitLoopComparison instead (the exit_loop guest on vioplane's Machine and on the C minivmm,
+#            side by side; build first: mvn -pl perf -am install -DskipTests); defaults 5 reps, 6 rounds, 2000 writes;
+#            $EXIT_LOOP_JAVA_OPTS adds JVM flags (e.g. -XX:UseAVX=0)
 # needs: qemu-system-x86_64, busybox (busybox-static), linux-image-amd64, kmod, cpio, maven (for the class path)
 set -euo pipefail
 ROOT="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
 . "$ROOT/scripts/jdk.sh"
+MODE=tests
+if [ "${1:-}" = "--exit-loop" ]; then
+  MODE=exit-loop
+  EXIT_LOOP_ARGS=("${2:-5}" "${3:-6}" "${4:-2000}")
+  set --
+fi
 TESTS=("$@")
 [ ${#TESTS[@]} -gt 0 ] || TESTS=(io.vioplane.vmx.KvmGuestTest io.vioplane.vmx.KvmEventFdTest)
 KVER=$(ls /boot/vmlinuz-* | sed 's|/boot/vmlinuz-||' | sort -V | while read -r v; do
   [ -f "/lib/modules/$v/modules.dep" ] && echo "$v"; done | tail -1)
 [ -n "$KVER" ] || { echo "no /boot/vmlinuz-VERSION with /lib/modules/VERSION: apt-get install linux-image-amd64" >&2; exit 1; }
 WORK="$ROOT/cpu-vmx-core/target/nested-kvm"
-[ -d "$ROOT/cpu-vmx-core/target/test-classes" ] || { echo "build first: mvn -pl cpu-vmx-core -am test-compile" >&2; exit 1; }
+[ "$MODE" = exit-loop ] || [ -d "$ROOT/cpu-vmx-core/target/test-classes" ] \
+  || { echo "build first: mvn -pl cpu-vmx-core -am test-compile" >&2; exit 1; }
 rm -rf "$WORK" && mkdir -p "$WORK/initramfs"/{bin,dev,proc,sys,tmp,host,lib/modules} "$WORK/runner"
 
+if [ "$MODE" = exit-loop ]; then
+  [ -x "$ROOT/perf/target/native/minivmm" ] && [ -f "$ROOT/cpu-vmx-core/target/guests/exit_loop.elf" ] \
+    || { echo "build first: mvn -pl perf -am install -DskipTests" >&2; exit 1; }
+  MVN_REPO=()
+  [ -n "${MAVEN_REPO_LOCAL:-}" ] && MVN_REPO=("-Dmaven.repo.local=$MAVEN_REPO_LOCAL")
+  (cd "$ROOT" && mvn -B -ntp -o -q -pl perf dependency:build-classpath -Dmdep.includeScope=runtime \
+    -Dmdep.outputFile="$WORK/deps.txt" "${MVN_REPO[@]}")
+  CP="$ROOT/perf/target/classes:$ROOT/cpu-vmx-core/target/classes:$ROOT/platform/target/classes:$(cat "$WORK/deps.txt")"
+  cat > "$WORK/run.sh" <<EOF
+#!/bin/sh
+cd "$ROOT"
+"$JAVA_HOME/bin/java" @"$ROOT/jvm.options" -XX:+UseSerialGC -XX:-UsePerfData ${EXIT_LOOP_JAVA_OPTS:-} -cp "$CP" \\
+  io.vioplane.perf.vmx.ExitLoopComparison \\
+  "$ROOT/cpu-vmx-core/target/guests/exit_loop.elf" "$ROOT/perf/target/native/minivmm" ${EXIT_LOOP_ARGS[*]}
+EOF
+  chmod +x "$WORK/run.sh"
+else
 # Test class path: this worktree's classes first, then the module's test dependencies and the JUnit launcher.
 MVN_REPO=()
 [ -n "${MAVEN_REPO_LOCAL:-}" ] && MVN_REPO=("-Dmaven.repo.local=$MAVEN_REPO_LOCAL")
@@ -81,6 +109,7 @@ cd "$ROOT/cpu-vmx-core"
   -cp "$CP:$WORK/runner" RunTests ${TESTS[*]}
 EOF
 chmod +x "$WORK/run.sh"
+fi
 
 # initramfs: busybox, the 9p and virtio modules, kvm_amd and its dependencies (insmod in modprobe's order)
 cp "$(command -v busybox)" "$WORK/initramfs/bin/busybox"
@@ -114,5 +143,5 @@ timeout 1800 qemu-system-x86_64 -accel tcg -cpu max -smp 1 -m 3G -nographic -no-
   -kernel "/boot/vmlinuz-$KVER" -initrd "$WORK/initramfs.gz" \
   -append "console=ttyS0 quiet panic=-1 nowatchdog rcu_cpu_stall_suppress=1" \
   -virtfs local,path=/,mount_tag=hostroot,security_model=passthrough,readonly=on,multidevs=remap \
-  | tee "$WORK/console.log" | sed -n '/nested-kvm\|SUCCESSFUL\|FAILED\|ABORTED\|SKIPPED\|tests \|=>\|^  /p'
+  | tee "$WORK/console.log" | sed -n '/nested-kvm\|SUCCESSFUL\|FAILED\|ABORTED\|SKIPPED\|tests \|=>\|^  \|rep \|warm-up\|exit-loop\|mmio minus\|best round\|ns\/write\|exits\/write\|Exception\|minivmm/p'
 grep -q "nested-kvm: status 0" "$WORK/console.log"

@@ -92,6 +92,28 @@ class KvmEventFdTest {
         }
     }
 
+    /**
+     * KVM_SET_GSI_ROUTING replaces the whole table: an MSI route must not cost GSIs 0-23 their default PIC/IOAPIC
+     * routes, or legacy INTx stops reaching the in-kernel irqchip. Probed by lowering each line with
+     * KVM_IRQ_LINE_STATUS: the IOAPIC answers 1 for a lowered line even on a masked pin (its reset state), while a
+     * GSI without any route answers -1.
+     */
+    @Test
+    void legacyGsisStillReachTheIrqchipAfterAnMsiRoute() {
+        try (GuestMemory memory = GuestMemory.ofMemFd(0, 2L << 20); KvmBackend kvm = new KvmBackend()) {
+            try (Vcpu vcpu = kvm.createVcpu(memory)) {
+                final KvmVm vm = kvm.vm();
+                try (KvmMsiRoutes routes = new KvmMsiRoutes(vm, 2)) {
+                    routes.route(0, new MsiMessage(MsiMessage.INTERRUPT_WINDOW_BASE, 0x41));
+                    for (int gsi = 0; gsi < KvmMsiRoutes.IOAPIC_PINS; gsi++) {
+                        final int status = vm.irqLine(gsi, false);
+                        assertTrue(status >= 0, "GSI " + gsi + " has a route after an MSI route: status " + status);
+                    }
+                }
+            }
+        }
+    }
+
     /** @return {@code backend}, with {@code setUp} run on its VM right after the vCPU exists (before the guest runs) */
     private static VcpuBackend afterVcpuCreated(final KvmBackend backend, final Consumer<KvmVm> setUp) {
         return new VcpuBackend() {

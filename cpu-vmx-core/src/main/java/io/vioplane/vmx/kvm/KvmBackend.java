@@ -64,6 +64,14 @@ public final class KvmBackend implements VcpuBackend {
         return finalStats;
     }
 
+    /**
+     * @return KVM's statistic {@code name} of the vCPU now (a pread of the stats descriptor: not for a data path),
+     *         or -1 before the vCPU exists, when KVM has no binary statistics or no such statistic
+     */
+    public long statistic(final String name) {
+        return statsFd < 0 ? -1 : stats.read(statsFd, name);
+    }
+
     @Override
     public int guestRing() {
         return guestRing;

@@ -25,6 +25,7 @@ public final class Kvm {
     public static final long SET_USER_MEMORY_REGION = ioWrite(0x46, 32);
     public static final long SET_TSS_ADDR = io(0x47);
     public static final long CREATE_IRQCHIP = io(0x60);
+    public static final long IRQ_LINE_STATUS = ioWriteRead(0x67, 8);
     public static final long SET_GSI_ROUTING = ioWrite(0x6a, 8);
     public static final long IRQFD = ioWrite(0x76, 32);
     public static final long IOEVENTFD = ioWrite(0x79, 64);
