@@ -25,6 +25,7 @@ final class DaemonProcess implements AutoCloseable {
     private final Process process;
     private final Path log;
     private Map<String, Long> dropsByReason = Map.of();
+    private String finalLog = "";
 
     private DaemonProcess(final Process process, final Path log) {
         this.process = process;
@@ -86,6 +87,21 @@ final class DaemonProcess implements AutoCloseable {
         return process.pid();
     }
 
+    /** @return what the daemon printed on standard error so far (all of it once {@link #close} returned) */
+    String log() throws IOException {
+        return process.isAlive() || Files.exists(log) ? Files.readString(log) : finalLog;
+    }
+
+    /** @return true while the daemon runs */
+    boolean isAlive() {
+        return process.isAlive();
+    }
+
+    /** @return the daemon's exit code, once it has exited */
+    int exitCode() {
+        return process.exitValue();
+    }
+
     /** @return the drops by reason the daemon reported when it stopped (empty before {@link #close} or if none) */
     Map<String, Long> dropsByReason() {
         return dropsByReason;
@@ -120,7 +136,8 @@ final class DaemonProcess implements AutoCloseable {
             process.destroyForcibly();
         }
         try {
-            dropsByReason = parseDrops(Files.readString(log));
+            finalLog = Files.readString(log);
+            dropsByReason = parseDrops(finalLog);
             Files.deleteIfExists(log);
         } catch (IOException e) {
             dropsByReason = Map.of();
