@@ -45,12 +45,20 @@ final class DaemonProcess implements AutoCloseable {
     /** Starts {@code vioplane SUBCOMMAND ARGUMENTS} (e.g. {@code vhost-user-blk}) the same way. */
     static DaemonProcess start(final Path root, final String namespace, final String subcommand,
                                final List<String> arguments) throws IOException {
+        return start(root, namespace, List.of(), subcommand, arguments);
+    }
+
+    /** Starts {@code vioplane SUBCOMMAND ARGUMENTS} with {@code jvmOptions} added to the project's. */
+    static DaemonProcess start(final Path root, final String namespace, final List<String> jvmOptions,
+                               final String subcommand, final List<String> arguments) throws IOException {
         final List<String> command = new ArrayList<>();
         if (namespace != null) {
             command.addAll(List.of("ip", "netns", "exec", namespace));
         }
         command.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "@" + root.resolve("jvm.options"), "-Dvioplane.root=" + root, "-cp",
+                "@" + root.resolve("jvm.options")));
+        command.addAll(jvmOptions);
+        command.addAll(List.of("-Dvioplane.root=" + root, "-cp",
                 System.getProperty("java.class.path"), "io.vioplane.cli.Vioplane", subcommand));
         command.addAll(arguments);
         final Path log = Files.createTempFile("vioplane-daemon-", ".log");

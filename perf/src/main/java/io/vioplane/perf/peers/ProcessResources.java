@@ -19,22 +19,27 @@ import java.util.stream.Stream;
  * VmRSS, RssAnon, RssShmem), its threads by name ({@code task/TID/comm}), its open descriptors by kind ({@code fd},
  * the link targets with numbers removed: {@code socket}, {@code anon_inode:[eventfd]}, a path), its shared writable
  * mappings ({@code maps}, {@code rw-s}: guest memory a vhost-user back-end mapped, and its counters file), and, for
- * a JVM, the Java heap in use after a full collection ({@code jcmd PID GC.run} then {@code GC.heap_info}).
+ * a JVM, the Java heap in use after a full collection ({@code jcmd PID GC.run} then {@code GC.heap_info}) and, when
+ * it runs with {@code -XX:NativeMemoryTracking=summary}, the native memory the program itself allocated (NMT's
+ * "Other": FFM arenas, direct buffers; {@code jcmd PID VM.native_memory summary}).
  *
  * @param rssKb          VmRSS
  * @param rssAnonKb      RssAnon
  * @param rssShmemKb     RssShmem
  * @param heapUsedKb     Java heap in use after a full GC, or -1 if not read
+ * @param nativeOtherKb  native memory NMT counts as "Other" (committed), or -1 if not tracked
  * @param threads        thread names, sorted (the JVM's own pools included)
  * @param descriptors    open descriptors by kind, with their counts
  * @param sharedMappings shared writable mappings, one line each ({@code start-end path})
  */
-record ProcessResources(long rssKb, long rssAnonKb, long rssShmemKb, long heapUsedKb, List<String> threads,
+record ProcessResources(long rssKb, long rssAnonKb, long rssShmemKb, long heapUsedKb, long nativeOtherKb,
+                        List<String> threads,
                         Map<String, Integer> descriptors, List<String> sharedMappings) {
     /** Threads the JVM starts and stops by itself as load changes (JIT compilers, GC workers): not counted. */
     static final Pattern JVM_POOL_THREAD = Pattern.compile("C[12] CompilerThre|GC Thread#\\d+|G1 Conc#\\d+"
             + "|G1 Refine#\\d+");
     private static final Pattern HEAP_USED = Pattern.compile("used (\\d+)K");
+    private static final Pattern NMT_OTHER = Pattern.compile("Other \\(reserved=\\d+KB, committed=(\\d+)KB\\)");
 
     /**
      * Reads {@code pid}'s resources; with {@code collect}, first runs a full GC in it (a JVM) so that its heap and
@@ -42,11 +47,16 @@ record ProcessResources(long rssKb, long rssAnonKb, long rssShmemKb, long heapUs
      */
     static ProcessResources read(final long pid, final boolean collect) throws IOException, InterruptedException {
         long heapUsedKb = -1;
+        long nativeOtherKb = -1;
         if (collect) {
             jcmd(pid, "GC.run");
             final Matcher used = HEAP_USED.matcher(jcmd(pid, "GC.heap_info"));
             if (used.find()) {
                 heapUsedKb = Long.parseLong(used.group(1));
+            }
+            final Matcher other = NMT_OTHER.matcher(jcmd(pid, "VM.native_memory summary"));
+            if (other.find()) {
+                nativeOtherKb = Long.parseLong(other.group(1));
             }
         }
         final Path proc = Path.of("/proc", Long.toString(pid));
@@ -90,7 +100,8 @@ record ProcessResources(long rssKb, long rssAnonKb, long rssShmemKb, long heapUs
                 shared.add(fields[0] + " " + (fields.length == 6 ? fields[5] : ""));
             }
         }
-        return new ProcessResources(rss, anon, shmem, heapUsedKb, List.copyOf(threads), Map.copyOf(descriptors),
+        return new ProcessResources(rss, anon, shmem, heapUsedKb, nativeOtherKb, List.copyOf(threads),
+                Map.copyOf(descriptors),
                 List.copyOf(shared));
     }
 

@@ -73,9 +73,9 @@ public final class SoakReport {
         if (baseline != null) {
             text.append("  daemon resources (after a full GC; baseline after the warm-up -> end):\n");
             text.append(String.format(Locale.ROOT, "    RSS %,d -> %,d KiB (anon %,d -> %,d, shmem %,d -> %,d),"
-                            + " heap in use %,d -> %,d KiB%n", baseline.rssKb(), end.rssKb(), baseline.rssAnonKb(),
-                    end.rssAnonKb(), baseline.rssShmemKb(), end.rssShmemKb(), baseline.heapUsedKb(),
-                    end.heapUsedKb()));
+                            + " heap in use %,d -> %,d KiB, native (NMT Other) %,d -> %,d KiB%n", baseline.rssKb(),
+                    end.rssKb(), baseline.rssAnonKb(), end.rssAnonKb(), baseline.rssShmemKb(), end.rssShmemKb(),
+                    baseline.heapUsedKb(), end.heapUsedKb(), baseline.nativeOtherKb(), end.nativeOtherKb()));
             text.append(String.format(Locale.ROOT, "    threads %d -> %d (outside the JVM's own pools %d -> %d),"
                             + " descriptors %d -> %d, shared mappings %d -> %d%n", baseline.threads().size(),
                     end.threads().size(), baseline.fixedThreads().size(), end.fixedThreads().size(),
