@@ -122,7 +122,7 @@ record ProcessResources(long rssKb, long rssAnonKb, long rssShmemKb, long heapUs
         return descriptors.values().stream().mapToInt(Integer::intValue).sum();
     }
 
-    /** @return a descriptor's kind: its link target with numbers in brackets removed ({@code socket:[123]} -> socket) */
+    /** @return a descriptor's kind: its link target, numbers in brackets dropped ({@code socket:[123]} -> socket) */
     static String kind(final String target) {
         if (target.startsWith("socket:")) {
             return "socket";

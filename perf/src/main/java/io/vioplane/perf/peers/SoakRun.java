@@ -73,9 +73,9 @@ import java.util.regex.Pattern;
  * loader opens once), its threads (but for the JVM's self-sizing compiler and GC pools) and its shared mappings
  * (guest memory) are back at the baseline, its heap in use after a full GC within {@link #HEAP_GROWTH_KB} of it, the
  * native memory it allocated (NMT) within {@link #NATIVE_GROWTH_KB}, and its resident memory within
- * {@link #RSS_GROWTH_KB}; every line it logged is a lifecycle line or is explained by a counter (link down lines = the TAP's
- * "went down" count, connections = sessions), every error it recorded is explained by a counter, and it exits 0 on
- * SIGTERM.
+ * {@link #RSS_GROWTH_KB}; every line it logged is a lifecycle line or is explained by a counter (link down lines =
+ * the TAP's "went down" count, connections = sessions), every error it recorded is explained by a counter, and it
+ * exits 0 on SIGTERM.
  */
 public final class SoakRun {
     /** testpmd frame sizes ({@code --txpkts}, Ethernet header included, CRC not): 2000 exceeds the 1500 MTU. */
@@ -606,7 +606,8 @@ public final class SoakRun {
 
     private static String describe(final ProcessResources r) {
         return String.format(Locale.ROOT, "RSS %,d KiB (anon %,d, shmem %,d), heap in use %,d KiB, native (NMT"
-                        + " Other) %,d KiB, %d threads (%d outside the JVM's pools), %d descriptors, %d shared mappings",
+                        + " Other) %,d KiB, %d threads (%d outside the JVM's pools), %d descriptors, %d shared"
+                        + " mappings",
                 r.rssKb(), r.rssAnonKb(), r.rssShmemKb(), r.heapUsedKb(), r.nativeOtherKb(), r.threads().size(),
                 r.fixedThreads().size(), r.descriptorCount(), r.sharedMappings().size());
     }
