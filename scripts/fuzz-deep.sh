@@ -8,7 +8,7 @@
 #   -n EXECUTIONS  executions per target (default 10000000); Jazzer's jazzer.max_executions (libFuzzer -runs)
 #   -t MAX_TIME    a time limit per target as well, e.g. 30m or 2h (default 4h); jazzer.max_duration
 #   --no-build     skip the `mvn install` of the modules (they must be built already)
-#   TARGET         ring-device ring-driver framing e1000 nat (default: all, in that order)
+#   TARGET         ring-device ring-driver framing backend e1000 nat (default: all, in that order)
 #
 # Both limits are Jazzer options that override the @FuzzTest annotation (a -Djazzer.* system property, which
 # surefire passes to the test JVM, takes precedence over the annotation's maxDuration and maxExecutions); the
@@ -32,7 +32,7 @@ while [ $# -gt 0 ]; do
     *) TARGETS+=("$1"); shift ;;
   esac
 done
-[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(ring-device ring-driver framing e1000 nat)
+[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(ring-device ring-driver framing backend e1000 nat)
 
 # target -> module and surefire execution id (each execution names one @FuzzTest method)
 module_of() {
@@ -40,9 +40,10 @@ module_of() {
     ring-device) echo "vring fuzz-device-side" ;;
     ring-driver) echo "vring fuzz-driver-side" ;;
     framing) echo "vhost-user fuzz-framing" ;;
+    backend) echo "vhost-user fuzz-backend" ;;
     e1000) echo "e1000-emu fuzz-register-file-and-tx" ;;
     nat) echo "tap-backend fuzz-nat-frames" ;;
-    *) echo "fuzz-deep: unknown target '$1' (targets: ring-device ring-driver framing e1000 nat)" >&2; exit 2 ;;
+    *) echo "fuzz-deep: unknown target '$1' (targets: ring-device ring-driver framing backend e1000 nat)" >&2; exit 2 ;;
   esac
 }
 MODULES=()
