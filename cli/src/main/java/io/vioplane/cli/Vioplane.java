@@ -10,7 +10,8 @@ import picocli.CommandLine.Command;
 @Command(name = "vioplane", mixinStandardHelpOptions = true, version = "vioplane 0.1.0",
         description = "I/O virtualization and networking data plane: virtqueues, vhost-user, TAP, benchmarks.",
         subcommands = {BenchCommand.class, StatCommand.class, VhostUserNetCommand.class, VhostUserBlkCommand.class,
-                CaptureCommand.class, RunCommand.class, E1000RemoteCommand.class, CommandLine.HelpCommand.class})
+                CaptureCommand.class, RunCommand.class, E1000RemoteCommand.class, SoakCommand.class,
+                CommandLine.HelpCommand.class})
 public final class Vioplane implements Runnable {
     @CommandLine.Spec
     private CommandLine.Model.CommandSpec spec;

@@ -35,6 +35,14 @@ class CommandErrorsTest {
     }
 
     @Test
+    void soakDurationMustBePositiveAndGivenOnce() throws Exception {
+        assertOneLine(VioplaneProcess.run("soak", "--minutes", "0"), 2,
+                "vioplane soak: --minutes: must be at least 1, not 0");
+        assertOneLine(VioplaneProcess.run("soak", "--minutes", "1", "--seconds", "30"), 2,
+                "vioplane soak: --seconds: --minutes and --seconds exclude each other");
+    }
+
+    @Test
     void socketInAMissingDirectoryNamesThePath(@TempDir final Path directory) throws Exception {
         final Path socket = directory.resolve("absent/vm0.sock");
         assertOneLine(VioplaneProcess.run("vhost-user-net", "--socket-path", socket.toString()), 1,

@@ -242,8 +242,9 @@ public final class BlockComparison {
                         vioplaneSocket.toString()), daemonArguments));
             }
             if (backEnds.contains(VARIANT)) {
-                variant = DaemonProcess.start(root, null, "vhost-user-blk", concat(List.of("--socket-path",
-                        variantSocket.toString()), daemonArguments), System.getenv("VIOPLANE_BENCH_VARIANT_OPTS"));
+                variant = DaemonProcess.start(root, null,
+                        DaemonProcess.options(System.getenv("VIOPLANE_BENCH_VARIANT_OPTS")), "vhost-user-blk",
+                        concat(List.of("--socket-path", variantSocket.toString()), daemonArguments));
             }
             if (backEnds.contains(QSD) && qemuStorageDaemonAvailable()) {
                 qsd = startQsd(image, qsdSocket);

@@ -27,6 +27,7 @@ final class DaemonProcess implements AutoCloseable {
     private final Process process;
     private final Path log;
     private Map<String, Long> dropsByReason = Map.of();
+    private String finalLog = "";
 
     private DaemonProcess(final Process process, final Path log) {
         this.process = process;
@@ -46,23 +47,25 @@ final class DaemonProcess implements AutoCloseable {
     /** Starts {@code vioplane SUBCOMMAND ARGUMENTS} (e.g. {@code vhost-user-blk}) the same way. */
     static DaemonProcess start(final Path root, final String namespace, final String subcommand,
                                final List<String> arguments) throws IOException {
-        return start(root, namespace, subcommand, arguments, System.getenv("VIOPLANE_BENCH_DAEMON_OPTS"));
+        return start(root, namespace, options(System.getenv("VIOPLANE_BENCH_DAEMON_OPTS")), subcommand, arguments);
     }
 
-    /** As above, with {@code jvmOptions} (space-separated, or null) added to the daemon's JVM options. */
-    static DaemonProcess start(final Path root, final String namespace, final String subcommand,
-                               final List<String> arguments, final String jvmOptions) throws IOException {
+    /** @return {@code text} (space-separated JVM options, or null) as a list */
+    static List<String> options(final String text) {
+        return text == null || text.isBlank() ? List.of() : List.of(text.trim().split("\\s+"));
+    }
+
+    /** Starts {@code vioplane SUBCOMMAND ARGUMENTS} with {@code jvmOptions} added to the project's. */
+    static DaemonProcess start(final Path root, final String namespace, final List<String> jvmOptions,
+                               final String subcommand, final List<String> arguments) throws IOException {
         final List<String> command = new ArrayList<>();
         if (namespace != null) {
             command.addAll(List.of("ip", "netns", "exec", namespace));
         }
         command.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "@" + root.resolve("jvm.options"), "-Dvioplane.root=" + root));
-        final String extra = jvmOptions;
-        if (extra != null && !extra.isBlank()) {
-            command.addAll(List.of(extra.trim().split("\\s+")));
-        }
-        command.addAll(List.of("-cp",
+                "@" + root.resolve("jvm.options")));
+        command.addAll(jvmOptions);
+        command.addAll(List.of("-Dvioplane.root=" + root, "-cp",
                 System.getProperty("java.class.path"), "io.vioplane.cli.Vioplane", subcommand));
         command.addAll(arguments);
         final Path log = Files.createTempFile("vioplane-daemon-", ".log");
@@ -99,6 +102,21 @@ final class DaemonProcess implements AutoCloseable {
         return process.pid();
     }
 
+    /** @return what the daemon printed on standard error so far (all of it once {@link #close} returned) */
+    String log() throws IOException {
+        return process.isAlive() || Files.exists(log) ? Files.readString(log) : finalLog;
+    }
+
+    /** @return true while the daemon runs */
+    boolean isAlive() {
+        return process.isAlive();
+    }
+
+    /** @return the daemon's exit code, once it has exited */
+    int exitCode() {
+        return process.exitValue();
+    }
+
     /** @return the drops by reason the daemon reported when it stopped (empty before {@link #close} or if none) */
     Map<String, Long> dropsByReason() {
         return dropsByReason;
@@ -133,7 +151,8 @@ final class DaemonProcess implements AutoCloseable {
             process.destroyForcibly();
         }
         try {
-            dropsByReason = parseDrops(Files.readString(log));
+            finalLog = Files.readString(log);
+            dropsByReason = parseDrops(finalLog);
             Files.deleteIfExists(log);
         } catch (IOException e) {
             dropsByReason = Map.of();

@@ -11,8 +11,9 @@ import java.nio.file.Path;
  * @param rxPackets frames the kernel received on the interface (for a TAP: written into it by the back-end)
  * @param txPackets frames the kernel sent out of it (for a TAP: handed to the back-end's reads)
  * @param txDropped frames the kernel dropped on the way out (for a TAP: its queue was full)
+ * @param rxDropped frames the kernel dropped on the way in (for a TAP: writes it refused, e.g. while down)
  */
-record InterfaceCounters(long rxPackets, long txPackets, long txDropped) {
+record InterfaceCounters(long rxPackets, long txPackets, long txDropped, long rxDropped) {
     /**
      * @param pid           a process inside the interface's namespace
      * @param interfaceName the interface
@@ -24,7 +25,7 @@ record InterfaceCounters(long rxPackets, long txPackets, long txDropped) {
             if (colon > 0 && line.substring(0, colon).trim().equals(interfaceName)) {
                 final String[] fields = line.substring(colon + 1).trim().split("\\s+");
                 return new InterfaceCounters(Long.parseLong(fields[1]), Long.parseLong(fields[9]),
-                        Long.parseLong(fields[11]));
+                        Long.parseLong(fields[11]), Long.parseLong(fields[3]));
             }
         }
         throw new IllegalStateException("process " + pid + " sees no interface " + interfaceName);

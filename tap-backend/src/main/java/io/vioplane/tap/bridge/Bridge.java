@@ -18,7 +18,8 @@ import java.util.function.LongSupplier;
  * port: the source address is checked (multicast sources dropped; a guest port with anti-spoofing drops any
  * source but its own) and learned; a known unicast destination is forwarded to its port only; unknown
  * unicast, broadcast and multicast are flooded to every other port; a frame larger than the egress port's MTU
- * is dropped there; a frame to the port it came from is filtered. Every decision is counted per port.
+ * is dropped there; a frame to the port it came from is filtered. Every decision is counted per port, so that every
+ * frame is accounted for ({@link BridgePortCounters}).
  *
  * <p>All ports run on one data-plane thread; ports are added before traffic starts (or on that thread). The
  * clock is read once per {@link #CLOCK_STRIDE} frames: aging needs seconds, not nanoseconds.
@@ -139,7 +140,7 @@ public final class Bridge {
             capture.record(ingress, CaptureRecord.DIRECTION_IN, frame);
         }
         if (length < 14 || frame.copyTo(0, addresses, 0, 12) != 12) {
-            in.increment(BridgePortCounters.Kind.INVALID_SOURCE);
+            in.increment(BridgePortCounters.Kind.RUNT);
             return false;
         }
         final long destination = (addresses.get(U32_BE, 0) & 0xFFFF_FFFFL) << 16 | (addresses.get(U16_BE, 4) & 0xFFFF);
@@ -158,12 +159,14 @@ public final class Bridge {
         if ((destination >>> 40 & 1) == 0) {
             final int egress = fdb.lookup(destination, now);
             if (egress == ingress) {
+                in.increment(BridgePortCounters.Kind.SAME_PORT);
                 return false;
             }
             if (egress >= 0) {
                 return send(egress, frame, length, false);
             }
         }
+        in.increment(BridgePortCounters.Kind.FLOODED_IN);
         boolean sent = false;
         for (int port = 0; port < members.size(); port++) {
             if (port != ingress) {

@@ -61,6 +61,7 @@ final class GatewayArp {
             neighbors.learn(senderAddress, senderMac);
         }
         if (operation != ArpPacket.REQUEST || targetAddress != gateway) {
+            counters.count(NatEvent.GUEST_ARP_OTHER);
             return;
         }
         if (!replies.reserve(FrameBuilder.arpFrameBytes())) {

@@ -198,17 +198,23 @@ final class HostSide implements AutoCloseable {
             counters.drop(NatDrop.ARP_SPOOFED);
             return;
         }
+        boolean resolved = false;
         if (hostNetwork.contains(senderAddress) && senderAddress != hostAddress
                 && neighbors.learn(senderAddress, senderMac, nowNs)) {
             counters.count(NatEvent.HOST_ARP_RESOLVED);
             pending.release(senderAddress, senderMac, releaser);
+            resolved = true;
         }
         if (operation == ArpPacket.REQUEST && targetAddress == hostAddress) {
             FrameBuilder.ethernet(arpFrame, 0, senderMac, hostMac, Ethernet.TYPE_ARP);
             FrameBuilder.arp(arpFrame, 0, ArpPacket.REPLY, hostMac, hostAddress, senderMac, senderAddress);
             if (link.send(plain.clear(), arpFrame, 0, FrameBuilder.arpFrameBytes())) {
                 counters.count(NatEvent.HOST_ARP_REPLIES);
+            } else {
+                counters.drop(NatDrop.HOST_LINK_REFUSED);
             }
+        } else if (!resolved) {
+            counters.count(NatEvent.HOST_ARP_OTHER);
         }
     }
 

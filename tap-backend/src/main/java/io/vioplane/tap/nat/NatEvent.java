@@ -17,9 +17,13 @@ public enum NatEvent implements CounterKind {
     ICMP_ECHO_REPLIES("ICMP echo replies sent"),
     GUEST_ARP_REPLIES("ARP replies to guests"),
     GUEST_ARP_REQUESTS("ARP requests to guests"),
+    /** ARP between guests, flooded to the gateway: learned from, not answered (not a drop). */
+    GUEST_ARP_OTHER("ARP between guests seen (learned, not answered)"),
     HOST_ARP_REQUESTS("ARP requests on the host link"),
     HOST_ARP_REPLIES("ARP replies on the host link"),
     HOST_ARP_RESOLVED("host-side neighbours resolved"),
+    /** ARP on the host link that neither resolves a neighbour nor asks for the gateway's address (not a drop). */
+    HOST_ARP_OTHER("ARP on the host link not for the gateway"),
     FRAMES_HELD_FOR_ARP("frames held until ARP resolved"),
     DHCP_OFFERS("DHCP offers"),
     DHCP_ACKS("DHCP acks"),

@@ -67,6 +67,8 @@ class GatewayTest {
         h.send(0, Packets.arp(1, Packets.BROADCAST, h.mac(0), guest, new byte[6], ip("10.0.2.16")));
         assertEquals(0, h.fromGateway(0).size());
         assertEquals(0, h.counters().totalDrops(), "ARP between guests is not a drop");
+        assertEquals(1, h.counters().events(NatEvent.GUEST_ARP_OTHER), "but it is counted (found by NatFramesFuzzTest:"
+                + " it left no count at all)");
     }
 
     @Test

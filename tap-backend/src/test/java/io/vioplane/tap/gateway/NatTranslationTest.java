@@ -475,6 +475,24 @@ class NatTranslationTest {
         assertEquals(1, h.counters().events(NatEvent.ICMP_ECHO_REPLIES));
     }
 
+    /**
+     * Found by {@link NatFramesFuzzTest}: ARP on the host link that neither resolved a neighbour nor asked for the
+     * gateway (another host's request, an unsolicited reply) was consumed without any count; an answer the link
+     * refused was not counted either.
+     */
+    @Test
+    void hostArpNotForTheGatewayIsCountedAndARefusedAnswerIsADrop() {
+        final GatewayHarness h = start(NatConfig.builder(), 1);
+        h.fromHost(Packets.arp(1, Packets.BROADCAST, NEXT_HOP_MAC, NEXT_HOP, new byte[6], ip("10.0.3.9")));
+        h.fromHost(Packets.arp(2, HOST_MAC, Packets.mac("02:66:00:00:00:02"), ip("10.0.3.51"), HOST_MAC,
+                HOST_ADDRESS));
+        assertEquals(2, h.counters().events(NatEvent.HOST_ARP_OTHER));
+        assertEquals(0, h.host.take().size(), "neither is answered");
+        h.host.refuse = true;
+        h.fromHost(Packets.arp(1, Packets.BROADCAST, NEXT_HOP_MAC, NEXT_HOP, new byte[6], HOST_ADDRESS));
+        assertEquals(1, h.counters().drops(NatDrop.HOST_LINK_REFUSED), "the answer the link refused");
+    }
+
     @Test
     void anOnLinkDestinationIsResolvedItselfNotThroughTheNextHop() {
         final GatewayHarness h = start(NatConfig.builder(), 1);
