@@ -230,6 +230,7 @@ class MpqemuServerTest {
 
     @Test
     void malformedMessagesAreRefusedAndRequestsStillGetAReply() {
+        assertEquals(0x1AF4, qemu.configRead(0, 2), "the server is serving, its epoll descriptor open");
         final int open = OpenFds.count();
         try (EventFd stray = EventFd.create()) {
             qemu.send(MpqemuMessage.PCI_CFGREAD, 12, FakeQemu.config(0, 0, 2), stray.fd());
