@@ -81,13 +81,20 @@ for target in "${TARGETS[@]}"; do
   [ -z "$runs" ] && runs=$(sed -E 's/^#([0-9]+).*/\1/' <<<"$last_stat")
   coverage=$(grep -oE 'cov: [0-9]+ ft: [0-9]+' <<<"$last_stat" || true)
   rate="?"
-  if [ -n "$runs" ] && [ -n "$fuzz_seconds" ] && [ "$fuzz_seconds" -gt 0 ]; then rate=$(( runs / fuzz_seconds )); fi
+  if [ -n "$runs" ] && [ -n "$fuzz_seconds" ] && [ "$fuzz_seconds" -gt 0 ]; then
+    rate=$(( runs / fuzz_seconds ))
+  else
+    rate=$(grep -oE 'exec/s: [0-9]+' <<<"$last_stat" | sed 's/exec\/s: //' || true)
+  fi
+  crash=$(grep -oE 'Test unit written to [^ ]+' "$log" | tail -1 | sed 's/Test unit written to //' || true)
+  cause=$(grep -m1 -E '^Caused by: ' "$log" | cut -c1-160 || true)
   if [ $rc -eq 0 ]; then
     outcome="no finding"
+  elif [ -z "$crash" ] && [ -z "$cause" ]; then
+    STATUS=1
+    outcome="stopped before its limit (exit $rc), no finding; the count is the last one libFuzzer printed"
   else
     STATUS=1
-    crash=$(grep -oE 'Test unit written to [^ ]+' "$log" | tail -1 | sed 's/Test unit written to //' || true)
-    cause=$(grep -m1 -E '^Caused by: ' "$log" | cut -c1-160 || true)
     outcome="FINDING: ${cause:-see $log} ${crash:+(input: $crash)}"
   fi
   SUMMARY+=("$(printf '%-12s %12s runs %7s s fuzzing (%5s s wall) %8s exec/s  %-22s %s' "$target" "${runs:-?}" \
