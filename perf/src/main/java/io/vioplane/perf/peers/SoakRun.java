@@ -55,7 +55,10 @@ import java.util.regex.Pattern;
  * transmit ring or read from the TAP, and for every frame its bridge sent toward a port. A frame a front-end placed
  * in its ring that the daemon had not taken when the front-end was killed, or one the daemon had delivered into a
  * killed front-end's receive ring that it had not read, is lost by the front-end, not by the daemon: it is outside
- * the books (and for sessions that end by SIGINT the front-end's own statistics bound it by the ring size).
+ * the books (and for sessions that end by SIGINT the front-end's own statistics bound it: up to a ring's worth
+ * unread when it stopped, and up to a ring's worth more that DPDK's virtio PMD discards uncounted when it starts the
+ * port, since {@code virtio_dev_start} flushes the used receive entries the device filled between DRIVER_OK and the
+ * start, whatever {@code --no-flush-rx} says).
  * The balances, exact, over the daemon's whole life:
  * <ul>
  *   <li>guest port, inbound: every frame the device took was handed to the bridge (its transmit packets plus those
@@ -91,6 +94,11 @@ public final class SoakRun {
      */
     public static final long RSS_GROWTH_KB = 96 * 1024;
     private static final int QUEUE_SIZE = 256;
+    /**
+     * Frames a SIGINT session may leave unread: the ring's worth DPDK's {@code virtio_dev_start} flushes uncounted at
+     * the port's start (CI saw exactly 512 once) plus the ring's worth waiting when forwarding stops.
+     */
+    private static final int UNREAD_BOUND = 2 * QUEUE_SIZE;
     private static final String NETWORK = "10.77.0.";
     private static final String TAP_MAC = "02:5a:00:00:00:fe";
     private static final String UNKNOWN_MAC = "02:5a:00:00:00:99";
@@ -556,16 +564,18 @@ public final class SoakRun {
             }
             final long unread = s.delivered() - stats.rxPackets();
             final long untaken = stats.txPackets() - s.taken();
-            if (unread < 0 || unread > QUEUE_SIZE || untaken < 0 || untaken > QUEUE_SIZE) {
+            if (unread < 0 || unread > UNREAD_BOUND || untaken < 0 || untaken > QUEUE_SIZE) {
                 report.fail("front-end statistics", "vm" + s.lane() + " session " + s.number() + " ("
                         + s.description() + "): testpmd sent " + stats.txPackets() + " and the daemon took "
                         + s.taken() + "; the daemon delivered " + s.delivered() + " and testpmd read "
-                        + stats.rxPackets() + " (each difference must be 0.." + QUEUE_SIZE + ": frames left in a ring"
+                        + stats.rxPackets() + " (the first difference must be 0.." + UNREAD_BOUND
+                        + ": a ring the PMD flushed at its start and one left unread at its stop; the second 0.."
+                        + QUEUE_SIZE + ": frames left in a ring"
                         + " when the front-end stopped)");
             }
         }
         report.setting("front-end sessions", sessions.size() + " (" + killed + " killed with SIGKILL, " + stopped
-                + " stopped with SIGINT, their statistics within a ring of the daemon's counts)");
+                + " stopped with SIGINT, their statistics within the ring bounds of the daemon's counts)");
         for (int lane = 0; lane < 2; lane++) {
             final int index = lane;
             final long laneSessions = sessions.stream().filter(s -> s.lane() == index).count();
