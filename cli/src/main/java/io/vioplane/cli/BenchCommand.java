@@ -224,9 +224,9 @@ final class BenchCommand implements Callable<Integer> {
             System.out.println();
             if (testpmd) {
                 System.out.println("vhost-user vs DPDK: same dpdk-testpmd virtio-user front-end (CPU 1), back-end on"
-                        + " CPU 0, " + runs + " run(s) of " + seconds + " s each after "
-                        + VhostUserComparison.WARM_UP_SECONDS + " s warm-up, measured at the front-end"
-                        + " (testpmd --stats-period 1)");
+                        + " CPU 0, " + runs + " run(s) of " + seconds + " rate samples each after "
+                        + VhostUserComparison.WARM_UP_SAMPLES + " of warm-up, measured at the front-end"
+                        + " (testpmd --stats-period 1: a sample about every 1.5 s)");
                 show(VhostUserComparison.table(new VhostUserComparison(root, work, runs, seconds).reportingTo(progress)
                         .runAll()), tables);
             } else {
@@ -241,8 +241,9 @@ final class BenchCommand implements Callable<Integer> {
                 System.out.println("TAP paths: skipped: creating TAPs and network namespaces needs root");
             } else {
                 System.out.println("TAP paths: each back-end in its own network namespace with its TAP, same front-end"
-                        + " and cores, " + runs + " run(s) of " + seconds + " s each after "
-                        + VhostUserComparison.WARM_UP_SECONDS + " s warm-up");
+                        + " and cores, " + runs + " run(s) of " + seconds + " samples each after "
+                        + VhostUserComparison.WARM_UP_SAMPLES + " of warm-up (1 s samples of the TAP's"
+                        + " counters; from the TAP, testpmd's rate lines)");
                 show(TapComparison.table(new TapComparison(root, work, runs, seconds).reportingTo(progress).runAll()),
                         tables);
             }

@@ -102,6 +102,24 @@ public final class Testpmd implements AutoCloseable {
     }
 
     /**
+     * Waits until testpmd has printed {@code count} lines containing a match of {@code regex} (lines printed
+     * before this call count too), e.g. a number of its periodic statistics.
+     *
+     * @throws IllegalStateException if fewer came within {@code timeoutMs}, or testpmd exited first; the message
+     *                               holds the end of the transcript
+     */
+    public void awaitOutputLines(final String regex, final int count, final long timeoutMs)
+            throws InterruptedException {
+        final int matched = startedTranscript().awaitMatchingLines(Pattern.compile(regex), count, timeoutMs);
+        if (matched < count) {
+            final String why = process.isAlive() ? "within " + timeoutMs + " ms"
+                    : "before it exited with code " + process.exitValue();
+            throw new IllegalStateException(name + ": " + matched + " of " + count + " lines matching /" + regex
+                    + "/ " + why + "; last lines:\n" + transcript.tail(TAIL_LINES));
+        }
+    }
+
+    /**
      * Waits until testpmd has printed a line containing a match of {@code regex} (lines printed before this
      * call count too).
      *

@@ -60,6 +60,36 @@ public final class Transcript {
         }
     }
 
+    /**
+     * Waits until {@code count} lines, already read or still to come, contain a match of {@code pattern}.
+     *
+     * @return how many such lines there were when the wait ended: {@code count}, or fewer if the time ran out or
+     *         the stream ended first
+     */
+    public int awaitMatchingLines(final Pattern pattern, final int count, final long timeoutMs)
+            throws InterruptedException {
+        final long deadlineNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
+        int scanned = 0;
+        int matched = 0;
+        lock.lock();
+        try {
+            while (true) {
+                for (; scanned < lines.size() && matched < count; scanned++) {
+                    if (pattern.matcher(lines.get(scanned)).find()) {
+                        matched++;
+                    }
+                }
+                final long remainingNanos = deadlineNanos - System.nanoTime();
+                if (matched >= count || ended || remainingNanos <= 0) {
+                    return matched;
+                }
+                changed.awaitNanos(remainingNanos);
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** @return true if the stream ended within {@code timeoutMs} */
     public boolean awaitEnd(final long timeoutMs) throws InterruptedException {
         final long deadlineNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);

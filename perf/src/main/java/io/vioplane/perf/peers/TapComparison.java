@@ -90,7 +90,7 @@ public final class TapComparison {
         final Measurement vioplaneToTap = (ns, socket, tap) -> toTap(vioplaneBridge(ns, socket, tap), socket, tap);
         final Measurement dpdkToTap = (ns, socket, tap) -> toTap(dpdkBridge(ns, socket, tap), socket, tap);
         final List<Comparison> results = new ArrayList<>();
-        progress.begin("TAP", COMPARISONS * runs * 2, secondsPerRun + VhostUserComparison.WARM_UP_SECONDS + 5);
+        progress.begin("TAP", COMPARISONS * runs * 2, secondsPerRun + VhostUserComparison.WARM_UP_SAMPLES + 5);
         results.add(compare("to TAP: front-end txonly -> back-end -> TAP (kernel rx)",
                 "vioplane bridge", vioplaneToTap, "dpdk net_vhost+net_tap", dpdkToTap));
         results.add(compare("from TAP: netns UDP source -> TAP -> back-end -> front-end",
@@ -217,7 +217,7 @@ public final class TapComparison {
         try (backEnd; Testpmd frontEnd = frontEnd(socket, ForwardMode.TXONLY, frontEndArguments)) {
             frontEnd.start();
             frontEnd.awaitOutput(Testpmd.FORWARDING_STARTED, 30_000);
-            final double[] perSecond = new double[secondsPerRun + VhostUserComparison.WARM_UP_SECONDS];
+            final double[] perSecond = new double[secondsPerRun + VhostUserComparison.WARM_UP_SAMPLES];
             InterfaceCounters previous = InterfaceCounters.read(backEnd.pid(), tap);
             long previousNs = System.nanoTime();
             for (int i = 0; i < perSecond.length; i++) {
@@ -229,7 +229,7 @@ public final class TapComparison {
                 previousNs = nowNs;
             }
             frontEnd.stop();
-            return RunSeries.steadyMedian(perSecond, VhostUserComparison.WARM_UP_SECONDS);
+            return RunSeries.steadyMedian(perSecond, VhostUserComparison.WARM_UP_SAMPLES);
         }
     }
 
@@ -255,7 +255,7 @@ public final class TapComparison {
             frontEnd.awaitOutput(Testpmd.FORWARDING_STARTED, 30_000);
             final InterfaceCounters before = InterfaceCounters.read(backEnd.pid(), tap);
             final long startNs = System.nanoTime();
-            Thread.sleep(TimeUnit.SECONDS.toMillis(secondsPerRun + VhostUserComparison.WARM_UP_SECONDS));
+            VhostUserComparison.awaitRateSamples(frontEnd, "Rx-pps", secondsPerRun);
             final InterfaceCounters after = InterfaceCounters.read(backEnd.pid(), tap);
             final double seconds = (System.nanoTime() - startNs) / 1e9;
             frontEnd.stop();

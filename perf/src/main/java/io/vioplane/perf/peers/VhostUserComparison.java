@@ -28,8 +28,11 @@ import java.util.regex.Pattern;
  *   <li>(c) back-end to front-end: vioplane's generator port vs testpmd txonly on net_vhost, front-end rxonly.</li>
  * </ul>
  *
- * Both back-ends are measured at the same place: the front-end testpmd's per-second throughput lines
- * ({@code --stats-period 1}), the first {@link #WARM_UP_SECONDS} seconds of each run dropped as warm-up. vioplane runs with its
+ * Both back-ends are measured at the same place: the front-end testpmd's periodic rate lines
+ * ({@code --stats-period 1}). A run lasts a number of those lines, not of seconds: testpmd prints one when its
+ * main lcore, sharing a CPU with the busy forwarding lcore, gets to run, about every 1.5 s here, and each line's
+ * rate is over its own interval. The first {@link #WARM_UP_SAMPLES} lines of each run are dropped as warm-up; the
+ * run goes on until as many lines again as it has seconds have come. vioplane runs with its
  * data-plane thread busy-polling, as DPDK's lcore does. Each configuration runs several times; the report gives
  * the median of the per-run medians, their range, and the ratio vioplane / DPDK.
  */
@@ -73,10 +76,11 @@ public final class VhostUserComparison {
 
     private static final Pattern PPS = Pattern.compile("(Rx-pps|Tx-pps):\\s+(\\d+)");
     /**
-     * Seconds of each run not measured: the front-end's first rate lines, and the time the back-end's JIT needs to
-     * compile its data-plane loop (DPDK needs none, so it loses nothing by this).
+     * Rate samples of each run not measured: testpmd's first line (always 0: it has no earlier reading), and the
+     * time the back-end's JIT needs to compile its data-plane loop (DPDK needs none, so it loses nothing by this).
+     * The periodic samples of the TAP runs, taken by this harness each second, drop as many.
      */
-    public static final int WARM_UP_SECONDS = 5;
+    public static final int WARM_UP_SAMPLES = 4;
     /** About how long a run takes to start its processes, for the progress estimate. */
     private static final int STARTUP_SECONDS = 3;
     private static final int BACK_END_CPU = 0;
@@ -119,7 +123,7 @@ public final class VhostUserComparison {
     public List<Result> runAll() throws Exception {
         final List<Result> results = new ArrayList<>();
         progress.begin("vhost-user", Scenario.values().length * runs * 2,
-                secondsPerRun + WARM_UP_SECONDS + STARTUP_SECONDS);
+                secondsPerRun * 3 / 2 + WARM_UP_SAMPLES * 3 / 2 + STARTUP_SECONDS);
         for (Scenario scenario : Scenario.values()) {
             final double[] vioplane = new double[runs];
             final double[] dpdk = new double[runs];
@@ -147,13 +151,26 @@ public final class VhostUserComparison {
         try (Testpmd frontEnd = frontEnd(scenario, socket)) {
             frontEnd.start();
             frontEnd.awaitOutput(Testpmd.FORWARDING_STARTED, 30_000);
-            Thread.sleep(TimeUnit.SECONDS.toMillis(secondsPerRun + WARM_UP_SECONDS));
+            awaitRateSamples(frontEnd, scenario.metric, secondsPerRun);
             frontEnd.stop();
             return medianOf(frontEnd.transcript(), scenario.metric);
         }
     }
 
-    /** @return the median of the {@code metric} samples in a testpmd transcript, the warm-up seconds dropped */
+    /**
+     * Waits until {@code frontEnd} has printed the warm-up rate lines and {@code measuredSamples} more of
+     * {@code metric}.
+     */
+    static void awaitRateSamples(final Testpmd frontEnd, final String metric, final int measuredSamples)
+            throws InterruptedException {
+        final int samples = WARM_UP_SAMPLES + measuredSamples;
+        frontEnd.awaitOutputLines(metric + ":", samples, TimeUnit.SECONDS.toMillis(5L * samples + 30));
+    }
+
+    /**
+     * @return the median of the {@code metric} samples in a testpmd transcript, the warm-up samples dropped
+     * @throws IllegalStateException if the transcript has no sample after the warm-up
+     */
     static double medianOf(final String transcript, final String metric) {
         final List<Double> samples = new ArrayList<>();
         final Matcher matcher = PPS.matcher(transcript);
@@ -162,7 +179,11 @@ public final class VhostUserComparison {
                 samples.add(Double.parseDouble(matcher.group(2)));
             }
         }
-        return RunSeries.steadyMedian(samples.stream().mapToDouble(Double::doubleValue).toArray(), WARM_UP_SECONDS);
+        if (samples.size() <= WARM_UP_SAMPLES) {
+            throw new IllegalStateException("testpmd printed " + samples.size() + " " + metric
+                    + " lines, none after the " + WARM_UP_SAMPLES + " of warm-up");
+        }
+        return RunSeries.steadyMedian(samples.stream().mapToDouble(Double::doubleValue).toArray(), WARM_UP_SAMPLES);
     }
 
     private double runVioplane(final Scenario scenario, final int run, final Map<String, Long> drops)

@@ -23,12 +23,21 @@ class PeerMeasurementsTest {
     @Test
     void readsTestpmdPerSecondRatesOfOneMetricAfterTheWarmUp() {
         final StringBuilder transcript = new StringBuilder();
-        assertEquals(5, VhostUserComparison.WARM_UP_SECONDS);
-        for (long pps : new long[] {5, 7, 9, 11, 13, 100, 300, 200}) {
+        assertEquals(4, VhostUserComparison.WARM_UP_SAMPLES);
+        for (long pps : new long[] {0, 7, 9, 11, 100, 300, 200}) {
             transcript.append("  Rx-pps:            ").append(pps).append("          Rx-bps:   1\n");
             transcript.append("  Tx-pps:            1          Tx-bps:   1\n");
         }
         assertEquals(200.0, VhostUserComparison.medianOf(transcript.toString(), "Rx-pps"));
+    }
+
+    @Test
+    void refusesARunWithNoRateSampleAfterTheWarmUp() {
+        final StringBuilder transcript = new StringBuilder();
+        for (long pps : new long[] {0, 2_000_000, 3_600_000, 3_700_000}) {
+            transcript.append("  Rx-pps:            ").append(pps).append("          Rx-bps:   1\n");
+        }
+        assertThrows(IllegalStateException.class, () -> VhostUserComparison.medianOf(transcript.toString(), "Rx-pps"));
     }
 
     @Test
