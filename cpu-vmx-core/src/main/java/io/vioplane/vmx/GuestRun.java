@@ -1,8 +1,10 @@
 package io.vioplane.vmx;
 
+import io.vioplane.iommu.VtdConfig;
 import io.vioplane.platform.runtime.Counters;
 import io.vioplane.platform.runtime.ErrorLog;
 import io.vioplane.vmx.cpu.BootCpuState;
+import io.vioplane.vmx.loader.AcpiTables;
 import io.vioplane.vmx.loader.ElfImage;
 import io.vioplane.vmx.loader.ImageException;
 import io.vioplane.vmx.loader.ImageLoader;
@@ -10,6 +12,7 @@ import io.vioplane.vmx.machine.GuestConsole;
 import io.vioplane.vmx.machine.Machine;
 import io.vioplane.vmx.machine.RunOutcome;
 import io.vioplane.vmx.machine.VcpuBackend;
+import io.vioplane.vmx.machine.VtdMmioDevice;
 
 import java.nio.file.Path;
 import java.time.Duration;
@@ -22,8 +25,19 @@ import java.time.Duration;
  * @param console     where the guest's console lines go
  * @param log         the process's log: how each run ended
  * @param watchdog    how long the guest may go without a VM exit
+ * @param iommu       the machine's VT-d unit ({@link Machine#attachIommu}, described by a DMAR table, VT-d 3.x
+ *                    chapter 8), or null for none
  */
-public record GuestRun(long memoryBytes, Counters counters, GuestConsole console, ErrorLog log, Duration watchdog) {
+public record GuestRun(long memoryBytes, Counters counters, GuestConsole console, ErrorLog log, Duration watchdog,
+                       VtdConfig iommu) {
+    /** ECAP.IR (VT-d 3.x section 11.4.3): interrupt remapping supported. */
+    private static final long ECAP_IR = 1L << 3;
+
+    /** A run on a machine without an IOMMU. */
+    public GuestRun(final long memoryBytes, final Counters counters, final GuestConsole console, final ErrorLog log,
+                    final Duration watchdog) {
+        this(memoryBytes, counters, console, log, watchdog, null);
+    }
 
     /**
      * @throws ImageException naming {@code image} when the image is refused
@@ -41,13 +55,25 @@ public record GuestRun(long memoryBytes, Counters counters, GuestConsole console
     public RunOutcome run(final ElfImage elf, final Path image, final VcpuBackend backend) {
         try (Machine machine = new Machine(image.getFileName().toString(), memoryBytes, backend, counters, console,
                 log, watchdog)) {
+            final AcpiTables.Dmar dmar = iommu == null ? null : dmar(machine.attachIommu(iommu));
             final BootCpuState boot;
             try {
-                boot = ImageLoader.load(elf, machine.memory(), machine.guestRing());
+                boot = ImageLoader.load(elf, machine.memory(), machine.guestRing(), dmar);
             } catch (ImageException e) {
                 throw new ImageException(image + ": " + e.getMessage());
             }
             return machine.run(boot, memoryBytes);
         }
+    }
+
+    /**
+     * @return how the DMAR table describes {@code device}: HAW = MGAW (the model's host is the guest-physical space,
+     *     {@link VtdConfig}), INTR_REMAP from ECAP.IR (VT-d 3.x section 11.4.3)
+     */
+    public static AcpiTables.Dmar dmar(final VtdMmioDevice device) {
+        final VtdConfig config = device.unit().config();
+        final boolean interruptRemapping = (config.extendedCapability() & ECAP_IR) != 0;
+        return new AcpiTables.Dmar(device.baseGpa(), config.mgawBits(), interruptRemapping,
+                device.registerPagesLog2());
     }
 }

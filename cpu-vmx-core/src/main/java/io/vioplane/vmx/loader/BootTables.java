@@ -17,6 +17,8 @@ import io.vioplane.vmx.cpu.Segment;
  *   0x8000 PML4, 0x9000 PDPT, 0xA000-0xDFFF four page directories: the low 4 GiB identity-mapped with 2 MiB
  *               pages, user-accessible, writable, uncached (PCD|PWT) from 3 GiB where the devices live
  *   0x70000 - 0xF0000 guest stack (top STACK_TOP), 0x60000 - 0x70000 ring-0 stack
+ *   0xF0000 - 0xFFFFF ACPI tables (RSDP at 0xF0000, XSDT, DMAR) when the machine has a VT-d unit
+ *               ({@link AcpiTables}; written by {@link ImageLoader}, not here)
  *   0x100000 and up: the image
  * </pre>
  */

@@ -11,7 +11,8 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 
 /**
- * Places an {@link ElfImage} in guest memory and builds the {@link BootTables} it starts with. Each segment must
+ * Places an {@link ElfImage} in guest memory and builds the {@link BootTables} it starts with, and the
+ * {@link AcpiTables} when the machine has a VT-d unit. Each segment must
  * lie wholly inside one RAM region, at or above {@link BootTables#IMAGE_MIN_GPA} and below the 4 GiB the page
  * tables map; otherwise the image is refused before anything is written.
  */
@@ -47,6 +48,18 @@ public final class ImageLoader {
      * @throws ImageException if a segment lies outside guest RAM or over the boot area
      */
     public static BootCpuState load(final ElfImage image, final GuestMemory memory, final int ring) {
+        return load(image, memory, ring, null);
+    }
+
+    /**
+     * As {@link #load(ElfImage, GuestMemory, int)}, and when {@code iommu} is not null also writes the ACPI tables
+     * that describe it ({@link AcpiTables}: RSDP, XSDT, DMAR) where the guest scans for them.
+     *
+     * @param iommu the machine's VT-d unit as the DMAR table describes it, or null for a machine without one
+     * @throws ImageException if a segment lies outside guest RAM or over the boot area, or RAM misses the ACPI area
+     */
+    public static BootCpuState load(final ElfImage image, final GuestMemory memory, final int ring,
+                                    final AcpiTables.Dmar iommu) {
         for (ElfImage.Segment segment : image.segments()) {
             checkPlacement(segment, memory);
         }
@@ -60,6 +73,9 @@ public final class ImageLoader {
         final BootCpuState state = BootTables.write(memory, image.entryGva(), ring);
         if (image.vectorTableGva() != 0) {
             BootTables.writeIdt(memory, vectorTable(image, memory), state.code().selector());
+        }
+        if (iommu != null) {
+            AcpiTables.write(memory, iommu);
         }
         return state;
     }

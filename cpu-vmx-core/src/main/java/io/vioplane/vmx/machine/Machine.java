@@ -1,5 +1,6 @@
 package io.vioplane.vmx.machine;
 
+import io.vioplane.iommu.VtdConfig;
 import io.vioplane.platform.memory.GuestMemory;
 import io.vioplane.platform.runtime.Counters;
 import io.vioplane.platform.runtime.ErrorLog;
@@ -12,14 +13,15 @@ import java.time.Duration;
 
 /**
  * A one-vCPU virtual machine: guest RAM from GPA 0, an MMIO bus and a port-I/O bus devices claim ranges of, the
- * {@link DebugDevice}, a PCI host bridge ({@link PciPlatform}), and the run loop that hands each VT-x exit (Intel SDM Vol. 3, chapter 28) to the device
- * that claims the access, counts it by basic reason ({@link ExitCounters}) and ends the run when the guest is
- * done, faults, or stays quiet longer than the {@link Watchdog} allows.
+ * {@link DebugDevice}, a PCI host bridge ({@link PciPlatform}), optionally a VT-d unit ({@link #attachIommu},
+ * registers at {@link VtdMmioDevice#BASE_GPA}), and the run loop that hands each VT-x exit (Intel SDM Vol. 3,
+ * chapter 28) to the device that claims the access, counts it by basic reason ({@link ExitCounters}) and ends the
+ * run when the guest is done, faults, or stays quiet longer than the {@link Watchdog} allows.
  *
  * <p>Faults the VMM refuses end the run with {@link RunOutcome.Ending#FAULT} and a message naming the reason:
  * triple fault, an access no device claims, string I/O, KVM's emulation failure, a failed VM entry. The VMM
- * itself never throws for what a guest did. {@link #close()} releases the vCPU, the backend, guest memory and
- * the counters; nothing is left open.
+ * itself never throws for what a guest did. {@link #close()} releases the vCPU, the backend, the IOMMU's counters,
+ * guest memory and the counters; nothing is left open.
  */
 public final class Machine implements AutoCloseable {
     /** Guest RAM starts here. */
@@ -34,7 +36,9 @@ public final class Machine implements AutoCloseable {
     private final PciPlatform pci;
     private final VcpuBackend backend;
     private final ErrorLog log;
+    private final Counters processCounters;
     private final long watchdogNs;
+    private VtdMmioDevice iommu;
     private Vcpu vcpu;
     private boolean closed;
 
@@ -48,6 +52,7 @@ public final class Machine implements AutoCloseable {
         this.name = name;
         this.backend = backend;
         this.log = log;
+        this.processCounters = counters;
         this.watchdogNs = watchdog.toNanos();
         this.memory = GuestMemory.ofMemFd(RAM_GPA, memoryBytes);
         this.counters = new ExitCounters(counters, name);
@@ -59,6 +64,36 @@ public final class Machine implements AutoCloseable {
     /** @return the PCI host bridge and BAR window, for devices to plug into before {@link #run} */
     public PciPlatform pci() {
         return pci;
+    }
+
+    /**
+     * Gives the machine a VT-d remapping unit over its memory, its register window on the MMIO bus at
+     * {@link VtdMmioDevice#BASE_GPA} (VT-d 3.x section 11.1). The loader then describes it in a DMAR table
+     * (section 8.1). Before {@link #run}; at most once.
+     *
+     * @return the unit's window, whose {@link VtdMmioDevice#unit()} devices take their DMA spaces from
+     */
+    public VtdMmioDevice attachIommu(final VtdConfig config) {
+        if (iommu != null) {
+            throw new IllegalStateException("machine " + name + " already has an IOMMU");
+        }
+        if (vcpu != null) {
+            throw new IllegalStateException("machine " + name + " has already run: cannot add an IOMMU");
+        }
+        final VtdMmioDevice device = new VtdMmioDevice(memory, config, processCounters, name, log);
+        try {
+            mmio.register(new AddressRange(VtdMmioDevice.BASE_GPA, device.windowBytes(), "VT-d registers"), device);
+        } catch (RuntimeException e) {
+            device.close();
+            throw e;
+        }
+        iommu = device;
+        return device;
+    }
+
+    /** @return the machine's VT-d unit window, or null when it has none */
+    public VtdMmioDevice iommu() {
+        return iommu;
     }
 
     /** @return guest RAM */
@@ -186,7 +221,7 @@ public final class Machine implements AutoCloseable {
                 + exit.describe();
     }
 
-    /** Releases the vCPU, the backend, guest memory and the counters. Idempotent. */
+    /** Releases the vCPU, the backend, the IOMMU's counters, guest memory and the counters. Idempotent. */
     @Override
     public synchronized void close() {
         if (closed) {
@@ -197,6 +232,9 @@ public final class Machine implements AutoCloseable {
             vcpu.close();
         }
         backend.close();
+        if (iommu != null) {
+            iommu.close();
+        }
         memory.close();
         counters.close();
     }
