@@ -2,6 +2,7 @@ package io.vioplane.cli;
 
 import io.vioplane.cli.conventions.ExitCodes;
 import io.vioplane.cli.conventions.UserError;
+import io.vioplane.iommu.VtdConfig;
 import io.vioplane.platform.runtime.Counters;
 import io.vioplane.platform.runtime.CountersFile;
 import io.vioplane.platform.runtime.ErrorLog;
@@ -28,10 +29,15 @@ import java.util.concurrent.Callable;
 /**
  * {@code vioplane run GUEST.elf}: runs one of the project's guest images on /dev/kvm, streams its console, and at
  * the end prints its result line and its VM exits by VT-x basic reason (Intel SDM Vol. 3, Appendix C).
+ * {@code --device iommu} gives the machine a VT-d unit (VT-d 3.x; registers at 0xFED90000) and the ACPI tables that
+ * describe it (RSDP at 0xF0000, XSDT, DMAR: VT-d 3.x chapter 8).
  */
 @Command(name = "run", mixinStandardHelpOptions = true,
         description = "Run a vioplane guest image (ELF64) on /dev/kvm; print its result and exits by VT-x reason.")
 final class RunCommand implements Callable<Integer> {
+    /** {@code --device iommu}: the machine gets a VT-d unit ({@code Machine#attachIommu}). */
+    static final String IOMMU_DEVICE = "iommu";
+
     @Parameters(index = "0", paramLabel = "GUEST.elf", description = "The guest image.")
     private Path image;
 
@@ -40,7 +46,8 @@ final class RunCommand implements Callable<Integer> {
     private String memory = "64M";
 
     @Option(names = "--device", paramLabel = "NAME", split = ",",
-            description = "Devices to attach (none are available yet besides the built-in debug device).")
+            description = "Devices to attach besides the built-in debug device: iommu (a VT-d unit, registers at "
+                    + "0xFED90000, described by ACPI DMAR/XSDT/RSDP tables at 0xF0000).")
     private List<String> devices = List.of();
 
     @Option(names = "--watchdog", paramLabel = "SECONDS",
@@ -56,9 +63,7 @@ final class RunCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw UserError.usage("--memory", e.getMessage());
         }
-        if (!devices.isEmpty()) {
-            throw UserError.usage("--device", "unknown device(s) " + devices + ": no attachable devices exist yet");
-        }
+        final VtdConfig iommu = iommu(devices);
         final ElfImage elf;
         try {
             elf = ImageLoader.read(image);
@@ -70,13 +75,30 @@ final class RunCommand implements Callable<Integer> {
         }
         try (CountersFile countersFile = CountersFile.create("vioplane run " + image)) {
             final GuestRun run = new GuestRun(memoryBytes, Counters.in(countersFile), out::println,
-                    ErrorLog.in(countersFile, System.err), Duration.ofSeconds(watchdogSeconds));
+                    ErrorLog.in(countersFile, System.err), Duration.ofSeconds(watchdogSeconds), iommu);
             final RunOutcome outcome = run.run(elf, image, new KvmBackend());
             print(outcome, out);
             return outcome.succeeded() ? 0 : ExitCodes.FAILURE;
         } catch (ImageException e) {
             throw UserError.usage(null, e.getMessage());
         }
+    }
+
+    /**
+     * @return the VT-d unit {@code --device iommu} asks for (VT-d 3.x; QEMU's default: 48-bit MGAW, 4 fault
+     *     recording registers), or null when it is not named
+     * @throws UserError naming the devices that do not exist, or a device named twice
+     */
+    static VtdConfig iommu(final List<String> names) {
+        final List<String> unknown = names.stream().filter(name -> !name.equals(IOMMU_DEVICE)).toList();
+        if (!unknown.isEmpty()) {
+            throw UserError.usage("--device", "unknown device(s) " + unknown + ": the attachable devices are ["
+                    + IOMMU_DEVICE + "]");
+        }
+        if (names.size() > 1) {
+            throw UserError.usage("--device", "a machine has at most one " + IOMMU_DEVICE);
+        }
+        return names.isEmpty() ? null : VtdConfig.standard();
     }
 
     private static void print(final RunOutcome outcome, final PrintStream out) {

@@ -9,8 +9,10 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -55,6 +57,27 @@ class RunCommandTest {
     }
 
     @Test
+    void unknownDeviceIsRefusedNamingTheOnesThatExist(@TempDir final Path directory) {
+        final Result result = run("--device", "iommu,floppy", directory.resolve("absent.elf").toString());
+        assertEquals(2, result.status());
+        assertTrue(result.err().contains("unknown device(s) [floppy]"), result.err());
+        assertTrue(result.err().contains("the attachable devices are [iommu]"), result.err());
+    }
+
+    @Test
+    void iommuDeviceIsAcceptedOnce(@TempDir final Path directory) {
+        final Path image = directory.resolve("absent.elf");
+        final Result accepted = run("--device", "iommu", image.toString());
+        assertEquals("vioplane run: " + image + ": no such file", accepted.err().strip(),
+                "the device passed; the image is what is missing");
+        final Result twice = run("--device", "iommu,iommu", image.toString());
+        assertEquals(2, twice.status());
+        assertTrue(twice.err().contains("at most one iommu"), twice.err());
+        assertEquals(48, RunCommand.iommu(List.of("iommu")).mgawBits());
+        assertNull(RunCommand.iommu(List.of()));
+    }
+
+    @Test
     void parsesMemorySizes() {
         assertEquals(64L << 20, RunCommand.parseSize("64M"));
         assertEquals(1L << 30, RunCommand.parseSize("1g"));
@@ -74,5 +97,15 @@ class RunCommandTest {
         assertTrue(result.out().contains("hello from a vioplane guest"), result.out());
         assertTrue(result.out().contains("result: fib(90)=2880067194370816120 primes<10000=1229"), result.out());
         assertTrue(result.out().matches("(?s).*\\n\\s+48\\s+ept-violation\\s+\\d+\\s+\\d+\\.\\d%.*"), result.out());
+    }
+
+    @Test
+    void runsHelloWithAnIommuAttached() {
+        Requirements.requireKvm();
+        final Path image = Path.of(System.getProperty("vioplane.root", ".."), "cpu-vmx-core/target/guests/hello.elf");
+        Requirements.require(Files.isRegularFile(image), "guest image " + image);
+        final Result result = run("--device", "iommu", image.toString());
+        assertEquals(0, result.status(), result.out() + result.err());
+        assertTrue(result.out().contains("result: fib(90)=2880067194370816120 primes<10000=1229"), result.out());
     }
 }
