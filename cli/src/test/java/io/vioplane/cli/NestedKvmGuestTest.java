@@ -100,18 +100,21 @@ class NestedKvmGuestTest {
 
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', textBlock = """
-            hello          | 0 | result: fib(90)=2880067194370816120 primes<10000=1229 | 48 ept-violation
-            interrupts     | 0 | result: int3=3 ud=1                                   | 48 ept-violation
-            pci_scan       | 0 | result: pci functions=1 first=531254                  | 48 ept-violation
-            spin           | 1 | stopped by the watchdog                               | 1 external-interrupt
-            triple_fault   | 1 | guest fault triple-fault: triple-fault (2)            | 2 triple-fault
-            unmapped_write | 1 | guest fault unclaimed-mmio: ept-violation (48) write 4 bytes at 0xc0000000 value 0xdeadbeef | 48 ept-violation
+            hello          | 0 | result: fib(90)=2880067194370816120 primes<10000=1229 | 48 ept-violation |
+            interrupts     | 0 | result: int3=3 ud=1                                   | 48 ept-violation |
+            pci_scan       | 0 | result: pci functions=1 first=531254                  | 48 ept-violation |
+            iommu_probe    | 0 | result: iommu dmar haw=48 intr_remap=1 drhd=0xfed90000 segment=0 include_pci_all=1 ver=0x10 mgaw=48 sagaw=0x6 nfr=4 ecap_ir=1 | 48 ept-violation | --device iommu
+            spin           | 1 | stopped by the watchdog                               | 1 external-interrupt |
+            triple_fault   | 1 | guest fault triple-fault: triple-fault (2)            | 2 triple-fault |
+            unmapped_write | 1 | guest fault unclaimed-mmio: ept-violation (48) write 4 bytes at 0xc0000000 value 0xdeadbeef | 48 ept-violation |
             """)
-    void guestProgramRunsOnNestedKvm(final String program, final int status, final String line, final String exit) {
+    void guestProgramRunsOnNestedKvm(final String program, final int status, final String line, final String exit,
+                                     final String options) {
         final Path root = Path.of(System.getProperty("vioplane.root", "..")).toAbsolutePath().normalize();
         final Path image = root.resolve("cpu-vmx-core/target/guests/" + program + ".elf");
         final long startNs = System.nanoTime();
-        final ShellResult result = guest.run("chroot /host " + SCRIPT + " --watchdog 5 " + image, VIOPLANE_RUN);
+        final ShellResult result = guest.run("chroot /host " + SCRIPT + " --watchdog 5 "
+                + (options == null ? "" : options + " ") + image, VIOPLANE_RUN);
         System.out.println("nested kvm_amd, " + program + " (" + (System.nanoTime() - startNs) / 1_000_000_000
                 + " s with the JVM start under TCG):\n" + result.output());
         assertEquals(status, result.exitStatus(), result.toString());

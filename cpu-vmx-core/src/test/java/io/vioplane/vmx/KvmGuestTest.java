@@ -1,5 +1,6 @@
 package io.vioplane.vmx;
 
+import io.vioplane.iommu.VtdConfig;
 import io.vioplane.platform.runtime.Counters;
 import io.vioplane.platform.runtime.ErrorLog;
 import io.vioplane.platform.sys.Kvm;
@@ -78,6 +79,28 @@ class KvmGuestTest {
         final RunOutcome outcome = run.run(GuestImages.require("pci_scan"), new KvmBackend(ring));
         assertTrue(outcome.succeeded(), outcome.message() + "\n" + console());
         assertEquals("pci functions=1 first=" + 0x00081B36L, outcome.result());
+    }
+
+    /** The same line QemuPvhBootTest's reference shows for q35's intel-iommu, but for vioplane's unit. */
+    @ParameterizedTest(name = "ring {0}")
+    @MethodSource("rings")
+    void iommuProbeFindsTheMachinesUnitThroughTheDmarTable(final int ring) {
+        final GuestRun withIommu = new GuestRun(MEMORY_BYTES, Counters.inMemory(128), consoleLines::add,
+                ErrorLog.printingTo(System.err), Duration.ofSeconds(2), VtdConfig.standard());
+        final RunOutcome outcome = withIommu.run(GuestImages.require("iommu_probe"), new KvmBackend(ring));
+        assertTrue(outcome.succeeded(), outcome.message() + "\n" + console());
+        assertEquals("iommu dmar haw=48 intr_remap=1 drhd=0xfed90000 segment=0 include_pci_all=1 ver=0x10 mgaw=48"
+                + " sagaw=0x6 nfr=4 ecap_ir=1", outcome.result());
+        assertTrue(console().contains("rsdp at 0x00000000000f0000"), console());
+    }
+
+    @ParameterizedTest(name = "ring {0}")
+    @MethodSource("rings")
+    void iommuProbeFindsNoRsdpOnAMachineWithoutAnIommu(final int ring) {
+        final RunOutcome outcome = run.run(GuestImages.require("iommu_probe"), new KvmBackend(ring));
+        assertEquals(RunOutcome.Ending.GUEST_EXIT, outcome.ending(), outcome.message());
+        assertEquals(1, outcome.exitStatus());
+        assertEquals("iommu none: no RSDP in 0xE0000-0xFFFFF", outcome.result());
     }
 
     @ParameterizedTest(name = "ring {0}")

@@ -8,6 +8,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -28,12 +29,14 @@ class QemuPvhBootTest {
     private record Boot(int exitCode, String console) {
     }
 
-    private Boot boot(final Path image) throws IOException, InterruptedException {
+    private Boot boot(final Path image, final String... extraArguments) throws IOException, InterruptedException {
         Requirements.requireCommand("qemu-system-x86_64", "QEMU (qemu-system-x86)");
         final Path console = directory.resolve(image.getFileName() + ".console");
-        final Process qemu = new ProcessBuilder(List.of("qemu-system-x86_64", "-accel", "tcg", "-M", "q35", "-m", "64",
-                "-display", "none", "-no-reboot", "-nodefaults", "-kernel", image.toString(),
-                "-debugcon", "file:" + console, "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"))
+        final List<String> command = new ArrayList<>(List.of("qemu-system-x86_64", "-accel", "tcg", "-M", "q35",
+                "-m", "64", "-display", "none", "-no-reboot", "-nodefaults", "-kernel", image.toString(),
+                "-debugcon", "file:" + console, "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"));
+        command.addAll(List.of(extraArguments));
+        final Process qemu = new ProcessBuilder(command)
                 .redirectErrorStream(true).redirectOutput(directory.resolve("qemu.log").toFile()).start();
         try {
             if (!qemu.waitFor(TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
@@ -62,6 +65,29 @@ class QemuPvhBootTest {
                 "the AHCI controller's capability list: MSI (5), SATA (0x12)\n" + boot.console());
         assertTrue(boot.console().contains("RESULT: pci functions=4 first=" + 0x29c08086L + "\n"), boot.console());
         assertEquals(1, boot.exitCode());
+    }
+
+    /**
+     * The reference for vioplane's {@code --device iommu}: QEMU's firmware tables (a revision-0 RSDP from SeaBIOS in
+     * the BIOS area, the RSDT, QEMU's DMAR) lead the same probe to q35's unit at 0xFED90000. QEMU 7.2 lists bus 0's
+     * devices and the I/O APIC as device scopes instead of setting INCLUDE_PCI_ALL, and has one fault recording
+     * register where vioplane's unit has four; {@code aw-bits=48} matches vioplane's MGAW.
+     */
+    @Test
+    void qemuDescribesItsVtdUnitThroughTheDmarTable() throws Exception {
+        final Boot boot = boot(GuestImages.require("iommu_probe"), "-machine", "kernel-irqchip=split",
+                "-device", "intel-iommu,intremap=on,aw-bits=48");
+        assertTrue(boot.console().contains("RESULT: iommu dmar haw=48 intr_remap=1 drhd=0xfed90000 segment=0"
+                + " include_pci_all=0 ver=0x10 mgaw=48 sagaw=0x6 nfr=1 ecap_ir=1\n"), boot.console());
+        assertTrue(boot.console().contains("rsdt at "), "QEMU's RSDP is revision 0\n" + boot.console());
+        assertEquals(1, boot.exitCode(), "isa-debug-exit: (status 0 << 1) | 1");
+    }
+
+    @Test
+    void qemuWithoutAnIommuHasNoDmarTable() throws Exception {
+        final Boot boot = boot(GuestImages.require("iommu_probe"));
+        assertTrue(boot.console().contains("RESULT: iommu none: no DMAR table in the root table\n"), boot.console());
+        assertEquals(3, boot.exitCode(), "isa-debug-exit: (status 1 << 1) | 1");
     }
 
     @Test
