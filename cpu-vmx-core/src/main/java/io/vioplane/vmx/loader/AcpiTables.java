@@ -68,7 +68,8 @@ public final class AcpiTables {
     }
 
     /**
-     * One DMA-remapping hardware unit as the DMAR table describes it.
+     * One DMA-remapping hardware unit as the DMAR table describes it: the DMAR's host address width and flags
+     * (VT-d 3.x section 8.1) and one DRHD (section 8.3) for PCI segment 0 with INCLUDE_PCI_ALL.
      *
      * @param registerBaseGpa       the unit's register set base (4 KiB aligned)
      * @param hostAddressWidthBits  the platform's DMA physical addressability (the DMAR field holds this minus 1)
