@@ -85,8 +85,8 @@ final class RunCommand implements Callable<Integer> {
     }
 
     /**
-     * @return the VT-d unit {@code --device iommu} asks for (VT-d 3.x; QEMU's default: 48-bit MGAW, 4 fault
-     *     recording registers), or null when it is not named
+     * @return the VT-d unit {@code --device iommu} asks for ({@link VtdConfig#standard()}: 48-bit MGAW, 4 fault
+     *     recording registers, interrupt remapping; VT-d 3.x section 11.4.2), or null when it is not named
      * @throws UserError naming the devices that do not exist, or a device named twice
      */
     static VtdConfig iommu(final List<String> names) {
