@@ -23,7 +23,10 @@ public record VtdConfig(int mgawBits, int faultRecordCount, boolean deviceTlb) {
     /** Largest address mask CAP.MAMV allows in a page-selective invalidation. */
     public static final int MAX_ADDRESS_MASK = 18;
 
-    /** The configuration QEMU's intel-iommu uses by default: 48-bit MGAW with 4 fault recording registers. */
+    /**
+     * A 48-bit MGAW (4-level tables) with 4 fault recording registers. (QEMU 7.2's intel-iommu defaults to
+     * aw-bits=39 and one fault recording register; {@code aw-bits=48} matches this MGAW.)
+     */
     public static VtdConfig standard() {
         return new VtdConfig(48, 4);
     }
