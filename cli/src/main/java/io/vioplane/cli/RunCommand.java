@@ -1,7 +1,9 @@
 package io.vioplane.cli;
 
+import io.vioplane.cli.conventions.ArgumentChecks;
 import io.vioplane.cli.conventions.ExitCodes;
 import io.vioplane.cli.conventions.UserError;
+import io.vioplane.cli.nic.MachineE1000;
 import io.vioplane.platform.runtime.Counters;
 import io.vioplane.platform.runtime.CountersFile;
 import io.vioplane.platform.runtime.ErrorLog;
@@ -12,6 +14,7 @@ import io.vioplane.vmx.kvm.KvmBackend;
 import io.vioplane.vmx.loader.ElfImage;
 import io.vioplane.vmx.loader.ImageException;
 import io.vioplane.vmx.loader.ImageLoader;
+import io.vioplane.vmx.machine.MachineDevices;
 import io.vioplane.vmx.machine.RunOutcome;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -24,10 +27,13 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * {@code vioplane run GUEST.elf}: runs one of the project's guest images on /dev/kvm, streams its console, and at
  * the end prints its result line and its VM exits by VT-x basic reason (Intel SDM Vol. 3, Appendix C).
+ * {@code --device e1000 [--tap NAME]} plugs in an 82540EM ({@link MachineE1000}) and adds its frames and exits per
+ * frame to the report.
  */
 @Command(name = "run", mixinStandardHelpOptions = true,
         description = "Run a vioplane guest image (ELF64) on /dev/kvm; print its result and exits by VT-x reason.")
@@ -40,8 +46,16 @@ final class RunCommand implements Callable<Integer> {
     private String memory = "64M";
 
     @Option(names = "--device", paramLabel = "NAME", split = ",",
-            description = "Devices to attach (none are available yet besides the built-in debug device).")
+            description = "Devices to attach: e1000 (an Intel 82540EM at 00:02.0, INTA# on GSI 18).")
     private List<String> devices = List.of();
+
+    @Option(names = "--tap", paramLabel = "NAME",
+            description = "Bridge the e1000 onto this TAP device (created if missing); without it frames are dropped.")
+    private String tapName;
+
+    @Option(names = "--mac", paramLabel = "MAC",
+            description = "The e1000's EEPROM Ethernet address (default: ${DEFAULT-VALUE}).")
+    private String mac = "52:54:00:12:34:56";
 
     @Option(names = "--watchdog", paramLabel = "SECONDS",
             description = "Stop a guest that makes no VM exit for this long (default: ${DEFAULT-VALUE}).")
@@ -56,8 +70,18 @@ final class RunCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw UserError.usage("--memory", e.getMessage());
         }
-        if (!devices.isEmpty()) {
-            throw UserError.usage("--device", "unknown device(s) " + devices + ": no attachable devices exist yet");
+        final boolean e1000 = e1000Requested();
+        final long macAddress;
+        try {
+            macAddress = E1000RemoteCommand.parseMac(mac);
+        } catch (IllegalArgumentException e) {
+            throw UserError.usage("--mac", e.getMessage());
+        }
+        if (tapName != null) {
+            if (!e1000) {
+                throw UserError.usage("--tap", "needs --device e1000");
+            }
+            ArgumentChecks.checkInterfaceName("--tap", tapName);
         }
         final ElfImage elf;
         try {
@@ -69,14 +93,43 @@ final class RunCommand implements Callable<Integer> {
             throw UserError.failure(Kvm.DEVICE.toString(), "missing or not accessible: cannot run " + image);
         }
         try (CountersFile countersFile = CountersFile.create("vioplane run " + image)) {
-            final GuestRun run = new GuestRun(memoryBytes, Counters.in(countersFile), out::println,
-                    ErrorLog.in(countersFile, System.err), Duration.ofSeconds(watchdogSeconds));
-            final RunOutcome outcome = run.run(elf, image, new KvmBackend());
+            final Counters counters = Counters.in(countersFile);
+            final ErrorLog log = ErrorLog.in(countersFile, System.err);
+            final GuestRun run = new GuestRun(memoryBytes, counters, out::println, log,
+                    Duration.ofSeconds(watchdogSeconds));
+            final KvmBackend backend = new KvmBackend();
+            final AtomicReference<MachineE1000> plugged = new AtomicReference<>();
+            final MachineDevices machineDevices = !e1000 ? MachineDevices.NONE : machine -> {
+                plugged.set(MachineE1000.plug(machine, backend::irqLine, tapName, macAddress, counters, log));
+                return plugged.get();
+            };
+            final RunOutcome outcome = run.run(elf, image, backend, machineDevices);
             print(outcome, out);
+            if (plugged.get() != null) {
+                final MachineE1000 device = plugged.get();
+                device.report().print("e1000 00:0" + MachineE1000.SLOT + ".0 (INTA# on GSI " + MachineE1000.GSI
+                        + (device.tapName() == null ? ", no TAP" : ", TAP " + device.tapName()) + ")", out);
+            }
             return outcome.succeeded() ? 0 : ExitCodes.FAILURE;
         } catch (ImageException e) {
             throw UserError.usage(null, e.getMessage());
         }
+    }
+
+    /** @return whether --device asks for the e1000; refuses any other device, and a second e1000 */
+    private boolean e1000Requested() {
+        boolean e1000 = false;
+        for (String device : devices) {
+            final String name = device.trim();
+            if (!name.equals("e1000")) {
+                throw UserError.usage("--device", "unknown device '" + name + "' (known: e1000)");
+            }
+            if (e1000) {
+                throw UserError.usage("--device", "e1000 given twice: a machine has one e1000");
+            }
+            e1000 = true;
+        }
+        return e1000;
     }
 
     private static void print(final RunOutcome outcome, final PrintStream out) {
