@@ -100,7 +100,8 @@ final class RunCommand implements Callable<Integer> {
             final KvmBackend backend = new KvmBackend();
             final AtomicReference<MachineE1000> plugged = new AtomicReference<>();
             final MachineDevices machineDevices = !e1000 ? MachineDevices.NONE : machine -> {
-                plugged.set(MachineE1000.plug(machine, backend::irqLine, tapName, macAddress, counters, log));
+                plugged.set(ArgumentChecks.starting(() -> MachineE1000.plug(machine, backend::irqLine, tapName,
+                        macAddress, counters, log)));
                 return plugged.get();
             };
             final RunOutcome outcome = run.run(elf, image, backend, machineDevices);

@@ -51,8 +51,10 @@ public final class KvmBackend implements VcpuBackend {
         if (vm.has(Kvm.CAP_IRQCHIP)) {
             vm.createInterruptController();
         }
-        for (KvmIrqLine line : irqLines) {
-            line.connect(vm);
+        synchronized (this) {
+            for (KvmIrqLine line : irqLines) {
+                line.connect(vm);
+            }
         }
         final KvmVcpu vcpu = KvmVcpu.create(vm, 0);
         if (vm.has(Kvm.CAP_BINARY_STATS_FD)) {
