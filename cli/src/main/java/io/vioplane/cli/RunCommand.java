@@ -108,8 +108,9 @@ final class RunCommand implements Callable<Integer> {
             print(outcome, out);
             if (plugged.get() != null) {
                 final MachineE1000 device = plugged.get();
-                device.report().print("e1000 00:0" + MachineE1000.SLOT + ".0 (INTA# on GSI " + MachineE1000.GSI
-                        + (device.tapName() == null ? ", no TAP" : ", TAP " + device.tapName()) + ")", out);
+                device.report().print(String.format(Locale.ROOT, "e1000 00:%02x.0 (INTA# on GSI %d, %s)",
+                        MachineE1000.SLOT, MachineE1000.GSI, device.tapName() == null ? "no TAP"
+                                : "TAP " + device.tapName()), out);
             }
             return outcome.succeeded() ? 0 : ExitCodes.FAILURE;
         } catch (ImageException e) {
