@@ -8,8 +8,18 @@
  * register accesses its rings needed (one TDT write per frame sent, one RDT write per frame received).
  *
  * The same image runs on QEMU's e1000 (PVH, TCG: the behavioural reference) and on vioplane's e1000.
+ *
+ * Built a second time as e1000_ping_irq (E1000_INTERRUPTS 1): the receive side then waits for the device's interrupt
+ * (RXT0, 13.4.17-13.4.21) in hlt instead of polling, through the IOAPIC pin in the Interrupt Line register and the
+ * local APIC; the handler reads ICR (which clears the causes and deasserts INTA#) and masks with IMC, and the main
+ * loop unmasks with IMS once the ring is empty, as Linux's e1000 does around NAPI polling. Needs ring 0 and an
+ * Interrupt Line of 16-23 (vioplane's machine); otherwise it polls as e1000_ping does.
  */
 #include "../runtime/vioplane.h"
+
+#ifndef E1000_INTERRUPTS
+#define E1000_INTERRUPTS 0
+#endif
 
 #define ECAM_GPA 0xB0000000UL
 #define BAR0_FALLBACK_GPA 0xE0000000UL
@@ -17,6 +27,8 @@
 #define REG_CTRL 0x0000
 #define REG_STATUS 0x0008
 #define REG_EERD 0x0014
+#define REG_ICR 0x00C0
+#define REG_IMS 0x00D0
 #define REG_IMC 0x00D8
 #define REG_RCTL 0x0100
 #define REG_TCTL 0x0400
@@ -53,6 +65,19 @@
 #define TX_CMD_RS 0x08
 #define DESC_DD 0x01
 #define RX_EOP 0x02
+#define ICR_RXT0 (1u << 7)
+
+#define LAPIC_GPA 0xFEE00000UL
+#define LAPIC_TPR 0x080
+#define LAPIC_EOI 0x0B0
+#define LAPIC_SVR 0x0F0
+#define LAPIC_SVR_ENABLE (1u << 8)
+#define IOAPIC_GPA 0xFEC00000UL
+#define IOAPIC_WINDOW 0x10
+#define IOAPIC_REDIRECTION 0x10
+#define IOAPIC_LEVEL_TRIGGERED (1u << 15)
+#define E1000_VECTOR 0x40
+#define SPURIOUS_VECTOR 0xFF
 
 #define RING_ENTRIES 32
 #define BUFFER_BYTES 2048
@@ -168,6 +193,57 @@ static u16 eeprom_word(u32 address) {
     }
     vp_puts("e1000: EEPROM read timed out\n");
     vp_exit(3);
+}
+
+static int interrupts_on;
+static volatile int interrupts_masked;
+static volatile u64 interrupts_taken;
+
+static void ioapic_write(u32 reg, u32 value) {
+    vp_mmio_write32(IOAPIC_GPA, reg);
+    vp_mmio_write32(IOAPIC_GPA + IOAPIC_WINDOW, value);
+}
+
+/* INTA#: reading ICR clears the causes, so the device deasserts the line before the EOI (level-triggered pin). */
+static void on_e1000_interrupt(struct vp_frame *frame) {
+    (void) frame;
+    (void) reg_read(REG_ICR);
+    interrupts_taken++;
+    reg_write(REG_IMC, 0xFFFFFFFFu);
+    interrupts_masked = 1;
+    vp_mmio_write32(LAPIC_GPA + LAPIC_EOI, 0);
+}
+
+/* Routes the device's IOAPIC pin to E1000_VECTOR on APIC 0 and unmasks RXT0; 0 when interrupts cannot be used. */
+static int set_up_interrupts(u32 device) {
+    const u32 line = vp_mmio_read32(config_gpa(device, 0x3C)) & 0xFF;
+    u16 code_selector;
+    __asm__ volatile("mov %%cs, %0" : "=r"(code_selector));
+    if (line < 16 || line > 23 || (code_selector & 3) != 0) {
+        return 0;
+    }
+    vp_on_interrupt(E1000_VECTOR, on_e1000_interrupt);
+    vp_mmio_write32(LAPIC_GPA + LAPIC_TPR, 0);
+    vp_mmio_write32(LAPIC_GPA + LAPIC_SVR, LAPIC_SVR_ENABLE | SPURIOUS_VECTOR);
+    ioapic_write(IOAPIC_REDIRECTION + 2 * line + 1, 0);
+    ioapic_write(IOAPIC_REDIRECTION + 2 * line, E1000_VECTOR | IOAPIC_LEVEL_TRIGGERED);
+    reg_write(REG_IMS, ICR_RXT0);
+    return 1;
+}
+
+/*
+ * Sleeps until the device interrupts, unless the descriptor is done; unmasks first if the handler masked. Interrupts
+ * are enabled only in hlt (sti's one-instruction shadow covers it), so the handler never interrupts the main loop.
+ */
+static void wait_for_interrupt(const volatile u8 *status) {
+    __asm__ volatile("cli" ::: "memory");
+    if (!(*status & DESC_DD)) {
+        if (interrupts_masked) {
+            interrupts_masked = 0;
+            reg_write(REG_IMS, ICR_RXT0);
+        }
+        __asm__ volatile("sti; hlt; cli" ::: "memory");
+    }
 }
 
 static int transmit(const u8 *frame, u32 bytes) {
@@ -352,6 +428,10 @@ int vp_main(u64 ram_bytes) {
     put_mac();
     vp_puts(link ? " link up\n" : " link down\n");
 
+    if (E1000_INTERRUPTS) {
+        interrupts_on = set_up_interrupts((u32) device);
+        vp_puts(interrupts_on ? "e1000 interrupts: RXT0 on vector 64\n" : "e1000 interrupts: unavailable, polling\n");
+    }
     static const u8 nobody[6] = {0, 0, 0, 0, 0, 0};
     counting_mmio = 1;
     for (int i = 0; i < 3; i++) {
@@ -367,6 +447,9 @@ int vp_main(u64 ram_bytes) {
             if (vp_rdtsc() - started > 600000000000UL) {
                 vp_puts("e1000: gave up waiting for pings\n");
                 break;
+            }
+            if (interrupts_on) {
+                wait_for_interrupt(&desc->status);
             }
             continue;
         }
@@ -406,7 +489,11 @@ int vp_main(u64 ram_bytes) {
     end = vp_append(end, " gprc=");
     end = vp_append_u64(end, good_received);
     end = vp_append(end, " mmio=");
-    vp_append_u64(end, data_path_mmio);
+    end = vp_append_u64(end, data_path_mmio);
+    if (E1000_INTERRUPTS) {
+        end = vp_append(end, " irq=");
+        vp_append_u64(end, interrupts_taken);
+    }
     vp_result(line);
     return echo_answered == PINGS_TO_ANSWER ? 0 : 1;
 }

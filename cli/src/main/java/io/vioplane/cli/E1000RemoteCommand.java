@@ -2,16 +2,13 @@ package io.vioplane.cli;
 
 import io.vioplane.cli.conventions.ArgumentChecks;
 import io.vioplane.cli.conventions.UserError;
+import io.vioplane.cli.nic.E1000Link;
 import io.vioplane.cli.remote.RemoteE1000;
 import io.vioplane.platform.runtime.Counters;
 import io.vioplane.platform.runtime.CountersFile;
 import io.vioplane.platform.runtime.ErrorLog;
 import io.vioplane.platform.sys.FileIo;
 import io.vioplane.platform.sys.UnixSockets;
-import io.vioplane.tap.bridge.Bridge;
-import io.vioplane.tap.bridge.GuestBridgePort;
-import io.vioplane.tap.bridge.TapBridgePort;
-import io.vioplane.virtionet.port.DiscardPort;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -30,9 +27,6 @@ import java.util.concurrent.atomic.AtomicReference;
 @Command(name = "e1000-remote", mixinStandardHelpOptions = true,
         description = "Serve an Intel 82540EM (e1000) to QEMU's x-pci-proxy-dev over a Unix socket.")
 final class E1000RemoteCommand implements Callable<Integer> {
-    private static final int MTU = 1500;
-    private static final int GUEST_QUEUED_FRAMES = 256;
-
     @Option(names = "--socket-path", paramLabel = "PATH",
             description = "Listen here; serve each QEMU that connects, one at a time.")
     private Path socketPath;
@@ -110,15 +104,12 @@ final class E1000RemoteCommand implements Callable<Integer> {
 
     private void serveOne(final int fd, final long macAddress, final Counters counters, final ErrorLog log,
                           final AtomicReference<RemoteE1000> serving) {
-        if (tapName == null) {
-            serve(new RemoteE1000(fd, new DiscardPort(), macAddress, counters, log, "e1000[0]"), fd, log, serving);
-            return;
-        }
-        final Bridge bridge = Bridge.create("br0", counters);
-        try (TapBridgePort tap = new TapBridgePort(tapName, false, bridge, MTU, counters, null, log);
-             GuestBridgePort guest = new GuestBridgePort("e1000", bridge, MTU, null, GUEST_QUEUED_FRAMES)) {
-            log.info("e1000-remote: bridging onto TAP " + tapName);
-            serve(new RemoteE1000(fd, guest, tap, macAddress, counters, log, "e1000[0]"), fd, log, serving);
+        try (E1000Link link = tapName == null ? E1000Link.discarding()
+                : E1000Link.tap(tapName, counters, null, log)) {
+            if (tapName != null) {
+                log.info("e1000-remote: bridging onto TAP " + tapName);
+            }
+            serve(new RemoteE1000(fd, link, macAddress, counters, log, "e1000[0]"), fd, log, serving);
         }
     }
 

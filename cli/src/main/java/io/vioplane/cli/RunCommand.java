@@ -1,7 +1,9 @@
 package io.vioplane.cli;
 
+import io.vioplane.cli.conventions.ArgumentChecks;
 import io.vioplane.cli.conventions.ExitCodes;
 import io.vioplane.cli.conventions.UserError;
+import io.vioplane.cli.nic.MachineE1000;
 import io.vioplane.iommu.VtdConfig;
 import io.vioplane.platform.runtime.Counters;
 import io.vioplane.platform.runtime.CountersFile;
@@ -13,6 +15,7 @@ import io.vioplane.vmx.kvm.KvmBackend;
 import io.vioplane.vmx.loader.ElfImage;
 import io.vioplane.vmx.loader.ImageException;
 import io.vioplane.vmx.loader.ImageLoader;
+import io.vioplane.vmx.machine.MachineDevices;
 import io.vioplane.vmx.machine.RunOutcome;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -21,22 +24,29 @@ import picocli.CommandLine.Parameters;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * {@code vioplane run GUEST.elf}: runs one of the project's guest images on /dev/kvm, streams its console, and at
  * the end prints its result line and its VM exits by VT-x basic reason (Intel SDM Vol. 3, Appendix C).
  * {@code --device iommu} gives the machine a VT-d unit (VT-d 3.x; registers at 0xFED90000) and the ACPI tables that
  * describe it (RSDP at 0xF0000, XSDT, DMAR: VT-d 3.x chapter 8).
+ * {@code --device e1000 [--tap NAME]} plugs in an 82540EM ({@link MachineE1000}) and adds its frames and exits per
+ * frame to the report.
  */
 @Command(name = "run", mixinStandardHelpOptions = true,
         description = "Run a vioplane guest image (ELF64) on /dev/kvm; print its result and exits by VT-x reason.")
 final class RunCommand implements Callable<Integer> {
     /** {@code --device iommu}: the machine gets a VT-d unit ({@code Machine#attachIommu}). */
     static final String IOMMU_DEVICE = "iommu";
+    static final String E1000_DEVICE = "e1000";
+    private static final List<String> KNOWN_DEVICES = List.of(E1000_DEVICE, IOMMU_DEVICE);
 
     @Parameters(index = "0", paramLabel = "GUEST.elf", description = "The guest image.")
     private Path image;
@@ -46,9 +56,18 @@ final class RunCommand implements Callable<Integer> {
     private String memory = "64M";
 
     @Option(names = "--device", paramLabel = "NAME", split = ",",
-            description = "Devices to attach besides the built-in debug device: iommu (a VT-d unit, registers at "
-                    + "0xFED90000, described by ACPI DMAR/XSDT/RSDP tables at 0xF0000).")
+            description = "Devices to attach besides the built-in debug device: e1000 (an Intel 82540EM at 00:02.0, "
+                    + "INTA# on GSI 18), iommu (a VT-d unit, registers at 0xFED90000, described by ACPI "
+                    + "DMAR/XSDT/RSDP tables at 0xF0000).")
     private List<String> devices = List.of();
+
+    @Option(names = "--tap", paramLabel = "NAME",
+            description = "Bridge the e1000 onto this TAP device (created if missing); without it frames are dropped.")
+    private String tapName;
+
+    @Option(names = "--mac", paramLabel = "MAC",
+            description = "The e1000's EEPROM Ethernet address (default: ${DEFAULT-VALUE}).")
+    private String mac = "52:54:00:12:34:56";
 
     @Option(names = "--watchdog", paramLabel = "SECONDS",
             description = "Stop a guest that makes no VM exit for this long (default: ${DEFAULT-VALUE}).")
@@ -63,7 +82,21 @@ final class RunCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw UserError.usage("--memory", e.getMessage());
         }
-        final VtdConfig iommu = iommu(devices);
+        final Set<String> requested = requestedDevices(devices);
+        final VtdConfig iommu = requested.contains(IOMMU_DEVICE) ? VtdConfig.standard() : null;
+        final boolean e1000 = requested.contains(E1000_DEVICE);
+        final long macAddress;
+        try {
+            macAddress = E1000RemoteCommand.parseMac(mac);
+        } catch (IllegalArgumentException e) {
+            throw UserError.usage("--mac", e.getMessage());
+        }
+        if (tapName != null) {
+            if (!e1000) {
+                throw UserError.usage("--tap", "needs --device e1000");
+            }
+            ArgumentChecks.checkInterfaceName("--tap", tapName);
+        }
         final ElfImage elf;
         try {
             elf = ImageLoader.read(image);
@@ -74,10 +107,25 @@ final class RunCommand implements Callable<Integer> {
             throw UserError.failure(Kvm.DEVICE.toString(), "missing or not accessible: cannot run " + image);
         }
         try (CountersFile countersFile = CountersFile.create("vioplane run " + image)) {
-            final GuestRun run = new GuestRun(memoryBytes, Counters.in(countersFile), out::println,
-                    ErrorLog.in(countersFile, System.err), Duration.ofSeconds(watchdogSeconds), iommu);
-            final RunOutcome outcome = run.run(elf, image, new KvmBackend());
+            final Counters counters = Counters.in(countersFile);
+            final ErrorLog log = ErrorLog.in(countersFile, System.err);
+            final GuestRun run = new GuestRun(memoryBytes, counters, out::println, log,
+                    Duration.ofSeconds(watchdogSeconds), iommu);
+            final KvmBackend backend = new KvmBackend();
+            final AtomicReference<MachineE1000> plugged = new AtomicReference<>();
+            final MachineDevices machineDevices = !e1000 ? MachineDevices.NONE : machine -> {
+                plugged.set(ArgumentChecks.starting(() -> MachineE1000.plug(machine, backend::irqLine, tapName,
+                        macAddress, counters, log)));
+                return plugged.get();
+            };
+            final RunOutcome outcome = run.run(elf, image, backend, machineDevices);
             print(outcome, out);
+            if (plugged.get() != null) {
+                final MachineE1000 device = plugged.get();
+                device.report().print(String.format(Locale.ROOT, "e1000 00:%02x.0 (INTA# on GSI %d, %s)",
+                        MachineE1000.SLOT, MachineE1000.GSI, device.tapName() == null ? "no TAP"
+                                : "TAP " + device.tapName()), out);
+            }
             return outcome.succeeded() ? 0 : ExitCodes.FAILURE;
         } catch (ImageException e) {
             throw UserError.usage(null, e.getMessage());
@@ -85,20 +133,30 @@ final class RunCommand implements Callable<Integer> {
     }
 
     /**
+     * @return the devices {@code names} asks for, each once
+     * @throws UserError naming a device that does not exist, or a device named twice
+     */
+    static Set<String> requestedDevices(final List<String> names) {
+        final Set<String> requested = new LinkedHashSet<>();
+        for (String device : names) {
+            final String name = device.trim();
+            if (!KNOWN_DEVICES.contains(name)) {
+                throw UserError.usage("--device", "unknown device '" + name + "' (known: "
+                        + String.join(", ", KNOWN_DEVICES) + ")");
+            }
+            if (!requested.add(name)) {
+                throw UserError.usage("--device", name + " given twice: a machine has one " + name);
+            }
+        }
+        return requested;
+    }
+
+    /**
      * @return the VT-d unit {@code --device iommu} asks for ({@link VtdConfig#standard()}: 48-bit MGAW, 4 fault
      *     recording registers, interrupt remapping; VT-d 3.x section 11.4.2), or null when it is not named
-     * @throws UserError naming the devices that do not exist, or a device named twice
      */
     static VtdConfig iommu(final List<String> names) {
-        final List<String> unknown = names.stream().filter(name -> !name.equals(IOMMU_DEVICE)).toList();
-        if (!unknown.isEmpty()) {
-            throw UserError.usage("--device", "unknown device(s) " + unknown + ": the attachable devices are ["
-                    + IOMMU_DEVICE + "]");
-        }
-        if (names.size() > 1) {
-            throw UserError.usage("--device", "a machine has at most one " + IOMMU_DEVICE);
-        }
-        return names.isEmpty() ? null : VtdConfig.standard();
+        return requestedDevices(names).contains(IOMMU_DEVICE) ? VtdConfig.standard() : null;
     }
 
     private static void print(final RunOutcome outcome, final PrintStream out) {

@@ -209,6 +209,17 @@ class CommandErrorsTest {
     }
 
     @Test
+    void runRefusesADeviceItDoesNotHave(@TempDir final Path directory) throws Exception {
+        final Path image = Files.writeString(directory.resolve("guest.elf"), "x");
+        assertOneLine(VioplaneProcess.run("run", image.toString(), "--device", "e1000,virtio-net"), 2,
+                "vioplane run: --device: unknown device 'virtio-net' (known: e1000, iommu)");
+        assertOneLine(VioplaneProcess.run("run", image.toString(), "--device", "e1000", "--device", "e1000"), 2,
+                "vioplane run: --device: e1000 given twice: a machine has one e1000");
+        assertOneLine(VioplaneProcess.run("run", image.toString(), "--tap", "tap0"), 2,
+                "vioplane run: --tap: needs --device e1000");
+    }
+
+    @Test
     void runRefusesAMemorySizeItCannotGive(@TempDir final Path directory) throws Exception {
         final Path image = Files.writeString(directory.resolve("guest.elf"), "x");
         assertOneLine(VioplaneProcess.run("run", image.toString(), "--memory", "lots"), 2,

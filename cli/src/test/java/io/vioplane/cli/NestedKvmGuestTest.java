@@ -17,6 +17,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -30,6 +31,9 @@ import static org.junit.jupiter.api.Assertions.fail;
  * guest program, in ring 0 as on VT-x/SVM. Checks every program's result line, exit status and exits by VT-x
  * reason.
  *
+ * <p>{@code e1000_ping} also runs on vioplane's e1000 ({@code --device e1000 --tap}) with a TAP in a network
+ * namespace made in the nested guest, pinged from there.
+ *
  * <p>Opt-in with {@code VIOPLANE_NESTED_KVM=1}: everything runs under TCG, one JVM start per program, about four
  * minutes in all. The guest has one vCPU (with two, nested SVM under TCG hung in KVM_RUN in one attempt).
  */
@@ -41,6 +45,10 @@ class NestedKvmGuestTest {
     private static final Duration VIOPLANE_RUN = Duration.ofSeconds(600);
     private static final int GUEST_MEMORY_MIB = 3072;
     private static final String HOST_ROOT_TAG = "hostroot";
+    private static final String E1000_NETNS = "e1knest";
+    private static final String E1000_TAP = "e1knest0";
+    private static final Pattern E1000_RESULT = Pattern.compile("(?m)^result: e1000 link=1 tx=(\\d+) rx=(\\d+)"
+            + " arp=(\\d+) echo=5 gptc=(\\d+) gprc=(\\d+) mmio=(\\d+)(?: irq=(\\d+))?\\s*$");
     private static final Path SCRIPT = Path.of("target", "nested-kvm", "vioplane-run.sh").toAbsolutePath();
 
     private QemuGuest guest;
@@ -60,7 +68,7 @@ class NestedKvmGuestTest {
                 "guest images in cpu-vmx-core/target/guests (gcc and binutils to build them)");
         writeRunScript(root);
         final LinuxGuestImage image = LinuxGuestImage.builder()
-                .modules("virtio_pci", "9pnet_virtio", "9p", "kvm_amd").build();
+                .modules("virtio_pci", "9pnet_virtio", "9p", "kvm_amd", "tun").build();
         guest = QemuGuest.builder(image).memoryMiB(GUEST_MEMORY_MIB).vcpus(1)
                 .kernelArguments("nowatchdog", "rcu_cpu_stall_suppress=1")
                 .extraArguments("-virtfs", "local,path=/,mount_tag=" + HOST_ROOT_TAG
@@ -96,6 +104,80 @@ class NestedKvmGuestTest {
         if (guest != null) {
             guest.close();
         }
+    }
+
+    /**
+     * {@code e1000_ping} on vioplane's e1000 ({@code vioplane run --device e1000 --tap}) inside the nested guest: a
+     * TAP in a network namespace made there, the kernel pings the guest 5 times from the namespace, and the guest's
+     * counts, the device's (GPTC/GPRC and vioplane's report) and the TAP's agree; the report's exits per frame are
+     * printed for the record. Polling, one register write per frame (TDT or RDT), as on QEMU's e1000
+     * (E1000GuestDriverQemuTest); {@code e1000_ping_irq} sleeps in hlt until INTA# (GSI 18 through KVM's in-kernel
+     * IOAPIC) and adds an ICR read and an IMC write per interrupt and an IMS write per unmasking.
+     */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"e1000_ping", "e1000_ping_irq"})
+    void e1000PingAnswersPingsThroughVioplanesE1000OnNestedKvm(final String program) {
+        final Path root = Path.of(System.getProperty("vioplane.root", "..")).toAbsolutePath().normalize();
+        final Path image = root.resolve("cpu-vmx-core/target/guests/" + program + ".elf");
+        final boolean interrupts = program.endsWith("_irq");
+        final String inNetns = "chroot /host /usr/bin/ip netns exec " + E1000_NETNS + " ";
+        final String log = "/host/tmp/" + program + ".log";
+        guest.runSuccessfully("mkdir -p /host/run && (grep -q ' /host/run ' /proc/mounts || mount -t tmpfs tmpfs"
+                + " /host/run) && chroot /host /usr/bin/ip netns add " + E1000_NETNS, COMMAND);
+        try {
+            guest.runSuccessfully(inNetns + "/usr/sbin/sysctl -qw net.ipv6.conf.all.disable_ipv6=1"
+                    + " net.ipv6.conf.default.disable_ipv6=1 && " + inNetns + "/usr/bin/ip tuntap add dev "
+                    + E1000_TAP + " mode tap && " + inNetns + "/usr/bin/ip addr add 10.61.0.1/24 dev " + E1000_TAP
+                    + " && " + inNetns + "/usr/bin/ip link set " + E1000_TAP + " up", COMMAND);
+            final long startNs = System.nanoTime();
+            guest.runSuccessfully("(" + inNetns + SCRIPT + " --watchdog 300 --device e1000 --tap " + E1000_TAP + " "
+                    + image + " > " + log + " 2>&1; echo \"vioplane status $?\" >> " + log + ") &", COMMAND);
+            final ShellResult ready = guest.run("for i in $(seq 600); do grep -q 'e1000 ready' " + log
+                    + " && break; grep -q 'vioplane status' " + log + " && break; sleep 1; done; cat " + log,
+                    VIOPLANE_RUN);
+            assertTrue(ready.output().contains("e1000 ready"), "the guest driver gets ready:\n" + ready);
+            final ShellResult ping = guest.run(inNetns + "/usr/bin/ping -c 5 -W 10 10.61.0.2", VIOPLANE_RUN);
+            final ShellResult run = guest.run("for i in $(seq 300); do grep -q 'vioplane status' " + log
+                    + " && break; sleep 1; done; cat " + log, VIOPLANE_RUN);
+            final long tapReceived = tapStatistic(inNetns, "rx_packets");
+            final long tapSent = tapStatistic(inNetns, "tx_packets");
+            System.out.println("nested kvm_amd, " + program + " on vioplane's e1000 (" + (System.nanoTime() - startNs)
+                    / 1_000_000_000 + " s with the JVM start under TCG):\n" + ping.output() + "\n" + run.output()
+                    + "\nTAP " + E1000_TAP + ": rx_packets " + tapReceived + ", tx_packets " + tapSent);
+            assertTrue(ping.output().contains("5 packets transmitted, 5 received"), ping.toString());
+            assertTrue(run.output().contains("vioplane status 0"), run.toString());
+            final Matcher result = E1000_RESULT.matcher(run.output());
+            assertTrue(result.find(), run.toString());
+            final long sent = Long.parseLong(result.group(1));
+            final long received = Long.parseLong(result.group(2));
+            final long registerAccesses = Long.parseLong(result.group(6));
+            assertEquals(5 + 3 + Long.parseLong(result.group(3)), sent, "5 echo replies, 3 announcements, ARP replies");
+            assertEquals(sent, Long.parseLong(result.group(4)), "vioplane's GPTC counts what the guest sent");
+            assertEquals(received, Long.parseLong(result.group(5)), "vioplane's GPRC counts what it received");
+            assertEquals(sent, tapReceived, "the TAP received every frame the guest sent");
+            assertEquals(received, tapSent, "the guest received every frame the kernel sent to the TAP");
+            assertTrue(run.output().contains("frames sent " + sent + ", received " + received + ";"),
+                    "vioplane's report counts the same frames:\n" + run);
+            if (!interrupts) {
+                assertEquals(sent + received, registerAccesses, "one register write (TDT or RDT) per frame");
+                return;
+            }
+            assertTrue(run.output().contains("e1000 interrupts: RXT0 on vector 64"), run.toString());
+            final long taken = Long.parseLong(result.group(7));
+            assertTrue(taken >= 1, "the guest took the device's interrupt:\n" + run);
+            assertTrue(run.output().contains("INTA# asserted " + taken + " times"),
+                    "every assertion of INTA# reached the guest once:\n" + run);
+            assertTrue(registerAccesses >= sent + received + 2 * taken,
+                    "TDT/RDT per frame, ICR and IMC per interrupt:\n" + run);
+        } finally {
+            guest.run(inNetns + "/usr/bin/ip link del " + E1000_TAP + "; chroot /host /usr/bin/ip netns del "
+                    + E1000_NETNS, COMMAND);
+        }
+    }
+
+    private long tapStatistic(final String inNetns, final String name) {
+        return Long.parseLong(guest.runSuccessfully(inNetns + "/usr/bin/cat /sys/class/net/" + E1000_TAP
+                + "/statistics/" + name, COMMAND).output().strip());
     }
 
     @ParameterizedTest(name = "{0}")

@@ -60,8 +60,7 @@ class RunCommandTest {
     void unknownDeviceIsRefusedNamingTheOnesThatExist(@TempDir final Path directory) {
         final Result result = run("--device", "iommu,floppy", directory.resolve("absent.elf").toString());
         assertEquals(2, result.status());
-        assertTrue(result.err().contains("unknown device(s) [floppy]"), result.err());
-        assertTrue(result.err().contains("the attachable devices are [iommu]"), result.err());
+        assertTrue(result.err().contains("unknown device 'floppy' (known: e1000, iommu)"), result.err());
     }
 
     @Test
@@ -72,7 +71,7 @@ class RunCommandTest {
                 "the device passed; the image is what is missing");
         final Result twice = run("--device", "iommu,iommu", image.toString());
         assertEquals(2, twice.status());
-        assertTrue(twice.err().contains("at most one iommu"), twice.err());
+        assertTrue(twice.err().contains("iommu given twice: a machine has one iommu"), twice.err());
         assertEquals(48, RunCommand.iommu(List.of("iommu")).mgawBits());
         assertNull(RunCommand.iommu(List.of()));
     }

@@ -10,6 +10,7 @@ import io.vioplane.vmx.loader.ImageException;
 import io.vioplane.vmx.loader.ImageLoader;
 import io.vioplane.vmx.machine.GuestConsole;
 import io.vioplane.vmx.machine.Machine;
+import io.vioplane.vmx.machine.MachineDevices;
 import io.vioplane.vmx.machine.RunOutcome;
 import io.vioplane.vmx.machine.VcpuBackend;
 import io.vioplane.vmx.machine.VtdMmioDevice;
@@ -53,6 +54,17 @@ public record GuestRun(long memoryBytes, Counters counters, GuestConsole console
      * @throws ImageException naming {@code image} when a segment does not fit the machine's memory
      */
     public RunOutcome run(final ElfImage elf, final Path image, final VcpuBackend backend) {
+        return run(elf, image, backend, MachineDevices.NONE);
+    }
+
+    /**
+     * Runs an image with {@code devices} plugged into the machine before it starts and unplugged after it ends.
+     *
+     * @param image names the image in errors and counters
+     * @throws ImageException naming {@code image} when a segment does not fit the machine's memory
+     */
+    public RunOutcome run(final ElfImage elf, final Path image, final VcpuBackend backend,
+                          final MachineDevices devices) {
         try (Machine machine = new Machine(image.getFileName().toString(), memoryBytes, backend, counters, console,
                 log, watchdog)) {
             final AcpiTables.Dmar dmar = iommu == null ? null : dmar(machine.attachIommu(iommu));
@@ -62,7 +74,9 @@ public record GuestRun(long memoryBytes, Counters counters, GuestConsole console
             } catch (ImageException e) {
                 throw new ImageException(image + ": " + e.getMessage());
             }
-            return machine.run(boot, memoryBytes);
+            try (MachineDevices.Plugged plugged = devices.plug(machine)) {
+                return machine.run(boot, memoryBytes);
+            }
         }
     }
 

@@ -1,5 +1,6 @@
 package io.vioplane.cli.remote;
 
+import io.vioplane.cli.nic.E1000Link;
 import io.vioplane.e1000.DeviceClock;
 import io.vioplane.e1000.E1000Counter;
 import io.vioplane.e1000.E1000PciFunction;
@@ -25,14 +26,6 @@ import io.vioplane.virtionet.port.NetPort;
  * {@link #serve()} returned.
  */
 public final class RemoteE1000 implements RemoteDevice, AutoCloseable {
-    /** Frames moved from the port per poll. */
-    private static final int RECEIVE_BUDGET = 64;
-    /**
-     * Auto-negotiation time: QEMU's e1000 takes 500 ms (hardware 1-3 s); Linux's probe checks the link for 100 us
-     * after restarting negotiation, and must find it down as it does on hardware.
-     */
-    public static final long AUTO_NEGOTIATION_NS = 500_000_000L;
-
     private final CounterSet<MpqemuCounter> protocolCounters;
     private final CounterSet<E1000Counter> deviceCounters;
     private final E1000PciFunction e1000;
@@ -41,10 +34,16 @@ public final class RemoteE1000 implements RemoteDevice, AutoCloseable {
 
     /**
      * @param socketFd   the connected socket whose other end QEMU holds; owned from now on
-     * @param port       where the device's frames go
+     * @param link       the device's network side (a TAP, or nowhere); the caller closes it after this
      * @param macAddress the EEPROM's Ethernet address, first octet in the low byte
      * @param name       names the counters, e.g. {@code e1000[0]}
      */
+    public RemoteE1000(final int socketFd, final E1000Link link, final long macAddress, final Counters counters,
+                       final ErrorLog log, final String name) {
+        this(socketFd, link.port(), link.hostSide(), macAddress, counters, log, name);
+    }
+
+    /** A device whose port needs no polling (frames dropped, a test's port). */
     public RemoteE1000(final int socketFd, final NetPort port, final long macAddress, final Counters counters,
                        final ErrorLog log, final String name) {
         this(socketFd, port, null, macAddress, counters, log, name);
@@ -62,7 +61,7 @@ public final class RemoteE1000 implements RemoteDevice, AutoCloseable {
         final RemoteGuestMemory memory = new RemoteGuestMemory(protocolCounters);
         final RemoteIntx intx = new RemoteIntx(protocolCounters);
         this.e1000 = new E1000PciFunction(memory, port, intx::set, DeviceClock.SYSTEM, macAddress, deviceCounters);
-        e1000.device().autoNegotiationTime(AUTO_NEGOTIATION_NS);
+        e1000.device().autoNegotiationTime(E1000Link.AUTO_NEGOTIATION_NS);
         this.server = new MpqemuServer(socketFd, this, memory, intx, protocolCounters, log);
     }
 
@@ -92,8 +91,7 @@ public final class RemoteE1000 implements RemoteDevice, AutoCloseable {
 
     @Override
     public int poll() {
-        final int fromHost = hostSide == null ? 0 : hostSide.poll();
-        return fromHost + e1000.device().poll(RECEIVE_BUDGET);
+        return E1000Link.poll(hostSide, e1000.device());
     }
 
     @Override

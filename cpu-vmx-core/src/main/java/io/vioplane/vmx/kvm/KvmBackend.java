@@ -6,6 +6,8 @@ import io.vioplane.platform.sys.Kvm;
 import io.vioplane.vmx.machine.VcpuBackend;
 import io.vioplane.vmx.vcpu.Vcpu;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -19,6 +21,7 @@ public final class KvmBackend implements VcpuBackend {
     private int statsFd = -1;
     private KvmStats stats;
     private Map<String, Long> finalStats = Map.of();
+    private final List<KvmIrqLine> irqLines = new ArrayList<>();
 
     /** Guest code in the ring this host's KVM runs natively: 3 on kvm_pvm, 0 on VT-x or SVM. */
     public KvmBackend() {
@@ -48,12 +51,30 @@ public final class KvmBackend implements VcpuBackend {
         if (vm.has(Kvm.CAP_IRQCHIP)) {
             vm.createInterruptController();
         }
+        synchronized (this) {
+            for (KvmIrqLine line : irqLines) {
+                line.connect(vm);
+            }
+        }
         final KvmVcpu vcpu = KvmVcpu.create(vm, 0);
         if (vm.has(Kvm.CAP_BINARY_STATS_FD)) {
             statsFd = vcpu.openStatsFd();
             stats = KvmStats.open(statsFd);
         }
         return vcpu;
+    }
+
+    /**
+     * A legacy interrupt input (GSI 0-23, an IOAPIC pin of the in-kernel irqchip) for a device's INTx#; before the
+     * vCPU exists, like the devices. The backend closes it with the VM.
+     */
+    public synchronized KvmIrqLine irqLine(final int gsi) {
+        final KvmIrqLine line = new KvmIrqLine(gsi);
+        irqLines.add(line);
+        if (vm != null) {
+            line.connect(vm);
+        }
+        return line;
     }
 
     /**
@@ -91,6 +112,9 @@ public final class KvmBackend implements VcpuBackend {
                 FileIo.closeQuietly(statsFd);
                 statsFd = -1;
             }
+        }
+        for (KvmIrqLine line : irqLines) {
+            line.close();
         }
         if (vm != null) {
             vm.close();
