@@ -73,7 +73,9 @@ class LiveMigrationGuestTest {
                 sourceQmp.execute("{\"execute\": \"migrate\", \"arguments\": {\"uri\": \"unix:" + migration + "\"}}");
                 awaitMigration(sourceQmp);
             }
-            assertTrue(stream.waitFor(60, TimeUnit.SECONDS), "the stream into the guest ended");
+            assertTrue(stream.waitFor(60, TimeUnit.SECONDS), () -> "the stream into the guest ended; destination QEMU "
+                    + (destination.isAlive() ? "running" : "exited") + ", its console:\n"
+                    + destination.consoleTail(4000) + "\nsource QEMU's console:\n" + source.consoleTail(2000));
             assertEquals(0, stream.exitValue(), "the stream reached the guest: " + Files.readString(
                     directory.resolve("stream.log")));
             final ShellResult received = destination.run("for i in $(seq 1 100); do pidof nc >/dev/null || break;"
