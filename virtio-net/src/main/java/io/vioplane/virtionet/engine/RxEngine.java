@@ -42,8 +42,6 @@ public final class RxEngine extends QueueEngine implements RxDestination {
     public static final int BATCH = 64;
     /** The most receive buffers one frame may span. */
     public static final int MAX_BUFFERS_PER_FRAME = 128;
-    /** Frames up to this size that fit one buffer are written with plain stores ({@link #writeSmallWhole}). */
-    static final int SMALL_FRAME_BYTES = 256;
     private static final ValueLayout.OfShort U16_BE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
 
     private final NetPort port;
@@ -280,9 +278,6 @@ public final class RxEngine extends QueueEngine implements RxDestination {
     }
 
     private void writeAcross(final int count, final MemorySegment source, final long offset, final int lengthBytes) {
-        if (count == 1 && writeSmallWhole(chains[0], source, offset, lengthBytes)) {
-            return;
-        }
         long headerLeft = VirtioNetHeader.BYTES;
         long frameDone = 0;
         for (int c = 0; c < count; c++) {
@@ -303,37 +298,6 @@ public final class RxEngine extends QueueEngine implements RxDestination {
             }
             written[c] = (int) at;
         }
-    }
-
-    /**
-     * The common case of a small frame whose header and bytes fit the chain's first writable buffer, written with
-     * 8-byte stores instead of two bulk copies: with 64-byte frames into a DPDK front-end the two
-     * {@code MemorySegment.copy} calls cost more than everything else on the receive path together.
-     *
-     * @return false, with nothing written, if the frame is not such a case
-     */
-    private boolean writeSmallWhole(final DescriptorChain chain, final MemorySegment source, final long offset,
-                                    final int lengthBytes) {
-        final int first = chain.readableCount();
-        final long total = VirtioNetHeader.BYTES + (long) lengthBytes;
-        if (lengthBytes > SMALL_FRAME_BYTES || chain.segmentCount() == first || chain.segmentLength(first) < total) {
-            return false;
-        }
-        final MemorySegment to = chain.segmentBase(first);
-        final long at = chain.segmentOffset(first);
-        to.set(ValueLayout.JAVA_LONG_UNALIGNED, at, scratch.get(ValueLayout.JAVA_LONG, 0));
-        to.set(ValueLayout.JAVA_INT_UNALIGNED, at + Long.BYTES, scratch.get(ValueLayout.JAVA_INT, Long.BYTES));
-        final long frameAt = at + VirtioNetHeader.BYTES;
-        int done = 0;
-        for (; done + Long.BYTES <= lengthBytes; done += Long.BYTES) {
-            to.set(ValueLayout.JAVA_LONG_UNALIGNED, frameAt + done,
-                    source.get(ValueLayout.JAVA_LONG_UNALIGNED, offset + done));
-        }
-        for (; done < lengthBytes; done++) {
-            to.set(ValueLayout.JAVA_BYTE, frameAt + done, source.get(ValueLayout.JAVA_BYTE, offset + done));
-        }
-        written[0] = (int) total;
-        return true;
     }
 
     /** Writes the two checksum bytes held at scratch[12..14) at {@code position} of the written run. */

@@ -9,7 +9,6 @@ import io.vioplane.vring.DeviceQueue;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 
 /**
  * Takes frames from a guest's transmit queue to a {@link NetPort} (VIRTIO 1.x 5.1.6.2): per batch of up to
@@ -27,7 +26,6 @@ public final class TxEngine extends QueueEngine {
     /** The longest frame accepted: a 64 KiB GSO payload plus an Ethernet header. */
     public static final int MAX_FRAME_BYTES = 65535 + 14;
     private static final int ETHERNET_HEADER_BYTES = 14;
-    private static final long CACHE_LINE_BYTES = 64;
 
     private final NetPort port;
     private final int queuePair;
@@ -35,8 +33,6 @@ public final class TxEngine extends QueueEngine {
     private final ChainTxFrame frame = new ChainTxFrame();
     private final MemorySegment headerScratch = Arena.ofAuto().allocate(VirtioNetHeader.BYTES, 8);
     private final boolean checksumOffload;
-    private long touchSink;
-    private final boolean prefetchFrames;
     private final boolean tso4;
     private final boolean tso6;
     private final boolean ufo;
@@ -47,7 +43,6 @@ public final class TxEngine extends QueueEngine {
         this.port = port;
         this.queuePair = queueIndex / 2;
         this.chains = DescriptorChain.batch(BATCH, maxSegments);
-        this.prefetchFrames = port.readsFrameBytes();
         this.checksumOffload = offloads.hostChecksum();
         this.tso4 = offloads.hostTso4();
         this.tso6 = offloads.hostTso6();
@@ -60,9 +55,6 @@ public final class TxEngine extends QueueEngine {
         if (popped == 0) {
             checkBroken();
             return 0;
-        }
-        if (prefetchFrames) {
-            touchSink += touchFrames(popped);
         }
         long packets = 0;
         long bytes = 0;
@@ -85,7 +77,8 @@ public final class TxEngine extends QueueEngine {
             } else if (frameBytes > MAX_FRAME_BYTES) {
                 oversized++;
             } else {
-                final NetHeaderValues header = readHeader(chain);
+                chain.copyFromReadable(0, headerScratch, 0, VirtioNetHeader.BYTES);
+                final NetHeaderValues header = frame.headerHolder().readFrom(headerScratch, 0);
                 if (header.clearDeviceOnlyFlags()) {
                     deviceOnlyFlags++;
                 }
@@ -117,42 +110,6 @@ public final class TxEngine extends QueueEngine {
         }
         checkBroken();
         return popped;
-    }
-
-    /**
-     * Reads one byte of the first and of the second cache line of each popped chain's first buffer before any of
-     * them is handled: the loads miss together instead of one frame after the other (the front-end's core wrote
-     * those lines just before), a software prefetch. Echoing 64-byte frames to a DPDK front-end it raised the rate
-     * by 3 to 35% in runs side by side; for a port that does not read the frames ({@link NetPort#readsFrameBytes})
-     * it halved the rate, so it is done only for ports that do.
-     *
-     * @return a value made of the bytes read, kept in a field so that the loads are not removed
-     */
-    private long touchFrames(final int popped) {
-        long sink = 0;
-        for (int i = 0; i < popped; i++) {
-            final DescriptorChain chain = chains[i];
-            if (chain.denied() || chain.readableCount() == 0) {
-                continue;
-            }
-            final MemorySegment base = chain.segmentBase(0);
-            final long at = chain.segmentOffset(0);
-            final long length = chain.segmentLength(0);
-            sink += base.get(ValueLayout.JAVA_BYTE, at);
-            if (length > CACHE_LINE_BYTES) {
-                sink += base.get(ValueLayout.JAVA_BYTE, at + Math.min(length, 2 * CACHE_LINE_BYTES) - 1);
-            }
-        }
-        return sink;
-    }
-
-    /** Reads the chain's header, straight from guest memory when the first buffer holds all of it (each field once). */
-    private NetHeaderValues readHeader(final DescriptorChain chain) {
-        if (chain.segmentLength(0) >= VirtioNetHeader.BYTES) {
-            return frame.headerHolder().readFrom(chain.segmentBase(0), chain.segmentOffset(0));
-        }
-        chain.copyFromReadable(0, headerScratch, 0, VirtioNetHeader.BYTES);
-        return frame.headerHolder().readFrom(headerScratch, 0);
     }
 
     private boolean acceptable(final NetHeaderValues header, final int frameBytes) {

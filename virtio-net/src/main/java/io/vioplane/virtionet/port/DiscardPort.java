@@ -15,12 +15,6 @@ public final class DiscardPort implements NetPort {
         return true;
     }
 
-    /** Counts frames without reading them. */
-    @Override
-    public boolean readsFrameBytes() {
-        return false;
-    }
-
     @Override
     public int receive(final int queuePair, final RxDestination destination, final int max) {
         return 0;

@@ -39,12 +39,6 @@ public final class GeneratorPort implements NetPort {
         return true;
     }
 
-    /** Counts frames without reading them. */
-    @Override
-    public boolean readsFrameBytes() {
-        return false;
-    }
-
     @Override
     public int receive(final int queuePair, final RxDestination destination, final int max) {
         int delivered = 0;

@@ -18,14 +18,6 @@ public interface NetPort {
     boolean transmit(int queuePair, TxFrame frame);
 
     /**
-     * @return true if {@link #transmit} reads the frames' bytes; a port that only counts them says false, and the
-     *         device then does not prefetch those bytes for it
-     */
-    default boolean readsFrameBytes() {
-        return true;
-    }
-
-    /**
      * Ends a batch of {@link #transmit} calls: a port that batches output writes it now, before returning, for the
      * frames' buffers go back to the guest right after.
      */
