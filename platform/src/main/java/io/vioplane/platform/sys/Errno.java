@@ -38,6 +38,7 @@ public final class Errno {
     public static final int EADDRINUSE = 98;
     public static final int ENETDOWN = 100;
     public static final int ECONNRESET = 104;
+    public static final int ECANCELED = 125;
     public static final int ENOBUFS = 105;
     public static final int ENOTCONN = 107;
     public static final int ETIMEDOUT = 110;
@@ -83,6 +84,7 @@ public final class Errno {
             case EMSGSIZE -> "EMSGSIZE";
             case EOPNOTSUPP -> "EOPNOTSUPP";
             case EADDRINUSE -> "EADDRINUSE";
+            case ECANCELED -> "ECANCELED";
             case ENETDOWN -> "ENETDOWN";
             case ECONNRESET -> "ECONNRESET";
             case ENOBUFS -> "ENOBUFS";

@@ -14,7 +14,9 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT;
  * An io_uring instance (Linux io_uring(7), io_uring_setup(2), io_uring_enter(2), io_uring_register(2); the
  * structures of {@code <linux/io_uring.h>}) used one way: prepare a batch of reads or writes, submit them all and
  * wait for their completions with one system call, then read the results. For devices whose reads and writes
- * never sleep (a TAP), the kernel runs each operation during the submitting call, in order.
+ * never sleep (a TAP), the kernel runs each operation during the submitting call, in order. Reads of a pollable
+ * file may instead be left in flight ({@link #openForPolling}, {@link #submitAndRunTaskWork}) and reaped from the
+ * completion ring as they complete.
  *
  * <p>The submission queue's index array is set to the identity once, so preparing an operation writes only its
  * 64-byte entry. Ring indices are published with release stores and read with acquire loads, as the kernel's
@@ -33,6 +35,8 @@ public final class IoUring implements AutoCloseable {
     public static final int OP_FSYNC = 3;
     /** IORING_OP_FALLOCATE. */
     public static final int OP_FALLOCATE = 17;
+    /** IORING_OP_ASYNC_CANCEL. */
+    public static final int OP_ASYNC_CANCEL = 14;
     /** IORING_FSYNC_DATASYNC: fdatasync(2) semantics for {@link #prepareFsync}. */
     public static final int FSYNC_DATASYNC = 1;
     /** RWF_DSYNC: a write that is durable when it completes (pwritev2(2)). */
@@ -42,6 +46,11 @@ public final class IoUring implements AutoCloseable {
     private static final long SYS_IO_URING_ENTER = 426;
     private static final long SYS_IO_URING_REGISTER = 427;
     private static final int SETUP_COOP_TASKRUN = 1 << 8;
+    private static final int SETUP_TASKRUN_FLAG = 1 << 9;
+    private static final int SQ_TASKRUN = 1 << 2;
+    private static final int CQ_EVENTFD_DISABLED = 1;
+    private static final int ASYNC_CANCEL_ALL = 1;
+    private static final int ASYNC_CANCEL_ANY = 1 << 2;
     private static final int FEAT_SINGLE_MMAP = 1;
     private static final int ENTER_GETEVENTS = 1;
     private static final int REGISTER_FILES = 2;
@@ -64,11 +73,14 @@ public final class IoUring implements AutoCloseable {
     private final MemorySegment sqes;
     private final long sqHeadOffset;
     private final long sqTailOffset;
+    private final long sqFlagsOffset;
     private final int sqMask;
     private final long cqHeadOffset;
     private final long cqTailOffset;
     private final long cqesOffset;
+    private final long cqFlagsOffset;
     private final int cqMask;
+    private final boolean taskRunFlag;
     private final MemorySegment fileTable;
     private int sqTail;
     private int prepared;
@@ -79,6 +91,7 @@ public final class IoUring implements AutoCloseable {
     private IoUring(final int ringFd, final MemorySegment params) {
         this.ringFd = ringFd;
         try {
+            taskRunFlag = (params.get(JAVA_INT, 8) & SETUP_TASKRUN_FLAG) != 0;
             entries = params.get(JAVA_INT, 0);
             final int cqEntries = params.get(JAVA_INT, 4);
             final int features = params.get(JAVA_INT, 20);
@@ -87,11 +100,13 @@ public final class IoUring implements AutoCloseable {
             sqHeadOffset = Integer.toUnsignedLong(params.get(JAVA_INT, sqOff));
             sqTailOffset = Integer.toUnsignedLong(params.get(JAVA_INT, sqOff + 4));
             final long sqMaskOffset = Integer.toUnsignedLong(params.get(JAVA_INT, sqOff + 8));
+            sqFlagsOffset = Integer.toUnsignedLong(params.get(JAVA_INT, sqOff + 16));
             final long sqArrayOffset = Integer.toUnsignedLong(params.get(JAVA_INT, sqOff + 24));
             cqHeadOffset = Integer.toUnsignedLong(params.get(JAVA_INT, cqOff));
             cqTailOffset = Integer.toUnsignedLong(params.get(JAVA_INT, cqOff + 4));
             final long cqMaskOffset = Integer.toUnsignedLong(params.get(JAVA_INT, cqOff + 8));
             cqesOffset = Integer.toUnsignedLong(params.get(JAVA_INT, cqOff + 20));
+            cqFlagsOffset = Integer.toUnsignedLong(params.get(JAVA_INT, cqOff + 24));
             long sqBytes = sqArrayOffset + (long) entries * Integer.BYTES;
             long cqBytes = cqesOffset + (long) cqEntries * CQE_BYTES;
             final int rw = Mmap.PROT_READ | Mmap.PROT_WRITE;
@@ -137,6 +152,16 @@ public final class IoUring implements AutoCloseable {
      */
     public static IoUring openForStorage(final int entries) {
         return open(entries, 0);
+    }
+
+    /**
+     * Creates an instance for operations that wait on a pollable file (reads armed on a TAP): completions run as
+     * task work when the owning thread next enters the kernel (IORING_SETUP_COOP_TASKRUN), and the kernel flags
+     * pending task work in the submission ring (IORING_SETUP_TASKRUN_FLAG, Linux 5.19) so that
+     * {@link #taskWorkPending} tells whether a call to {@link #submitAndRunTaskWork} would post anything.
+     */
+    public static IoUring openForPolling(final int entries) {
+        return open(entries, SETUP_COOP_TASKRUN | SETUP_TASKRUN_FLAG);
     }
 
     private static IoUring open(final int entries, final int setupFlags) {
@@ -205,6 +230,62 @@ public final class IoUring implements AutoCloseable {
                     0) < 0) {
                 throw new SysException("io_uring_register(EVENTFD, fd=" + eventFd + ")", scratch.errno());
             }
+        }
+    }
+
+    /**
+     * @return true if completions wait as task work for this thread to enter the kernel (IORING_SQ_TASKRUN);
+     *     always true when the kernel did not accept IORING_SETUP_TASKRUN_FLAG
+     */
+    public boolean taskWorkPending() {
+        return !taskRunFlag || ((int) INT.getAcquire(sqRing, sqFlagsOffset) & SQ_TASKRUN) != 0;
+    }
+
+    /**
+     * Turns the registered eventfd's signals off or on (IORING_CQ_EVENTFD_DISABLED in the completion ring's
+     * flags): off while the thread polls the ring itself, on before it sleeps. Shared memory only; after turning
+     * them on, check {@link #completionsReady} for completions posted while they were off.
+     */
+    public void eventFdSignals(final boolean enabled) {
+        final int flags = (int) INT.getAcquire(cqRing, cqFlagsOffset);
+        final int wanted = enabled ? flags & ~CQ_EVENTFD_DISABLED : flags | CQ_EVENTFD_DISABLED;
+        if (wanted != flags) {
+            INT.setRelease(cqRing, cqFlagsOffset, wanted);
+        }
+    }
+
+    /**
+     * Submits what is prepared, if anything, and lets the kernel run this thread's pending task work (which posts
+     * the completions of operations whose file became ready), with one io_uring_enter(2) that does not wait; no
+     * call at all when there is neither.
+     *
+     * @return how many prepared operations the kernel took
+     */
+    public int submitAndRunTaskWork() {
+        if (prepared == 0 && (inFlight == 0 || !taskWorkPending())) {
+            return 0;
+        }
+        INT.setRelease(sqRing, sqTailOffset, sqTail);
+        return enter(0, 0);
+    }
+
+    /**
+     * Cancels every operation in flight (IORING_OP_ASYNC_CANCEL with IORING_ASYNC_CANCEL_ALL | ANY, Linux 5.19)
+     * and waits until all of them, the cancel included, have completed; their completions are discarded. Used
+     * before buffers that reads in flight point into are reused or freed (not on a data path: it allocates).
+     */
+    public void cancelAll() {
+        if (prepared + inFlight == 0) {
+            return;
+        }
+        if (prepared + inFlight < entries) {
+            prepare(OP_ASYNC_CANCEL, 0, 0, 0, ASYNC_CANCEL_ALL | ASYNC_CANCEL_ANY, 0L, (byte) 0);
+        }
+        final long[] userData = new long[16];
+        final int[] results = new int[16];
+        while (prepared + inFlight > 0) {
+            awaitCompletions(1);
+            reap(userData, results, userData.length);
         }
     }
 
@@ -318,7 +399,12 @@ public final class IoUring implements AutoCloseable {
 
     private void prepare(final int opcode, final long address, final int length, final long offset, final int opFlags,
                          final long userData) {
-        if (!fileRegistered) {
+        prepare(opcode, address, length, offset, opFlags, userData, (byte) SQE_FIXED_FILE);
+    }
+
+    private void prepare(final int opcode, final long address, final int length, final long offset, final int opFlags,
+                         final long userData, final byte sqeFlags) {
+        if (sqeFlags == SQE_FIXED_FILE && !fileRegistered) {
             throw new IllegalStateException("io_uring: no file registered");
         }
         if (prepared + inFlight >= entries) {
@@ -326,7 +412,7 @@ public final class IoUring implements AutoCloseable {
         }
         final long at = (long) (sqTail & sqMask) * SQE_BYTES;
         sqes.set(JAVA_BYTE, at, (byte) opcode);
-        sqes.set(JAVA_BYTE, at + 1, (byte) SQE_FIXED_FILE);
+        sqes.set(JAVA_BYTE, at + 1, sqeFlags);
         sqes.set(JAVA_SHORT, at + 2, (short) 0);
         sqes.set(JAVA_INT, at + 4, 0);
         sqes.set(JAVA_LONG, at + 8, offset);
@@ -383,7 +469,8 @@ public final class IoUring implements AutoCloseable {
         }
     }
 
-    private int completionsReady() {
+    /** @return completions posted and not yet reaped (shared memory, no system call) */
+    public int completionsReady() {
         return (int) INT.getAcquire(cqRing, cqTailOffset) - (int) INT.getAcquire(cqRing, cqHeadOffset);
     }
 

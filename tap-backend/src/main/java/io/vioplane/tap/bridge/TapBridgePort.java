@@ -7,23 +7,23 @@ import io.vioplane.platform.runtime.Counters;
 import io.vioplane.platform.runtime.DataPlane;
 import io.vioplane.platform.runtime.ErrorLog;
 import io.vioplane.platform.sys.Errno;
-import io.vioplane.platform.sys.FileIo;
 import io.vioplane.platform.sys.SysException;
 import io.vioplane.tap.device.TapDevice;
+import io.vioplane.tap.device.TapReadBatch;
 import io.vioplane.tap.device.TapWriteBatch;
 import io.vioplane.virtionet.NetHeaderValues;
 import io.vioplane.virtionet.port.BufferTxFrame;
 import io.vioplane.virtionet.port.TxFrame;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
  * A host TAP device as a port of a {@link Bridge}. Frames the bridge sends out are queued in a {@link TapWriteBatch}
  * and written when the producer's batch ends (one io_uring submission for up to 64 frames), each a gather write
  * straight from where it lies (a guest's buffers) with its virtio-net header first, so checksum and segmentation
- * offloads cross to the kernel untouched. Frames the kernel sends are read a burst at a time (up to {@link #BURST}
- * per duty cycle) and enter the bridge.
+ * offloads cross to the kernel untouched. Frames the kernel sends are read by a {@link TapReadBatch} (reads kept in
+ * flight through io_uring, reaped without a system call) a burst at a time (up to {@link #BURST} per duty cycle)
+ * and enter the bridge in the order the kernel sent them.
  *
  * <p>Link supervision: while the interface is down the kernel refuses writes (EIO): those frames are dropped and
  * counted, the descriptor is kept (closing it would destroy a TAP we created, and the interface may live in another
@@ -46,9 +46,8 @@ public final class TapBridgePort implements BridgeMember, DataPlane.Pollable, Au
     private final int maxFrameBytes;
     private final int index;
     private final boolean multiQueue;
-    private final Arena arena = Arena.ofShared();
-    private final MemorySegment readBuffer = arena.allocate(TapDevice.VNET_HEADER_BYTES + MAX_FRAME_BYTES, 64);
     private final TapWriteBatch writes;
+    private final TapReadBatch reads;
     private final BufferTxFrame fromTap = new BufferTxFrame();
     private final CounterSet<LinkCounter> counters;
     private TapDevice tap;
@@ -75,6 +74,8 @@ public final class TapBridgePort implements BridgeMember, DataPlane.Pollable, Au
         this.tap = TapDevice.open(tapName, multiQueue);
         this.writes = new TapWriteBatch(log, this::writeFailed);
         this.writes.attach(tap);
+        this.reads = new TapReadBatch(log, new Reception());
+        this.reads.attach(tap);
         this.index = bridge.join(this, null);
         this.counters = new CounterSet<>(counters, LinkCounter.class, "tap[" + tapName + "]", CounterType.PORT);
     }
@@ -160,31 +161,33 @@ public final class TapBridgePort implements BridgeMember, DataPlane.Pollable, Au
         }
         if (!watching && dataPlane != null && dataPlane.onDataPlaneThread()) {
             dataPlane.watchReadable(device.fd(), count -> { });
+            if (reads.eventFd() != null) {
+                dataPlane.watch(reads.eventFd(), count -> { });
+            }
             watching = true;
         }
-        int frames = 0;
-        while (frames < BURST) {
-            final long n;
-            try {
-                n = device.read(readBuffer, readBuffer.byteSize());
-            } catch (SysException e) {
+        return reads.poll(BURST);
+    }
+
+    /** Takes the frames the {@link TapReadBatch} read into the bridge; no allocation per frame. */
+    private final class Reception implements TapReadBatch.Receiver {
+        @Override
+        public void received(final MemorySegment buffer, final int lengthBytes) {
+            fromTap.wrap(buffer, TapDevice.VNET_HEADER_BYTES, lengthBytes - TapDevice.VNET_HEADER_BYTES);
+            final NetHeaderValues values = fromTap.headerHolder().readFrom(buffer, 0);
+            if (values.needsChecksum()
+                    && values.checksumStart() + values.checksumOffset() + 2L > fromTap.lengthBytes()) {
                 counters.increment(LinkCounter.READ_ERRORS);
-                failed(e);
-                return frames;
-            }
-            if (n == FileIo.WOULD_BLOCK || n <= TapDevice.VNET_HEADER_BYTES) {
-                break;
-            }
-            fromTap.wrap(readBuffer, TapDevice.VNET_HEADER_BYTES, (int) (n - TapDevice.VNET_HEADER_BYTES));
-            final NetHeaderValues values = fromTap.headerHolder().readFrom(readBuffer, 0);
-            if (values.needsChecksum() && values.checksumStart() + values.checksumOffset() + 2L > fromTap.lengthBytes()) {
-                counters.increment(LinkCounter.READ_ERRORS);
-                continue;
+                return;
             }
             bridge.forward(index, fromTap);
-            frames++;
         }
-        return frames;
+
+        @Override
+        public void readFailed(final String call, final int errno) {
+            counters.increment(LinkCounter.READ_ERRORS);
+            failed(new SysException(call + " on tap " + tapName, errno));
+        }
     }
 
     private void failed(final SysException e) {
@@ -201,9 +204,13 @@ public final class TapBridgePort implements BridgeMember, DataPlane.Pollable, Au
         }
         if (watching) {
             dataPlane.unwatchReadable(tap.fd());
+            if (reads.eventFd() != null) {
+                dataPlane.unwatch(reads.eventFd());
+            }
             watching = false;
         }
         writes.detach();
+        reads.detach();
         tap.close();
         tap = null;
         linkDown = false;
@@ -224,6 +231,7 @@ public final class TapBridgePort implements BridgeMember, DataPlane.Pollable, Au
         try {
             tap = TapDevice.open(tapName, multiQueue);
             writes.attach(tap);
+            reads.attach(tap);
             if (offloads != 0) {
                 tap.setOffloads(offloads);
             }
@@ -233,10 +241,13 @@ public final class TapBridgePort implements BridgeMember, DataPlane.Pollable, Au
         }
     }
 
-    /** Always safe: an attached TAP wakes the data plane when readable, and link supervision runs on its timeout. */
+    /**
+     * Safe unless reads completed unseen: an attached TAP wakes the data plane while a frame waits to be read, the
+     * read batch's eventfd when a read completes, and link supervision runs on its timeout.
+     */
     @Override
     public boolean readyToPark() {
-        return true;
+        return reads.readyToPark();
     }
 
     @Override
@@ -253,11 +264,11 @@ public final class TapBridgePort implements BridgeMember, DataPlane.Pollable, Au
     @Override
     public void close() {
         writes.close();
+        reads.close();
         if (tap != null) {
             tap.close();
             tap = null;
         }
-        arena.close();
         counters.close();
     }
 
