@@ -37,6 +37,16 @@ public final class IoUring implements AutoCloseable {
     public static final int OP_FALLOCATE = 17;
     /** IORING_OP_ASYNC_CANCEL. */
     public static final int OP_ASYNC_CANCEL = 14;
+    /** IORING_OP_READ_MULTISHOT (Linux 6.7). */
+    public static final int OP_READ_MULTISHOT = 49;
+    /** IORING_CQE_F_BUFFER: the completion names a provided buffer in its upper 16 flag bits. */
+    public static final int CQE_F_BUFFER = 1;
+    /** IORING_CQE_F_MORE: a multishot operation stays armed after this completion. */
+    public static final int CQE_F_MORE = 2;
+    /** IORING_CQE_BUFFER_SHIFT. */
+    public static final int CQE_BUFFER_SHIFT = 16;
+    /** Bytes of one struct io_uring_buf in a provided-buffer ring. */
+    public static final int BUFFER_RING_ENTRY_BYTES = 16;
     /** IORING_FSYNC_DATASYNC: fdatasync(2) semantics for {@link #prepareFsync}. */
     public static final int FSYNC_DATASYNC = 1;
     /** RWF_DSYNC: a write that is durable when it completes (pwritev2(2)). */
@@ -56,6 +66,10 @@ public final class IoUring implements AutoCloseable {
     private static final int REGISTER_FILES = 2;
     private static final int REGISTER_EVENTFD = 4;
     private static final int UNREGISTER_FILES = 3;
+    private static final int REGISTER_PBUF_RING = 22;
+    private static final int UNREGISTER_PBUF_RING = 23;
+    private static final int BUF_REG_BYTES = 40;
+    private static final int SQE_BUFFER_SELECT = 1 << 5;
     private static final int SQE_FIXED_FILE = 1;
     private static final long OFF_SQ_RING = 0;
     private static final long OFF_CQ_RING = 0x8000000L;
@@ -289,6 +303,46 @@ public final class IoUring implements AutoCloseable {
         }
     }
 
+    /**
+     * Registers a ring of provided buffers for group {@code groupId} (IORING_REGISTER_PBUF_RING, Linux 5.19):
+     * {@code ringMemory} (page-aligned, {@code entries} x {@link #BUFFER_RING_ENTRY_BYTES}, a power of two) holds
+     * struct io_uring_buf entries, whose tail (a 16-bit count at byte 14) the caller advances with a release
+     * store as it adds buffers; reads with buffer select take them in ring order.
+     */
+    public void registerBufferRing(final MemorySegment ringMemory, final int entries, final int groupId) {
+        bufferRingCall(REGISTER_PBUF_RING, ringMemory.address(), entries, groupId);
+    }
+
+    /** Drops the provided-buffer ring of group {@code groupId} (IORING_UNREGISTER_PBUF_RING). */
+    public void unregisterBufferRing(final int groupId) {
+        bufferRingCall(UNREGISTER_PBUF_RING, 0, 0, groupId);
+    }
+
+    private void bufferRingCall(final int opcode, final long ringAddress, final int entries, final int groupId) {
+        final Libc.Scratch scratch = Libc.scratch();
+        try (Arena call = Arena.ofConfined()) {
+            final MemorySegment reg = call.allocate(BUF_REG_BYTES, 8);
+            reg.set(JAVA_LONG, 0, ringAddress);
+            reg.set(JAVA_INT, 8, entries);
+            reg.set(JAVA_SHORT, 12, (short) groupId);
+            if (Libc.syscall(scratch.capture, SYS_IO_URING_REGISTER, ringFd, opcode, reg.address(), 1, 0, 0) < 0) {
+                throw new SysException("io_uring_register(" + (opcode == REGISTER_PBUF_RING ? "" : "UN")
+                        + "REGISTER_PBUF_RING, group " + groupId + ")", scratch.errno());
+            }
+        }
+    }
+
+    /**
+     * Prepares a multishot read of fixed file 0 (IORING_OP_READ_MULTISHOT, Linux 6.7): armed once, it reads into
+     * the next buffer of provided-buffer group {@code groupId} whenever the file is readable and posts a
+     * completion with {@link #CQE_F_BUFFER} and {@link #CQE_F_MORE} for each read, until it fails or runs out of
+     * buffers (a completion without {@link #CQE_F_MORE}, e.g. -ENOBUFS).
+     */
+    public void prepareReadMultishot(final int groupId, final long userData) {
+        prepare(OP_READ_MULTISHOT, 0, 0, -1L, 0, userData, (byte) (SQE_FIXED_FILE | SQE_BUFFER_SELECT));
+        sqes.set(JAVA_SHORT, (long) ((sqTail - 1) & sqMask) * SQE_BYTES + 40, (short) groupId);
+    }
+
     /** @return operations submitted and not yet reaped, plus those prepared */
     public int outstanding() {
         return prepared + inFlight;
@@ -404,7 +458,7 @@ public final class IoUring implements AutoCloseable {
 
     private void prepare(final int opcode, final long address, final int length, final long offset, final int opFlags,
                          final long userData, final byte sqeFlags) {
-        if (sqeFlags == SQE_FIXED_FILE && !fileRegistered) {
+        if ((sqeFlags & SQE_FIXED_FILE) != 0 && !fileRegistered) {
             throw new IllegalStateException("io_uring: no file registered");
         }
         if (prepared + inFlight >= entries) {
@@ -482,18 +536,37 @@ public final class IoUring implements AutoCloseable {
      * @return how many were taken
      */
     public int reap(final long[] userData, final int[] results, final int max) {
+        return reap(userData, results, null, max);
+    }
+
+    /**
+     * Takes up to {@code max} completions with their flags ({@link #CQE_F_BUFFER}, {@link #CQE_F_MORE}); a
+     * completion with {@link #CQE_F_MORE} leaves its operation in flight.
+     *
+     * @param flags receives each completion's flags; may be null
+     * @return how many were taken
+     */
+    public int reap(final long[] userData, final int[] results, final int[] flags, final int max) {
         int head = (int) INT.getAcquire(cqRing, cqHeadOffset);
         final int tail = (int) INT.getAcquire(cqRing, cqTailOffset);
         int taken = 0;
+        int finished = 0;
         while (head != tail && taken < max) {
             final long at = cqesOffset + (long) (head & cqMask) * CQE_BYTES;
             userData[taken] = cqRing.get(JAVA_LONG, at);
             results[taken] = cqRing.get(JAVA_INT, at + 8);
+            final int cqeFlags = cqRing.get(JAVA_INT, at + 12);
+            if (flags != null) {
+                flags[taken] = cqeFlags;
+            }
+            if ((cqeFlags & CQE_F_MORE) == 0) {
+                finished++;
+            }
             taken++;
             head++;
         }
         INT.setRelease(cqRing, cqHeadOffset, head);
-        inFlight -= taken;
+        inFlight -= finished;
         return taken;
     }
 
