@@ -21,9 +21,9 @@ import java.lang.foreign.MemorySegment;
  * A host TAP device as a port of a {@link Bridge}. Frames the bridge sends out are queued in a {@link TapWriteBatch}
  * and written when the producer's batch ends (one io_uring submission for up to 64 frames), each a gather write
  * straight from where it lies (a guest's buffers) with its virtio-net header first, so checksum and segmentation
- * offloads cross to the kernel untouched. Frames the kernel sends are read by a {@link TapReadBatch} (reads kept in
- * flight through io_uring, reaped without a system call) a burst at a time (up to {@link #BURST} per duty cycle)
- * and enter the bridge in the order the kernel sent them.
+ * offloads cross to the kernel untouched. Frames the kernel sends are read by a {@link TapReadBatch} (with read(2),
+ * or through io_uring when {@code vioplane.tap.ioUringReads} is set) a burst at a time (up to {@link #BURST} per
+ * duty cycle) and enter the bridge in the order the kernel sent them.
  *
  * <p>Link supervision: while the interface is down the kernel refuses writes (EIO): those frames are dropped and
  * counted, the descriptor is kept (closing it would destroy a TAP we created, and the interface may live in another
@@ -38,6 +38,11 @@ public final class TapBridgePort implements BridgeMember, DataPlane.Pollable, Au
     /** Largest frame read: a 64 KiB GSO segment with headers. */
     public static final int MAX_FRAME_BYTES = 65536 + 18;
     private static final long RECHECK_NS = 1_000_000_000L;
+    /**
+     * Reads through io_uring ({@link TapReadBatch}) only when {@code -Dvioplane.tap.ioUringReads=true}: the TAP
+     * bench showed no gain over one read(2) per frame yet (32 plain reads in flight lost about 30% TAP -> guest).
+     */
+    private static final boolean IO_URING_READS = Boolean.getBoolean("vioplane.tap.ioUringReads");
 
     private final String tapName;
     private final Bridge bridge;
@@ -74,7 +79,7 @@ public final class TapBridgePort implements BridgeMember, DataPlane.Pollable, Au
         this.tap = TapDevice.open(tapName, multiQueue);
         this.writes = new TapWriteBatch(log, this::writeFailed);
         this.writes.attach(tap);
-        this.reads = new TapReadBatch(log, new Reception());
+        this.reads = new TapReadBatch(log, new Reception(), IO_URING_READS, true);
         this.reads.attach(tap);
         this.index = bridge.join(this, null);
         this.counters = new CounterSet<>(counters, LinkCounter.class, "tap[" + tapName + "]", CounterType.PORT);

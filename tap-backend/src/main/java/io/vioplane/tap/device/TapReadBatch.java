@@ -84,15 +84,22 @@ public final class TapReadBatch implements AutoCloseable {
      * @param receiver hears of frames and failures
      */
     public TapReadBatch(final ErrorLog log, final Receiver receiver) {
-        this(log, receiver, true);
+        this(log, receiver, true, true);
     }
 
-    /** As {@link #TapReadBatch(ErrorLog, Receiver)}; {@code tryMultishot} false keeps to plain reads (tests). */
-    TapReadBatch(final ErrorLog log, final Receiver receiver, final boolean tryMultishot) {
+    /**
+     * As {@link #TapReadBatch(ErrorLog, Receiver)}; {@code ioUring} false reads with read(2) only, {@code
+     * tryMultishot} false keeps to plain io_uring reads (tests).
+     */
+    public TapReadBatch(final ErrorLog log, final Receiver receiver, final boolean ioUring,
+                        final boolean tryMultishot) {
         this.receiver = receiver;
         IoUring opened = null;
         EventFd signal = null;
         try {
+            if (!ioUring) {
+                throw new SysException("not asked for", Errno.ENOSYS);
+            }
             opened = IoUring.openForPolling(2 * READS);
             signal = EventFd.create();
             opened.registerEventFd(signal.fd());

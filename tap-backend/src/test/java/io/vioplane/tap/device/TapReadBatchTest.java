@@ -129,7 +129,7 @@ class TapReadBatchTest {
         final int datagrams = 300;
         try (Netns netns = Netns.create("tapread");
              TapDevice tap = TapDevice.open(name, false);
-             TapReadBatch batch = new TapReadBatch(quietLog(), seen, tryMultishot)) {
+             TapReadBatch batch = new TapReadBatch(quietLog(), seen, true, tryMultishot)) {
             configure(netns, name);
             batch.attach(tap);
             sendDatagrams(netns, datagrams, "64 + n % 200");
