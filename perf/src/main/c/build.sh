@@ -10,5 +10,5 @@ if ! command -v "$CC" >/dev/null 2>&1; then
   exit 0
 fi
 mkdir -p "$OUT"
-"$CC" -std=gnu11 -O2 -Wall -Wextra -Werror -o "$OUT/minivmm" "$HERE/minivmm.c"
+"$CC" -std=gnu11 -O2 -Wall -Wextra -Werror -pthread -o "$OUT/minivmm" "$HERE/minivmm.c"
 echo "minivmm: built $OUT/minivmm" >&2

@@ -3,13 +3,16 @@
  * (cpu-vmx-core/src/main/guest, here exit_loop.elf) on /dev/kvm the way vioplane's Machine does, with the least
  * code: the same KVM set-up (memfd RAM pre-faulted with MADV_POPULATE_WRITE, TSS address, in-kernel irqchip, the
  * host's supported CPUID), the ELF's PT_LOAD segments copied to their physical addresses, and a fixed copy of
- * vioplane's BootTables in ring 0 (GDT at 0x1000, empty IDT at 0x2000, TSS at 0x3000, identity page tables for
- * 4 GiB with 2 MiB pages at 0x8000, stack top 0xF0000, RDI = RAM bytes). No IDT entries, no PCI, no watchdog:
- * exit_loop needs none of them.
+ * vioplane's BootTables (GDT at 0x1000, IDT at 0x2000 with gates to the image's interrupt entry table from its
+ * "vioplane" note, TSS at 0x3000, identity page tables for 4 GiB with 2 MiB pages at 0x8000, stack top 0xF0000,
+ * RDI = RAM bytes), entered in the ring vioplane's KvmBackend chooses: ring 3 on kvm_pvm (with RFLAGS.IF set, as
+ * vioplane's loader does for an image with handlers), ring 0 on VT-x or SVM. No PCI, no watchdog.
  *
  * Devices: the VMM debug device at 0xD0000000 (console, result, exit: the same registers as DebugDevice.java) and
  * the bench device at 0xD0100000 (see exit_loop.c); its LOOP handler only stores the value, like the Java one.
- * An ioeventfd (no datamatch) claims 4 bytes at 0xD0200000.
+ * An ioeventfd (no datamatch) claims 4 bytes at 0xD0200000; a second one the irqfd phase's kick at 0xD0300000,
+ * which a notifier thread answers by signalling an irqfd on GSI 24, routed as an MSI to vector 0x40 (the same as
+ * perf's IrqfdResponder).
  *
  * For each BEGIN/END pair it prints one line, the same fields as the Java harness:
  *   phase=mmio round=R writes=N ns=T kvm_exits=E kvm_mmio_exits=M vmm_mmio_exits=V
@@ -23,6 +26,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +41,10 @@
 #define DEBUG_GPA 0xD0000000UL
 #define BENCH_GPA 0xD0100000UL
 #define IOEVENTFD_GPA 0xD0200000UL
+#define KICK_GPA 0xD0300000UL
+#define IRQ_VECTOR 0x40
+#define IRQ_GSI 24
+#define VECTOR_TABLE_NOTE 1
 #define PAGE_BYTES 0x1000UL
 
 static uint8_t *ram;
@@ -103,6 +111,26 @@ static uint64_t kvm_stat(int64_t offset) {
     return value;
 }
 
+static uint64_t vector_table_gva;
+
+/* The "vioplane" note of type 1 (ElfImage.java): the address of the image's 256 interrupt entry points. */
+static void read_notes(const uint8_t *file, uint64_t offset, uint64_t size) {
+    uint64_t at = offset, end = offset + size;
+    while (end - at >= 12 && at < end) {
+        const uint32_t *header = (const uint32_t *) (file + at);
+        uint64_t name_start = at + 12, desc_start = name_start + ((header[0] + 3UL) & ~3UL);
+        uint64_t next = desc_start + ((header[1] + 3UL) & ~3UL);
+        if (next > end) {
+            return;
+        }
+        if (header[2] == VECTOR_TABLE_NOTE && header[0] == 9 && header[1] == 8
+            && memcmp(file + name_start, "vioplane", 8) == 0) {
+            memcpy(&vector_table_gva, file + desc_start, 8);
+        }
+        at = next;
+    }
+}
+
 static void load_elf(const char *path, uint64_t *entry) {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
@@ -122,6 +150,9 @@ static void load_elf(const char *path, uint64_t *entry) {
     }
     for (int i = 0; i < eh->e_phnum; i++) {
         Elf64_Phdr *ph = (Elf64_Phdr *) (file + eh->e_phoff + i * sizeof(Elf64_Phdr));
+        if (ph->p_type == PT_NOTE && ph->p_offset + ph->p_filesz <= (uint64_t) st.st_size) {
+            read_notes(file, ph->p_offset, ph->p_filesz);
+        }
         if (ph->p_type != PT_LOAD) {
             continue;
         }
@@ -138,7 +169,22 @@ static void load_elf(const char *path, uint64_t *entry) {
     close(fd);
 }
 
-/* The fixed ring-0 set-up of vioplane's BootTables.java. */
+/* vioplane's BootTables.writeIdt: 256 present DPL-3 64-bit interrupt gates through the guest's own code selector. */
+static void write_idt(uint16_t code_selector) {
+    if (vector_table_gva == 0 || vector_table_gva > ram_bytes - 256 * 8) {
+        return;
+    }
+    uint64_t *idt = (uint64_t *) (ram + 0x2000);
+    for (int vector = 0; vector < 256; vector++) {
+        uint64_t offset;
+        memcpy(&offset, ram + vector_table_gva + 8UL * vector, 8);
+        idt[2 * vector] = (offset & 0xFFFF) | ((uint64_t) (code_selector & ~3) << 16) | (0xEEUL << 40)
+                          | (((offset >> 16) & 0xFFFF) << 48);
+        idt[2 * vector + 1] = offset >> 32;
+    }
+}
+
+/* The fixed set-up of vioplane's BootTables.java. */
 static void boot_tables(void) {
     uint64_t *gdt = (uint64_t *) (ram + 0x1000);
     gdt[0x10 / 8] = 0x00AF9B000000FFFFUL;
@@ -164,6 +210,7 @@ static void boot_tables(void) {
 static void set_segment(struct kvm_segment *s, uint16_t selector, uint8_t type, int code, uint64_t base,
                         uint32_t limit, int system) {
     memset(s, 0, sizeof *s);
+    s->dpl = selector & 3;
     s->base = base;
     s->limit = limit;
     s->selector = selector;
@@ -230,7 +277,7 @@ static void bench_write(uint64_t offset, uint64_t value) {
     } else if (offset == 0x0C) {
         uint64_t ns = now_ns() - begin_ns;
         printf("phase=%s round=%lu writes=%u ns=%lu kvm_exits=%lu kvm_mmio_exits=%lu vmm_mmio_exits=%lu\n",
-               (value & 0xFF) == 0 ? "mmio" : "ioeventfd", (unsigned long) (value >> 8), writes,
+               (value & 0xFF) == 0 ? "mmio" : (value & 0xFF) == 1 ? "ioeventfd" : "irqfd", (unsigned long) (value >> 8), writes,
                (unsigned long) ns, (unsigned long) (kvm_stat(stat_exits) - begin_exits),
                (unsigned long) (kvm_stat(stat_mmio_exits) - begin_mmio_exits),
                (unsigned long) (vmm_mmio_exits - begin_vmm));
@@ -238,7 +285,73 @@ static void bench_write(uint64_t offset, uint64_t value) {
 }
 
 static uint64_t bench_read(uint64_t offset) {
-    return offset == 0x00 ? rounds : offset == 0x04 ? writes : ~0UL;
+    return offset == 0x00 ? rounds : offset == 0x04 ? writes : offset == 0x14 ? IRQ_VECTOR : ~0UL;
+}
+
+/* The ring vioplane's KvmBackend picks (Kvm.isPvm): 3 on kvm_pvm, 0 where VT-x or SVM runs every ring. */
+static int guest_ring(void) {
+    struct stat st;
+    int pvm = stat("/sys/module/kvm_pvm", &st) == 0;
+    int hardware = stat("/sys/module/kvm_intel", &st) == 0 || stat("/sys/module/kvm_amd", &st) == 0;
+    return pvm && !hardware ? 3 : 0;
+}
+
+static int kick_fd, interrupt_fd;
+
+/* The notifier thread: each kick the guest writes through the ioeventfd raises the MSI through the irqfd. */
+static void *notifier(void *unused) {
+    (void) unused;
+    uint64_t count, one = 1;
+    for (;;) {
+        if (read(kick_fd, &count, 8) != 8) {
+            if (errno == EINTR) {
+                continue;
+            }
+            die("kick read");
+        }
+        if (write(interrupt_fd, &one, 8) != 8) {
+            die("irqfd write");
+        }
+    }
+    return NULL;
+}
+
+static void start_irqfd(int vm) {
+    struct {
+        struct kvm_irq_routing header;
+        struct kvm_irq_routing_entry entries[41];
+    } routing;
+    memset(&routing, 0, sizeof routing);
+    uint32_t n = 0;
+    for (uint32_t gsi = 0; gsi < 24; gsi++) {
+        if (gsi < 16) {
+            routing.entries[n].gsi = gsi;
+            routing.entries[n].type = KVM_IRQ_ROUTING_IRQCHIP;
+            routing.entries[n].u.irqchip.irqchip = gsi < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE;
+            routing.entries[n++].u.irqchip.pin = gsi % 8;
+        }
+        routing.entries[n].gsi = gsi;
+        routing.entries[n].type = KVM_IRQ_ROUTING_IRQCHIP;
+        routing.entries[n].u.irqchip.irqchip = KVM_IRQCHIP_IOAPIC;
+        routing.entries[n++].u.irqchip.pin = gsi;
+    }
+    routing.entries[n].gsi = IRQ_GSI;
+    routing.entries[n].type = KVM_IRQ_ROUTING_MSI;
+    routing.entries[n].u.msi.address_lo = 0xFEE00000;
+    routing.entries[n++].u.msi.data = IRQ_VECTOR;
+    routing.header.nr = n;
+    xioctl(vm, KVM_SET_GSI_ROUTING, &routing, "KVM_SET_GSI_ROUTING");
+    interrupt_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    struct kvm_irqfd irqfd = {.fd = (uint32_t) interrupt_fd, .gsi = IRQ_GSI};
+    xioctl(vm, KVM_IRQFD, &irqfd, "KVM_IRQFD");
+    kick_fd = eventfd(0, EFD_CLOEXEC);
+    struct kvm_ioeventfd kick = {.addr = KICK_GPA, .len = 4, .fd = kick_fd};
+    xioctl(vm, KVM_IOEVENTFD, &kick, "KVM_IOEVENTFD kick");
+    pthread_t thread;
+    if (pthread_create(&thread, NULL, notifier, NULL) != 0) {
+        die("pthread_create");
+    }
+    pthread_detach(thread);
 }
 
 int main(int argc, char **argv) {
@@ -293,13 +406,18 @@ int main(int argc, char **argv) {
     struct kvm_ioeventfd ioeventfd = {.addr = IOEVENTFD_GPA, .len = 4, .fd = doorbell};
     xioctl(vm, KVM_IOEVENTFD, &ioeventfd, "KVM_IOEVENTFD");
 
+    start_irqfd(vm);
+
     uint64_t entry;
     load_elf(argv[1], &entry);
     boot_tables();
+    const int ring = guest_ring();
+    const uint16_t code_selector = ring == 3 ? 0x33 : 0x10, data_selector = ring == 3 ? 0x2B : 0x18;
+    write_idt(code_selector);
     struct kvm_sregs sregs;
     xioctl(vcpu, KVM_GET_SREGS, &sregs, "KVM_GET_SREGS");
-    set_segment(&sregs.cs, 0x10, 0xB, 1, 0, 0xFFFFFFFF, 0);
-    set_segment(&sregs.ds, 0x18, 0x3, 0, 0, 0xFFFFFFFF, 0);
+    set_segment(&sregs.cs, code_selector, 0xB, 1, 0, 0xFFFFFFFF, 0);
+    set_segment(&sregs.ds, data_selector, 0x3, 0, 0, 0xFFFFFFFF, 0);
     sregs.es = sregs.fs = sregs.gs = sregs.ss = sregs.ds;
     set_segment(&sregs.tr, 0x40, 0xB, 0, 0x3000, 0x67, 1);
     set_segment(&sregs.ldt, 0, 0x2, 0, 0, 0xFFFF, 1);
@@ -312,7 +430,8 @@ int main(int argc, char **argv) {
     sregs.cr4 = 0x620;
     sregs.efer = 0xD01;
     xioctl(vcpu, KVM_SET_SREGS, &sregs, "KVM_SET_SREGS");
-    struct kvm_regs regs = {.rip = entry, .rsp = 0xF0000, .rflags = 2, .rdi = ram_bytes};
+    const uint64_t rflags = 2 | (ring == 3 && vector_table_gva != 0 ? 0x200 : 0);
+    struct kvm_regs regs = {.rip = entry, .rsp = 0xF0000, .rflags = rflags, .rdi = ram_bytes};
     xioctl(vcpu, KVM_SET_REGS, &regs, "KVM_SET_REGS");
 
     for (;;) {

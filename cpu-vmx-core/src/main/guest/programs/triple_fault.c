@@ -1,7 +1,8 @@
 /* Hostile: points the stack at a non-canonical address and raises #UD. Delivering the exception needs the stack
    (#SS), delivering that one too (#DF), and a fault while delivering #DF is a triple fault (SDM Vol. 3, 6.15).
-   In ring 3 the exception switches to the TSS's RSP0 (SDM Vol. 3, 6.14.4), so the program first points RSP0 of the
-   TSS that vioplane's loader builds at the same non-canonical address. */
+   In ring 3 the loader's gates lead to ring-3 handlers (no stack switch), but kvm_pvm delivers an exception from
+   ring 3 on the TSS's RSP0 stack (seen on this project's machines), so the program also points RSP0 of the TSS that
+   vioplane's loader builds at the same non-canonical address. */
 #include "../runtime/vioplane.h"
 
 #define LOADER_TSS_GPA 0x3000UL

@@ -11,6 +11,7 @@ import io.vioplane.perf.peers.BlockComparison;
 import io.vioplane.perf.peers.EchoLatency;
 import io.vioplane.perf.peers.TapComparison;
 import io.vioplane.perf.peers.VhostUserComparison;
+import io.vioplane.perf.vmx.ExitLoopComparison;
 import org.openjdk.jmh.results.RunResult;
 import org.openjdk.jmh.runner.RunnerException;
 import picocli.CommandLine.Command;
@@ -49,12 +50,12 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--peers-only", description = "Only the side-by-side and latency runs, no JMH benchmarks.")
     private boolean peersOnly;
 
-    @Option(names = "--peers", split = ",", paramLabel = "vhost-user,tap,latency,blk",
+    @Option(names = "--peers", split = ",", paramLabel = "vhost-user,tap,latency,blk,exits",
             description = "Which side-by-side runs to do (default: all).")
     private List<String> peerGroups;
 
     /** The peer groups {@code --peers} takes, in the order they run. */
-    static final List<String> PEER_GROUPS = List.of("vhost-user", "tap", "latency", "blk");
+    static final List<String> PEER_GROUPS = List.of("vhost-user", "tap", "latency", "blk", "exits");
 
     @Option(names = {"-i", "--include"}, paramLabel = "REGEX",
             description = "Only benchmarks whose name matches (repeatable), e.g. 'platform\\..*RoundTrip'.")
@@ -274,6 +275,40 @@ final class BenchCommand implements Callable<Integer> {
             progress.end();
             show(comparison.table(blk), tables);
         }
+        if (groups.contains("exits")) {
+            runExitLoop(root, progress, tables);
+        }
+    }
+
+    private void runExitLoop(final Path root, final Progress progress, final List<ResultTable> tables)
+            throws IOException, InterruptedException {
+        System.out.println();
+        final Path guest = root.resolve("cpu-vmx-core/target/guests/exit_loop.elf");
+        final Path minivmm = root.resolve("perf/target/native/minivmm");
+        if (!Files.isReadable(Path.of("/dev/kvm")) || !Files.isWritable(Path.of("/dev/kvm"))) {
+            System.out.println("VM exits vs C: skipped: /dev/kvm is missing or not usable by this user");
+            return;
+        }
+        if (!Files.isRegularFile(guest) || !Files.isExecutable(minivmm)) {
+            System.out.println("VM exits vs C: skipped: " + guest + " or " + minivmm + " is not built (needs gcc;"
+                    + " mvn -pl perf -am install -DskipTests)");
+            return;
+        }
+        final int reps = quick ? 2 : full ? 7 : 5;
+        final int rounds = 4;
+        final int writes = quick ? 1_000 : 3_000;
+        System.out.println("VM exits vs C: the exit_loop guest on vioplane's Machine and on minivmm, a minimal C VMM,"
+                + " alternating; " + reps + " rep(s) after 3 warm-ups");
+        progress.begin("exits", reps + 3, 3.0 * rounds * writes * 200e-6);
+        final int[] step = {0};
+        final ExitLoopComparison.Report report = ExitLoopComparison.measure(guest, minivmm, reps, rounds, writes,
+                line -> {
+                    if (line.contains("without Machine")) {
+                        progress.step("rep " + ++step[0]);
+                    }
+                });
+        progress.end();
+        show(ExitLoopComparison.table(report), tables);
     }
 
     private static void show(final ResultTable table, final List<ResultTable> tables) {

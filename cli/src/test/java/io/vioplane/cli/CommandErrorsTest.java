@@ -132,7 +132,7 @@ class CommandErrorsTest {
     @Test
     void benchRefusesAnUnknownPeerGroup() throws Exception {
         assertOneLine(VioplaneProcess.run("bench", "--peers", "bogus"), 2,
-                "vioplane bench: --peers: unknown group 'bogus' (groups: vhost-user, tap, latency, blk)");
+                "vioplane bench: --peers: unknown group 'bogus' (groups: vhost-user, tap, latency, blk, exits)");
     }
 
     @Test

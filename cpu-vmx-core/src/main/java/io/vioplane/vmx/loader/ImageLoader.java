@@ -43,7 +43,9 @@ public final class ImageLoader {
 
     /**
      * Copies the segments into {@code memory} (zero-filling beyond each one's file bytes), writes the boot tables,
-     * and returns the CPU state that enters the image at privilege {@code ring}.
+     * and returns the CPU state that enters the image at privilege {@code ring}. An image that brings its interrupt
+     * handlers enters ring 3 with RFLAGS.IF set: ring 3 cannot execute {@code sti} (it raises #GP, SDM Vol. 2B), so
+     * it could never take an MSI or INTx otherwise; no interrupt arrives unless the guest programs a source.
      *
      * @throws ImageException if a segment lies outside guest RAM or over the boot area
      */
@@ -70,9 +72,12 @@ public final class ImageLoader {
                 memory.translate(segment.gpa() + segment.fileBytes(), zeroBytes, AccessMode.WRITE).fill((byte) 0);
             }
         }
-        final BootCpuState state = BootTables.write(memory, image.entryGva(), ring);
+        BootCpuState state = BootTables.write(memory, image.entryGva(), ring);
         if (image.vectorTableGva() != 0) {
             BootTables.writeIdt(memory, vectorTable(image, memory), state.code().selector());
+            if (ring == 3) {
+                state = state.withInterruptsEnabled();
+            }
         }
         if (iommu != null) {
             AcpiTables.write(memory, iommu);

@@ -1,5 +1,6 @@
 package io.vioplane.perf.vmx;
 
+import io.vioplane.perf.ResultTable;
 import io.vioplane.platform.memory.GuestMemory;
 import io.vioplane.platform.runtime.Counters;
 import io.vioplane.platform.runtime.ErrorLog;
@@ -32,26 +33,27 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.Consumer;
 
 /**
  * The exit-loop comparison (issue 11, performance): the exit_loop guest on vioplane's {@link Machine} with
  * {@link KvmBackend}, and on the C reference VMM minivmm, alternately in one process run, {@code reps} times each
  * (after three unreported warm-up runs of each). Every run is a fresh VM that runs {@code rounds} rounds of
- * {@code writes} MMIO writes (each a full exit round trip to the VMM's handler) and {@code writes} ioeventfd-served
- * writes; round 0 is a warm-up, the run's figure is the median of the other rounds. Printed: ns per write of
- * each VMM, the Java/C ratio per repetition (median and range), and exits per write from KVM's statistics
- * ({@code exits}, {@code mmio_exits}) next to the VMM's own MMIO exit counter.
+ * {@code writes} MMIO writes (each a full exit round trip to the VMM's handler), {@code writes} ioeventfd-served
+ * writes and {@code writes} interrupt round trips (ioeventfd kick, notifier thread, irqfd MSI, guest handler and
+ * EOI: {@link IrqfdResponder}); round 0 is a warm-up, the run's figure is the median of the other rounds. Printed:
+ * ns per operation of each VMM, the Java/C ratio per repetition (median and range), and exits per operation from
+ * KVM's statistics ({@code exits}, {@code mmio_exits}) next to the VMM's own MMIO exit counter.
  *
  * <p>A plain timed runner, not JMH: the unit measured is one guest loop of thousands of VM exits timed by the VMM
- * at the guest's BEGIN and END writes, not a Java method; JMH's forked JVMs, iterations and blackholes would add
- * minutes of JVM start-up and warm-up per benchmark under the nested TCG guest this runs in without measuring
- * anything the guest loop does not.
+ * at the guest's BEGIN and END writes, not a Java method; the guest drives the loop, so a JMH method could only
+ * time the same loop from outside, and the C VMM has to run alternately in the same process run anyway.
  *
  * <p>usage: {@code ExitLoopComparison GUEST.elf MINIVMM REPS ROUNDS WRITES}
  */
 public final class ExitLoopComparison {
     private static final long MEMORY_BYTES = 64L << 20;
-    private static final String[] PHASES = {"mmio", "ioeventfd"};
+    private static final String[] PHASES = {"mmio", "ioeventfd", "irqfd"};
     /** Unreported runs of each VMM first: the JIT compiles the Java exit path during these. */
     private static final int WARM_UPS = 3;
 
@@ -62,8 +64,9 @@ public final class ExitLoopComparison {
     record RunFigures(double[] nsPerWrite, double[] kvmExitsPerWrite, double[] kvmMmioExitsPerWrite,
                       double[] vmmMmioExitsPerWrite, double[] bestNsPerWrite) {
         static RunFigures of(final long[][][] rounds, final int writes) {
-            final double[][] out = new double[5][2];
-            for (int phase = 0; phase < 2; phase++) {
+            final int phases = rounds[0].length;
+            final double[][] out = new double[5][phases];
+            for (int phase = 0; phase < phases; phase++) {
                 final double[] ns = new double[rounds.length - 1];
                 final long[] sums = new long[4];
                 for (int round = 1; round < rounds.length; round++) {
@@ -95,33 +98,13 @@ public final class ExitLoopComparison {
         if (!Files.isRegularFile(guest) || !Files.isExecutable(minivmm) || rounds < 2) {
             throw new IllegalArgumentException("need " + guest + ", an executable " + minivmm + " and ROUNDS >= 2");
         }
-        final ElfImage image = ImageLoader.read(guest);
-        final List<RunFigures> java = new ArrayList<>();
-        final List<RunFigures> c = new ArrayList<>();
-        final List<RunFigures> bare = new ArrayList<>();
-        for (int rep = 1 - WARM_UPS; rep <= reps; rep++) {
-            final boolean cFirst = rep % 2 == 0;
-            final RunFigures first = cFirst ? runC(minivmm, guest, rounds, writes) : runJava(image, rounds, writes);
-            final RunFigures second = cFirst ? runJava(image, rounds, writes) : runC(minivmm, guest, rounds, writes);
-            final RunFigures j = cFirst ? second : first;
-            final RunFigures n = cFirst ? first : second;
-            System.out.printf(Locale.ROOT, "%s %d: mmio java %.0f ns c %.0f ns ratio %.3f | ioeventfd java %.0f ns "
-                    + "c %.0f ns ratio %.3f%n", rep <= 0 ? "warm-up" : "rep", rep, j.nsPerWrite[0], n.nsPerWrite[0],
-                    j.nsPerWrite[0] / n.nsPerWrite[0], j.nsPerWrite[1], n.nsPerWrite[1],
-                    j.nsPerWrite[1] / n.nsPerWrite[1]);
-            final RunFigures b = runJavaBare(image, rounds, writes);
-            System.out.printf(Locale.ROOT, "%s %d: java KvmVcpu loop without Machine: mmio %.0f ns ratio to c %.3f | "
-                    + "ioeventfd %.0f ns%n", rep <= 0 ? "warm-up" : "rep", rep, b.nsPerWrite[0],
-                    b.nsPerWrite[0] / n.nsPerWrite[0], b.nsPerWrite[1]);
-            if (rep > 0) {
-                java.add(j);
-                c.add(n);
-                bare.add(b);
-            }
-        }
+        final Report report = measure(guest, minivmm, reps, rounds, writes, System.out::println);
+        final List<RunFigures> java = report.java();
+        final List<RunFigures> c = report.c();
+        final List<RunFigures> bare = report.bare();
         System.out.printf(Locale.ROOT, "exit-loop: %d reps x %d rounds (round 0 dropped) x %d writes, guest %s%n",
                 reps, rounds, writes, guest.getFileName());
-        for (int phase = 0; phase < 2; phase++) {
+        for (int phase = 0; phase < ExitLoopDevice.PHASES; phase++) {
             final int p = phase;
             final double[] jns = java.stream().mapToDouble(f -> f.nsPerWrite[p]).toArray();
             final double[] cns = c.stream().mapToDouble(f -> f.nsPerWrite[p]).toArray();
@@ -167,15 +150,101 @@ public final class ExitLoopComparison {
         }
     }
 
+
+    /** Every repetition's figures of one comparison run, in order: Machine, minivmm, and KvmVcpu without Machine. */
+    public record Report(int reps, int rounds, int writes, List<RunFigures> java, List<RunFigures> c,
+                         List<RunFigures> bare) {
+    }
+
+    /**
+     * Runs the comparison: three unreported warm-up repetitions, then {@code reps}, each a Java run and a C run in
+     * alternating order and a run of KvmVcpu without Machine; {@code log} gets one line per VMM run.
+     *
+     * @throws IllegalArgumentException unless {@code guest} is a file, {@code minivmm} executable and rounds >= 2
+     */
+    public static Report measure(final Path guest, final Path minivmm, final int reps, final int rounds,
+                                 final int writes, final Consumer<String> log) throws IOException, InterruptedException {
+        if (!Files.isRegularFile(guest) || !Files.isExecutable(minivmm) || rounds < 2) {
+            throw new IllegalArgumentException("need " + guest + ", an executable " + minivmm + " and ROUNDS >= 2");
+        }
+        final ElfImage image = ImageLoader.read(guest);
+        final List<RunFigures> java = new ArrayList<>();
+        final List<RunFigures> c = new ArrayList<>();
+        final List<RunFigures> bare = new ArrayList<>();
+        for (int rep = 1 - WARM_UPS; rep <= reps; rep++) {
+            final boolean cFirst = rep % 2 == 0;
+            final RunFigures first = cFirst ? runC(minivmm, guest, rounds, writes) : runJava(image, rounds, writes);
+            final RunFigures second = cFirst ? runJava(image, rounds, writes) : runC(minivmm, guest, rounds, writes);
+            final RunFigures j = cFirst ? second : first;
+            final RunFigures n = cFirst ? first : second;
+            log.accept(String.format(Locale.ROOT, "%s %d: mmio java %.0f ns c %.0f ns ratio %.3f | ioeventfd java %.0f"
+                    + " ns c %.0f ns ratio %.3f | irqfd java %.0f ns c %.0f ns ratio %.3f", rep <= 0 ? "warm-up" : "rep",
+                    rep, j.nsPerWrite[0], n.nsPerWrite[0], j.nsPerWrite[0] / n.nsPerWrite[0], j.nsPerWrite[1],
+                    n.nsPerWrite[1], j.nsPerWrite[1] / n.nsPerWrite[1], j.nsPerWrite[2], n.nsPerWrite[2],
+                    j.nsPerWrite[2] / n.nsPerWrite[2]));
+            final RunFigures b = runJavaBare(image, rounds, writes);
+            log.accept(String.format(Locale.ROOT, "%s %d: java KvmVcpu loop without Machine: mmio %.0f ns ratio to c"
+                    + " %.3f | ioeventfd %.0f ns | irqfd %.0f ns", rep <= 0 ? "warm-up" : "rep", rep,
+                    b.nsPerWrite[0], b.nsPerWrite[0] / n.nsPerWrite[0], b.nsPerWrite[1], b.nsPerWrite[2]));
+            if (rep > 0) {
+                java.add(j);
+                c.add(n);
+                bare.add(b);
+            }
+        }
+        return new Report(reps, rounds, writes, List.copyOf(java), List.copyOf(c), List.copyOf(bare));
+    }
+
+    /**
+     * @return the comparison as a bench table: per operation, ns on vioplane's Machine and on minivmm (medians of
+     *         the repetitions with ranges), Java/C (median and range of the per-repetition ratios; goal <= 1.05) and
+     *         KVM's exits per operation for each VMM
+     */
+    public static ResultTable table(final Report report) {
+        final ResultTable table = new ResultTable("exits", "VM exit round trips: vioplane's Machine vs minivmm (C)")
+                .note(String.format(Locale.ROOT, "exit_loop guest, %d rep(s) x %d rounds (round 0 dropped) x %d"
+                        + " operations, VMMs alternating; ns per operation, lower is better; java/c goal <= 1.05;"
+                        + " exits/op from KVM's own statistics", report.reps(), report.rounds(), report.writes()))
+                .column("operation", false).column("vmm", false).column("median", true).column("range", true)
+                .column("java/c", true).column("java/c range", true).column("KVM exits/op", true);
+        final String[] what = {"MMIO write to a VMM handler", "ioeventfd-served write", "irqfd interrupt round trip"};
+        for (int phase = 0; phase < ExitLoopDevice.PHASES; phase++) {
+            final int p = phase;
+            final double[] jns = report.java().stream().mapToDouble(f -> f.nsPerWrite[p]).toArray();
+            final double[] cns = report.c().stream().mapToDouble(f -> f.nsPerWrite[p]).toArray();
+            final double[] ratio = new double[jns.length];
+            for (int i = 0; i < ratio.length; i++) {
+                ratio[i] = jns[i] / cns[i];
+            }
+            table.row(ResultTable.Cell.text(what[phase]), ResultTable.Cell.text("vioplane Machine (Java)"),
+                    ResultTable.Cell.number(median(jns) / 1e3, "us"),
+                    ResultTable.Cell.range(min(jns) / 1e3, max(jns) / 1e3, "us"),
+                    ResultTable.Cell.number(median(ratio), ""), ResultTable.Cell.range(min(ratio), max(ratio), ""),
+                    ResultTable.Cell.number(median(report.java().stream().mapToDouble(f -> f.kvmExitsPerWrite[p])
+                            .toArray()), ""));
+            table.row(ResultTable.Cell.text(""), ResultTable.Cell.text("minivmm (C)"),
+                    ResultTable.Cell.number(median(cns) / 1e3, "us"),
+                    ResultTable.Cell.range(min(cns) / 1e3, max(cns) / 1e3, "us"), ResultTable.Cell.text(""),
+                    ResultTable.Cell.text(""),
+                    ResultTable.Cell.number(median(report.c().stream().mapToDouble(f -> f.kvmExitsPerWrite[p])
+                            .toArray()), ""));
+            table.checkAgreement(PHASES[phase] + " java", jns);
+            table.checkAgreement(PHASES[phase] + " c", cns);
+        }
+        return table;
+    }
+
     static RunFigures runJava(final ElfImage image, final int rounds, final int writes) {
         final KvmBackend kvm = new KvmBackend();
         final Counters counters = Counters.inMemory(128);
         final EventFd doorbell = EventFd.create(0, EventFd.EFD_CLOEXEC | EventFd.EFD_NONBLOCK);
+        final IrqfdResponder[] responder = new IrqfdResponder[1];
         final VcpuBackend backend = new VcpuBackend() {
             @Override
             public Vcpu createVcpu(final GuestMemory memory) {
                 final Vcpu vcpu = kvm.createVcpu(memory);
                 kvm.vm().assignIoEventFd(ExitLoopDevice.IOEVENTFD_GPA, 4, doorbell.fd(), false, null);
+                responder[0] = new IrqfdResponder(kvm.vm());
                 return vcpu;
             }
 
@@ -186,13 +255,17 @@ public final class ExitLoopComparison {
 
             @Override
             public void close() {
+                if (responder[0] != null) {
+                    responder[0].checkHealthy();
+                    responder[0].close();
+                }
                 kvm.close();
             }
         };
         final List<String> console = new ArrayList<>();
         try (doorbell; Machine machine = new Machine("exit_loop", MEMORY_BYTES, backend, counters, console::add,
-                ErrorLog.printingTo(System.err), Duration.ofSeconds(600))) {
-            final ExitLoopDevice device = new ExitLoopDevice(rounds, writes, () -> kvm.statistic("exits"),
+                ErrorLog.printingTo(console::add), Duration.ofSeconds(600))) {
+            final ExitLoopDevice device = new ExitLoopDevice(rounds, writes, true, () -> kvm.statistic("exits"),
                     () -> kvm.statistic("mmio_exits"), () -> machine.counters().exits(ExitReason.EPT_VIOLATION));
             machine.mmio().register(new AddressRange(ExitLoopDevice.GPA, ExitLoopDevice.SIZE_BYTES, "bench device"),
                     device);
@@ -203,7 +276,8 @@ public final class ExitLoopComparison {
             }
             final long[][][] figures = new long[rounds][][];
             for (int round = 0; round < rounds; round++) {
-                figures[round] = new long[][] {device.result(round, 0), device.result(round, 1)};
+                figures[round] = new long[][] {device.result(round, 0), device.result(round, 1),
+                    device.result(round, 2)};
             }
             return RunFigures.of(figures, writes);
         }
@@ -223,10 +297,11 @@ public final class ExitLoopComparison {
              ExitCounters exitCounters = new ExitCounters(counters, "exit_loop-bare");
              kvm) {
             final DebugDevice debug = new DebugDevice(memory, line -> { }, exitCounters);
-            final ExitLoopDevice device = new ExitLoopDevice(rounds, writes, () -> kvm.statistic("exits"),
+            final ExitLoopDevice device = new ExitLoopDevice(rounds, writes, true, () -> kvm.statistic("exits"),
                     () -> kvm.statistic("mmio_exits"), () -> mmioExits[0]);
             final BootCpuState boot = ImageLoader.load(image, memory, kvm.guestRing());
-            try (Vcpu vcpu = kvm.createVcpu(memory)) {
+            try (Vcpu vcpu = kvm.createVcpu(memory);
+                 IrqfdResponder responder = new IrqfdResponder(kvm.vm())) {
                 kvm.vm().assignIoEventFd(ExitLoopDevice.IOEVENTFD_GPA, 4, doorbell.fd(), false, null);
                 vcpu.load(boot, MEMORY_BYTES);
                 while (!debug.exitRequested()) {
@@ -234,6 +309,7 @@ public final class ExitLoopComparison {
                     if (exit.reason() != ExitReason.EPT_VIOLATION) {
                         throw new IllegalStateException("bare run: " + exit.describe());
                     }
+                    responder.checkHealthy();
                     mmioExits[0]++;
                     final long gpa = exit.accessAddress();
                     final boolean bench = gpa - ExitLoopDevice.GPA < ExitLoopDevice.SIZE_BYTES && gpa >= ExitLoopDevice.GPA;
@@ -255,7 +331,8 @@ public final class ExitLoopComparison {
             }
             final long[][][] figures = new long[rounds][][];
             for (int round = 0; round < rounds; round++) {
-                figures[round] = new long[][] {device.result(round, 0), device.result(round, 1)};
+                figures[round] = new long[][] {device.result(round, 0), device.result(round, 1),
+                    device.result(round, 2)};
             }
             return RunFigures.of(figures, writes);
         }
@@ -265,7 +342,7 @@ public final class ExitLoopComparison {
             throws IOException, InterruptedException {
         final Process process = new ProcessBuilder(minivmm.toString(), guest.toString(), Integer.toString(rounds),
                 Integer.toString(writes), Long.toString(MEMORY_BYTES >> 20)).redirectErrorStream(true).start();
-        final long[][][] figures = new long[rounds][2][4];
+        final long[][][] figures = new long[rounds][ExitLoopDevice.PHASES][4];
         final List<String> lines = new ArrayList<>();
         try (BufferedReader reader = new BufferedReader(new InputStreamReader(process.getInputStream(),
                 StandardCharsets.US_ASCII))) {
@@ -279,7 +356,10 @@ public final class ExitLoopComparison {
                     final int eq = field.indexOf('=');
                     fields.put(field.substring(0, eq), field.substring(eq + 1));
                 }
-                final int phase = fields.get("phase").equals("mmio") ? 0 : 1;
+                final int phase = Arrays.asList(PHASES).indexOf(fields.get("phase"));
+                if (phase < 0) {
+                    throw new IllegalStateException("minivmm printed an unknown phase: " + line);
+                }
                 final long[] r = figures[Integer.parseInt(fields.get("round"))][phase];
                 r[ExitLoopDevice.NS] = Long.parseLong(fields.get("ns"));
                 r[ExitLoopDevice.KVM_EXITS] = Long.parseLong(fields.get("kvm_exits"));

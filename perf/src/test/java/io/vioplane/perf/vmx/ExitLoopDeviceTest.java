@@ -14,7 +14,7 @@ class ExitLoopDeviceTest {
         final AtomicLong kvmExits = new AtomicLong(100);
         final AtomicLong kvmMmio = new AtomicLong(50);
         final AtomicLong vmmMmio = new AtomicLong(50);
-        final ExitLoopDevice device = new ExitLoopDevice(2, 3, kvmExits::get, kvmMmio::get, vmmMmio::get);
+        final ExitLoopDevice device = new ExitLoopDevice(2, 3, false, kvmExits::get, kvmMmio::get, vmmMmio::get);
         assertEquals(2, device.read(0x00, 4));
         assertEquals(3, device.read(0x04, 4));
         final int roundOneIoEventFd = ExitLoopDevice.PHASE_IOEVENTFD | 1 << 8;
@@ -31,8 +31,18 @@ class ExitLoopDeviceTest {
     }
 
     @Test
+    void offersTheIrqfdPhaseOnlyWhenTheVmmAnswersKicks() {
+        assertEquals(0, new ExitLoopDevice(1, 1, false, () -> 0, () -> 0, () -> 0).read(0x14, 4));
+        final ExitLoopDevice withIrqfd = new ExitLoopDevice(1, 1, true, () -> 0, () -> 0, () -> 0);
+        assertEquals(ExitLoopDevice.IRQ_VECTOR, withIrqfd.read(0x14, 4));
+        withIrqfd.write(0x08, 4, ExitLoopDevice.PHASE_IRQFD);
+        withIrqfd.write(0x0C, 4, ExitLoopDevice.PHASE_IRQFD);
+        assertEquals(0, withIrqfd.result(0, ExitLoopDevice.PHASE_IRQFD)[ExitLoopDevice.KVM_EXITS]);
+    }
+
+    @Test
     void endMarkerForARoundTheDeviceDoesNotHaveIsIgnored() {
-        final ExitLoopDevice device = new ExitLoopDevice(1, 1, () -> 0, () -> 0, () -> 0);
+        final ExitLoopDevice device = new ExitLoopDevice(1, 1, false, () -> 0, () -> 0, () -> 0);
         device.write(0x0C, 4, 7 << 8);
         device.write(0x0C, 4, 5);
         device.write(0x10, 4, 42);
