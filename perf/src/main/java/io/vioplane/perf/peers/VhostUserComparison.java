@@ -18,14 +18,18 @@ import java.util.regex.Pattern;
 
 /**
  * vioplane's vhost-user daemon against DPDK's own vhost back-end ({@code net_vhost}), both driven by the same
- * DPDK virtio-user front-end with 64-byte frames on one queue pair, back-end pinned to CPU 0 and front-end to
- * CPU 1, each back-end a separate process:
+ * DPDK virtio-user front-end with 64-byte frames, back-end pinned to CPU 0 and front-end to CPU 1, each back-end
+ * a separate process:
  *
  * <ul>
  *   <li>(a) front-end txonly into the back-end: vioplane's discard port vs testpmd rxonly on net_vhost;</li>
  *   <li>(b) echo: front-end flowgen (sends without pause, counts what comes back), vioplane's echo port vs testpmd io
  *       forwarding on net_vhost;</li>
  *   <li>(c) back-end to front-end: vioplane's generator port vs testpmd txonly on net_vhost, front-end rxonly.</li>
+ *   <li>(d) echo as (b) over two queue pairs: the front-end's one forwarding lcore spreads its flows over both
+ *       pairs, vioplane's one data-plane thread serves both (its {@code --queues 2}), and so does net_vhost's one
+ *       forwarding lcore; with two CPUs there is no core for a second back-end thread, so (d) against (b) shows what
+ *       a second pair costs or gains with the same CPU.</li>
  * </ul>
  *
  * Both back-ends are measured at the same place: the front-end testpmd's periodic rate lines
@@ -40,12 +44,16 @@ public final class VhostUserComparison {
     /** One comparison. */
     public enum Scenario {
         /** (a) front-end transmits, back-end takes and drops. */
-        FRONT_END_TX("a: front-end txonly -> back-end", ForwardMode.TXONLY, false, "discard", ForwardMode.RXONLY, "Tx-pps"),
+        FRONT_END_TX("a: front-end txonly -> back-end", ForwardMode.TXONLY, false, "discard", ForwardMode.RXONLY, "Tx-pps",
+                1),
         /** (b) frames loop front-end -> back-end -> front-end. */
-        ECHO("b: echo (front-end flowgen, back-end echo/io)", ForwardMode.FLOWGEN, false, "echo", ForwardMode.IO, "Rx-pps"),
+        ECHO("b: echo (front-end flowgen, back-end echo/io)", ForwardMode.FLOWGEN, false, "echo", ForwardMode.IO, "Rx-pps",
+                1),
         /** (c) back-end generates, front-end receives. */
         BACK_END_TX("c: back-end generates -> front-end rxonly", ForwardMode.RXONLY, false, "generate", ForwardMode.TXONLY,
-                "Rx-pps");
+                "Rx-pps", 1),
+        /** (d) as (b) over two queue pairs, each side with the same one thread as in (b). */
+        ECHO_TWO_PAIRS("d: echo as b, 2 queue pairs", ForwardMode.FLOWGEN, false, "echo", ForwardMode.IO, "Rx-pps", 2);
 
         final String title;
         final ForwardMode frontEndMode;
@@ -53,9 +61,11 @@ public final class VhostUserComparison {
         final String vioplanePort;
         final ForwardMode dpdkMode;
         final String metric;
+        final int queuePairs;
 
         Scenario(final String title, final ForwardMode frontEndMode, final boolean txFirst, final String vioplanePort,
-                 final ForwardMode dpdkMode, final String metric) {
+                 final ForwardMode dpdkMode, final String metric, final int queuePairs) {
+            this.queuePairs = queuePairs;
             this.title = title;
             this.frontEndMode = frontEndMode;
             this.txFirst = txFirst;
@@ -142,7 +152,8 @@ public final class VhostUserComparison {
     }
 
     private Testpmd frontEnd(final Scenario scenario, final Path socket) {
-        return Testpmd.builder().name("fe").vdev("net_virtio_user0,path=" + socket + ",queues=1,queue_size=256")
+        return Testpmd.builder().name("fe").vdev("net_virtio_user0,path=" + socket + ",queues=" + scenario.queuePairs
+                        + ",queue_size=256").queues(scenario.queuePairs)
                 .forwardMode(scenario.frontEndMode).txFirst(scenario.txFirst).txPacketLengthBytes(64)
                 .statsPeriodSeconds(1).cpu(FRONT_END_CPU).build();
     }
@@ -190,7 +201,8 @@ public final class VhostUserComparison {
             throws Exception {
         final Path socket = workDirectory.resolve("vioplane-" + scenario.ordinal() + "-" + run + ".sock");
         final DaemonProcess daemon = DaemonProcess.start(root, null, List.of("--socket-path", socket.toString(),
-                "--port", scenario.vioplanePort, "--busy-poll", "--cpu", Integer.toString(BACK_END_CPU)));
+                "--port", scenario.vioplanePort, "--busy-poll", "--cpu", Integer.toString(BACK_END_CPU), "--queues",
+                Integer.toString(scenario.queuePairs)));
         try {
             return measure(scenario, socket);
         } finally {
@@ -201,7 +213,8 @@ public final class VhostUserComparison {
 
     private double runDpdk(final Scenario scenario, final int run) throws Exception {
         final Path socket = workDirectory.resolve("dpdk-" + scenario.ordinal() + "-" + run + ".sock");
-        try (Testpmd backEnd = Testpmd.builder().name("be").vdev("net_vhost0,iface=" + socket + ",queues=1")
+        try (Testpmd backEnd = Testpmd.builder().name("be").vdev("net_vhost0,iface=" + socket + ",queues="
+                        + scenario.queuePairs).queues(scenario.queuePairs)
                 .forwardMode(scenario.dpdkMode).txPacketLengthBytes(64).cpu(BACK_END_CPU).build()) {
             backEnd.start();
             backEnd.awaitOutput(Testpmd.FORWARDING_STARTED, 30_000);
@@ -218,7 +231,7 @@ public final class VhostUserComparison {
 
     /** @return the results as a report table: rates with units, what the ratio means, warnings on weak results */
     public static ResultTable table(final List<Result> results) {
-        final ResultTable table = new ResultTable("vhost-user", "vhost-user vs DPDK (64 B frames, 1 queue pair)")
+        final ResultTable table = new ResultTable("vhost-user", "vhost-user vs DPDK (64 B frames, 1 queue pair unless the scenario says 2)")
                 .note("packets per second at the front-end; median of the per-run medians; higher is better")
                 .note("ratio = vioplane median / DPDK net_vhost median: above 1.00 vioplane is faster")
                 .column("scenario", false).column("back-end", false).column("median", true)
