@@ -8,8 +8,9 @@ import io.vioplane.virtioblk.engine.VirtioBlkDevice;
 import io.vioplane.vring.DriverQueue;
 import io.vioplane.vring.VirtioFeature;
 import io.vioplane.vring.testkit.RingFixture;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import java.lang.management.ManagementFactory;
 import java.nio.file.Path;
@@ -21,7 +22,8 @@ import static org.junit.jupiter.api.Assertions.*;
  * reap completions, publish used elements, decide on one interrupt per batch) allocates nothing per request: bytes
  * allocated by the thread that polls the device and drives the ring (its driver side writes headers through
  * segments translated once, so it allocates nothing either),
- * measured with {@link com.sun.management.ThreadMXBean}, over many 4 KiB reads and writes, 32 in flight.
+ * measured with {@link com.sun.management.ThreadMXBean}, over many 4 KiB reads and writes, 32 in flight; with the I/O
+ * through io_uring and done inline alike.
  */
 class SteadyPathAllocationTest {
     private static final int IN_FLIGHT = 32;
@@ -39,15 +41,16 @@ class SteadyPathAllocationTest {
     @TempDir
     Path directory;
 
-    @Test
-    void readsAndWritesAllocateNothingPerRequest() throws Exception {
+    @ParameterizedTest
+    @EnumSource(value = RawImageBackend.IoMode.class, names = {"IO_URING", "INLINE"})
+    void readsAndWritesAllocateNothingPerRequest(final RawImageBackend.IoMode mode) throws Exception {
         final Path image = directory.resolve("disk.img");
         try (java.io.RandomAccessFile file = new java.io.RandomAccessFile(image.toFile(), "rw")) {
             file.setLength(1 << 20);
         }
         final long features = VirtioBlkFeature.offered(false, 1)
                 & ~VirtioFeature.mask(VirtioFeature.RING_PACKED, VirtioFeature.IN_ORDER);
-        try (RawImageBackend backend = RawImageBackend.open(image, false, false);
+        try (RawImageBackend backend = RawImageBackend.open(image, false, false, mode);
              RingFixture fixture = RingFixture.create(256, features)) {
             final VirtioBlkDevice device = new VirtioBlkDevice("blk[alloc]", new VirtioBlkConfig(
                     backend.sizeBytes() / 512, BlkLimits.DEFAULT, 1, true), VirtioBlkFeature.offered(false, 1),

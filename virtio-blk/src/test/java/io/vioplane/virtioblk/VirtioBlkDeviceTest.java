@@ -26,6 +26,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+/** The device over a raw image whose queues use io_uring; {@link InlineIoVirtioBlkDeviceTest} runs it all inline. */
 class VirtioBlkDeviceTest {
     private static final int IMAGE_BYTES = 1 << 20;
     private static final long FEATURES = VirtioBlkFeature.offered(false, 1)
@@ -46,8 +47,14 @@ class VirtioBlkDeviceTest {
         }
     }
 
+    /** @return how the image's queues do their I/O */
+    RawImageBackend.IoMode ioMode() {
+        return RawImageBackend.IoMode.IO_URING;
+    }
+
     private void start(final boolean readOnly, final boolean writeback, final long features) {
-        backend = RawImageBackend.open(image, readOnly, false);
+        backend = RawImageBackend.open(image, readOnly, false, ioMode());
+        assertEquals(ioMode() == RawImageBackend.IoMode.INLINE, backend.inline());
         blk = BlkDriver.start(backend, BlkLimits.DEFAULT, features, writeback, Counters.inMemory(4096));
     }
 
@@ -139,7 +146,7 @@ class VirtioBlkDeviceTest {
 
     @Test
     void directIoBypassingThePageCacheReadsWhatItWrote() throws Exception {
-        backend = RawImageBackend.open(image, false, true);
+        backend = RawImageBackend.open(image, false, true, ioMode());
         blk = BlkDriver.start(backend, BlkLimits.DEFAULT, FEATURES, false, Counters.inMemory(4096));
         final long source = pattern(16384, 11);
         assertEquals(BlkRequestType.S_OK, blk.header(BlkRequestType.OUT, 64).readable(source, 16384).status().run());

@@ -40,6 +40,17 @@ public final class DataPlane implements AutoCloseable {
          * @return true if there is no work, so blocking is safe
          */
         boolean readyToPark();
+
+        /**
+         * Says that spinning now would only delay the work this pollable waits for: work done on this thread's CPU
+         * by someone else (io_uring's kernel workers, which inherit the submitting thread's CPU) or by this thread
+         * in the kernel (task work run when it blocks). The data plane then parks at once instead of spinning.
+         *
+         * @return true to skip the idle spins of this duty cycle
+         */
+        default boolean spinningDelaysWork() {
+            return false;
+        }
     }
 
     /** Receives the wake-ups of the eventfds a pollable registered (e.g. to count kicks). */
@@ -104,7 +115,8 @@ public final class DataPlane implements AutoCloseable {
         this.cpu = cpu;
         epoll.add(commandDoorbell.fd(), Epoll.EPOLLIN, (-1L << 32) | commandDoorbell.fd());
         final IdleStrategy idle = busyPoll ? new BusySpinIdleStrategy()
-                : new EventFdIdleStrategy(epoll, this::readyToPark, maxSpins, maxYields, PARK_TIMEOUT_MS, this::woke);
+                : new EventFdIdleStrategy(epoll, this::readyToPark, maxSpins, maxYields, PARK_TIMEOUT_MS, this::woke,
+                this::spinningDelaysWork);
         this.runner = AgentThreads.start(new Loop(), idle, errors, null);
     }
 
@@ -275,6 +287,15 @@ public final class DataPlane implements AutoCloseable {
             }
         }
         return true;
+    }
+
+    private boolean spinningDelaysWork() {
+        for (int i = 0; i < pollables.size(); i++) {
+            if (pollables.get(i).spinningDelaysWork()) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private void woke(final long data) {

@@ -34,9 +34,17 @@ public final class EventFdIdleStrategy implements IdleStrategy {
         void woke(long data);
     }
 
+    /** Asked by the strategy before each idle spin. */
+    @FunctionalInterface
+    public interface SpinGuard {
+        /** @return true if spinning now would delay the agent's pending work, so the strategy parks at once */
+        boolean spinningDelaysWork();
+    }
+
     private final Epoll epoll;
     private final ParkGuard guard;
     private final WakeHandler wakeHandler;
+    private final SpinGuard spinGuard;
     private final long maxSpins;
     private final long maxYields;
     private final int parkTimeoutMs;
@@ -62,6 +70,16 @@ public final class EventFdIdleStrategy implements IdleStrategy {
      */
     public EventFdIdleStrategy(final Epoll epoll, final ParkGuard guard, final long maxSpins, final long maxYields,
                                final int parkTimeoutMs, final WakeHandler wakeHandler) {
+        this(epoll, guard, maxSpins, maxYields, parkTimeoutMs, wakeHandler, () -> false);
+    }
+
+    /**
+     * As above, with {@code spinGuard} able to cut the spins and yields short: when it says spinning would delay
+     * the agent's pending work, the strategy parks (if the agent's {@link ParkGuard} allows) without spinning.
+     */
+    public EventFdIdleStrategy(final Epoll epoll, final ParkGuard guard, final long maxSpins, final long maxYields,
+                               final int parkTimeoutMs, final WakeHandler wakeHandler, final SpinGuard spinGuard) {
+        this.spinGuard = spinGuard;
         this.epoll = epoll;
         this.guard = guard;
         this.wakeHandler = wakeHandler;
@@ -91,6 +109,10 @@ public final class EventFdIdleStrategy implements IdleStrategy {
 
     @Override
     public void idle() {
+        if (spins < maxSpins && spinGuard.spinningDelaysWork()) {
+            spins = maxSpins;
+            yields = maxYields;
+        }
         if (spins < maxSpins) {
             spins++;
             Thread.onSpinWait();

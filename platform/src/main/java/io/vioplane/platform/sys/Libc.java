@@ -37,6 +37,13 @@ final class Libc {
     private static final MethodHandle READV = errnoHandle("readv", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT));
     private static final MethodHandle WRITEV = errnoHandle("writev", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT));
     private static final MethodHandle PREAD = errnoHandle("pread", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
+    private static final MethodHandle PREADV2 = errnoHandle("preadv2",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_INT));
+    private static final MethodHandle PWRITEV2 = errnoHandle("pwritev2",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG, JAVA_INT));
+    private static final MethodHandle FDATASYNC = errnoHandle("fdatasync", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+    private static final MethodHandle FALLOCATE = errnoHandle("fallocate",
+            FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG));
     private static final MethodHandle LSEEK = errnoHandle("lseek", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT));
     private static final MethodHandle FCNTL = errnoHandle("fcntl", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT),
             Linker.Option.firstVariadicArg(2));
@@ -194,6 +201,41 @@ final class Libc {
                       final long offset) {
         try {
             return (long) PREAD.invokeExact(capture, fd, buffer, count, offset);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static long preadv2(final MemorySegment capture, final int fd, final MemorySegment iov, final int iovCount,
+                        final long offset, final int flags) {
+        try {
+            return (long) PREADV2.invokeExact(capture, fd, iov, iovCount, offset, flags);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static long pwritev2(final MemorySegment capture, final int fd, final MemorySegment iov, final int iovCount,
+                         final long offset, final int flags) {
+        try {
+            return (long) PWRITEV2.invokeExact(capture, fd, iov, iovCount, offset, flags);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int fdatasync(final MemorySegment capture, final int fd) {
+        try {
+            return (int) FDATASYNC.invokeExact(capture, fd);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    static int fallocate(final MemorySegment capture, final int fd, final int mode, final long offset,
+                         final long length) {
+        try {
+            return (int) FALLOCATE.invokeExact(capture, fd, mode, offset, length);
         } catch (Throwable t) {
             throw rethrow(t);
         }

@@ -44,6 +44,29 @@ class EventFdIdleStrategyTest {
     }
 
     @Test
+    void parksWithoutSpinningWhileSpinningWouldDelayTheAgentsWork() throws Exception {
+        try (EventFd kick = EventFd.create(); Epoll epoll = new Epoll(4)) {
+            final AtomicInteger guardCalls = new AtomicInteger();
+            final boolean[] inFlight = {true};
+            final EventFdIdleStrategy idle = new EventFdIdleStrategy(epoll, () -> {
+                guardCalls.incrementAndGet();
+                return true;
+            }, 1_000, 10, 60_000, data -> EventFd.drain((int) data), () -> inFlight[0]);
+            idle.watch(kick);
+            kick.signal();
+            idle.idle(0);
+            assertEquals(1, guardCalls.get(), "the first idle call asked to park: no spins, no yields");
+            assertEquals(1, idle.parks());
+            idle.idle(1);
+            inFlight[0] = false;
+            for (int i = 0; i < 1_010; i++) {
+                idle.idle(0);
+            }
+            assertEquals(1, guardCalls.get(), "with nothing in flight the spins and yields come first again");
+        }
+    }
+
+    @Test
     void agentThreadsRunAnAgentUntilClosedAndReportErrors() throws Exception {
         final CountDownLatch ran = new CountDownLatch(100);
         final AtomicLong errors = new AtomicLong();

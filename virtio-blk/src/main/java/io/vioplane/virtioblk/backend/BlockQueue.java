@@ -4,7 +4,7 @@ import io.vioplane.platform.sys.EventFd;
 import io.vioplane.platform.sys.IoVecArray;
 
 /**
- * One virtqueue's asynchronous I/O context: operations are prepared, submitted as a batch with
+ * One virtqueue's asynchronous I/O context: operations are prepared, submitted (all prepared ones at once) with
  * {@link #submit()}, and their completions reaped later, each with the caller's tag and a result (bytes
  * transferred or a negative errno). {@link #completionSignal()} becomes readable when completions wait, so the
  * data-plane thread can sleep. One thread; nothing allocated per operation.
@@ -42,7 +42,7 @@ public interface BlockQueue extends AutoCloseable {
      */
     void writeZeroes(long offsetBytes, long lengthBytes, boolean unmap, long tag);
 
-    /** Submits everything prepared with one system call. */
+    /** Submits everything prepared with one system call (none if nothing is prepared, or the I/O is inline). */
     void submit();
 
     /**

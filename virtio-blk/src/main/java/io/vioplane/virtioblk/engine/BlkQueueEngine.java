@@ -17,11 +17,17 @@ import java.lang.foreign.Arena;
 
 /**
  * Serves one virtio-blk request queue (VIRTIO 1.x section 5.2.6): takes available chains into a fixed set of
- * request slots, checks each with the {@link BlkRequestValidator}, turns the valid ones into backend operations
- * submitted as one batch, and gives chains back used only when their operations completed: a write is
- * acknowledged once the backend wrote it (durably, in writethrough mode). Completions reaped together are
- * published together, with one interrupt decision per batch. With VIRTIO_F_IN_ORDER, chains are used in the
- * order they were taken.
+ * request slots, checks each with the {@link BlkRequestValidator}, turns the valid ones into backend operations,
+ * and gives chains back used only when their operations completed: a write is acknowledged once the backend wrote
+ * it (durably, in writethrough mode). Completions reaped together are published together, with one interrupt
+ * decision per batch. With VIRTIO_F_IN_ORDER, chains are used in the order they were taken.
+ *
+ * <p>Each request's operations are submitted as soon as the request is prepared, not once per duty cycle: a disk
+ * then starts on the first request of a burst while the rest are parsed. A disk completes requests in bursts, and
+ * holding a burst of 30 back for one io_uring_enter(2) left it idle meanwhile: on a virtio disk, 4 KiB random reads
+ * at queue depth 32 went from 120 to 124 thousand IOPS to 152 to 167 thousand ({@code vioplane bench --peers blk},
+ * December 2026). Completions that an operation posts while it is submitted (or that an inline backend produces at
+ * once) are reaped in the same duty cycle.
  *
  * <p>Slots are taken in sequence and freed from the oldest; a chain's slot holds its cursor, its iovecs and its
  * outcome until it is used. Nothing is allocated per request. Data-plane thread only.
@@ -139,6 +145,7 @@ final class BlkQueueEngine implements AutoCloseable {
         int work = reapCompletions();
         if (enabled) {
             work += admit();
+            work += reapCompletions();
         }
         retire();
         finishBatch();
@@ -173,8 +180,6 @@ final class BlkQueueEngine implements AutoCloseable {
             tail++;
             admitted++;
             start(slot, chain);
-        }
-        if (io.outstanding() > 0) {
             io.submit();
         }
         return admitted;

@@ -344,6 +344,21 @@ public final class VirtioBlkDevice implements QueueServingDevice, DataPlane.Poll
         return work;
     }
 
+    /**
+     * True while a queue has backend operations in flight: their completions need this thread's CPU (io_uring runs
+     * them as task work of the submitting thread, or on kernel workers that inherit its CPU), so the data plane
+     * parks at once and is woken by the completion eventfd instead of spinning in their way.
+     */
+    @Override
+    public boolean spinningDelaysWork() {
+        for (BlkQueueEngine engine : engines) {
+            if (engine != null && engine.io.outstanding() > 0) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     @Override
     public boolean readyToPark() {
         boolean idle = true;
