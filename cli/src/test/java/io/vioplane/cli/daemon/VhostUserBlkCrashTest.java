@@ -1,6 +1,8 @@
 package io.vioplane.cli.daemon;
 
 import io.vioplane.cli.VioplaneProcess;
+import io.vioplane.platform.sys.FileIo;
+import io.vioplane.platform.sys.PositionedIo;
 import io.vioplane.platform.testing.Requirements;
 import io.vioplane.platform.testing.peers.LinuxGuestImage;
 import io.vioplane.platform.testing.peers.QemuGuest;
@@ -13,11 +15,13 @@ import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
-import java.time.Duration;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -59,12 +63,41 @@ class VhostUserBlkCrashTest {
 
     @Test
     void killedDaemonLosesNoAcknowledgedWriteAndTheGuestSeesNoError(@TempDir final Path directory) throws Exception {
+        killMidRunAndRestart(directory, false);
+    }
+
+    /** The same with the image on tmpfs, which the daemon serves inline (no io_uring worker). */
+    @Test
+    void killedDaemonServingATmpfsImageInlineLosesNoAcknowledgedWrite() throws Exception {
+        final Path shm = Path.of("/dev/shm");
+        Requirements.require(Files.isDirectory(shm) && Files.getFileStore(shm).type().equals("tmpfs"),
+                "/dev/shm mounted as tmpfs");
+        final Path directory = Files.createTempDirectory(shm, "vioplane-blk-crash-");
+        try {
+            killMidRunAndRestart(directory, true);
+        } finally {
+            try (Stream<Path> files = Files.walk(directory)) {
+                files.sorted(Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
+            }
+        }
+    }
+
+    private void killMidRunAndRestart(final Path directory, final boolean inline) throws Exception {
         Requirements.requireRoot();
         QemuGuest.requireQemu();
         LinuxGuestImage.requireInputs();
         final Path image = directory.resolve("disk.img");
         try (RandomAccessFile file = new RandomAccessFile(image.toFile(), "rw")) {
             file.setLength(16L << 20);
+        }
+        if (inline) {
+            final int fd = FileIo.open(image.toString(), FileIo.O_RDONLY);
+            try {
+                assertFalse(PositionedIo.supportsNowait(fd), "tmpfs takes no non-blocking I/O, so the daemon's"
+                        + " automatic choice serves the image inline");
+            } finally {
+                FileIo.closeQuietly(fd);
+            }
         }
         final Path socket = directory.resolve("blk.sock");
         final VioplaneProcess first = daemon(socket, image);
